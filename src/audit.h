@@ -1,0 +1,29 @@
+/* One authpriv syslog line per outcome, as key=value fields. Never carries
+ * a code or a secret: callers pass only names of methods, results and
+ * reasons, and the PAM items, which are escaped. */
+#ifndef SU_AUDIT_H
+#define SU_AUDIT_H
+
+#include <security/pam_modules.h>
+
+typedef struct su_audit_who {
+	const char *user;
+	const char *service;
+	const char *tty;
+	const char *rhost;
+} su_audit_who;
+
+/* Fill from the PAM items (strings stay owned by libpam). */
+void su_audit_who_from_pam(pam_handle_t *pamh, const char *user,
+			   su_audit_who *who);
+
+/* result: "success", "failure", "allow", "deny", "error". */
+void su_audit(pam_handle_t *pamh, const su_audit_who *who, const char *method,
+	      const char *result, const char *reason);
+
+/* Escape a value for a key=value log line into buf: printable ASCII without
+ * spaces, '"', '\\' or '=' passes; anything else becomes \xHH; empty or NULL
+ * becomes "-". Truncated values end in "...". */
+const char *su_audit_escape(const char *value, char *buf, size_t size);
+
+#endif

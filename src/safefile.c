@@ -1,0 +1,423 @@
+/* Safe file io. The rules every file the module reads or writes obeys:
+ *
+ *  1. A file is opened with O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK: a symlink in the
+ *     last component is refused, a FIFO cannot hang us.
+ *  2. The checks are made on the open descriptor (fstat), not the name:
+ *     regular file, owned by root, size within the caller's cap.
+ *  3. A public file (stepup.conf) is not writable by group or others; a
+ *     secret or state file has no group or other bits at all.
+ *  4. The directory holding it and every directory above it (canonical path)
+ *     is owned by root; the holding directory is not writable by group or
+ *     others; an ancestor may be only if it is sticky (/tmp), where others
+ *     cannot rename or remove root's entries.
+ *  5. A write goes to a fresh temporary file in the same directory, is
+ *     fsynced, renamed over the target and the directory is fsynced: readers
+ *     see the old file or the new one, never a mix, even across a crash.
+ *     Temporary names start with '.', which no reader ever opens.
+ *  6. Every refusal is logged as "refusing PATH: REASON" and fails closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "safefile.h"
+#include "secret.h"
+#include "util.h"
+
+#define LOCK_POLL_MS 2
+
+static int refuse(const su_log *log, const char *path, const char *reason)
+{
+	su_logf(log, LOG_ERR, "refusing %s: %s", path, reason);
+	return SU_ERR;
+}
+
+static int refuse_errno(const su_log *log, const char *path, const char *what)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "%s: %s", what, strerror(errno));
+	return refuse(log, path, reason);
+}
+
+void su_buf_free(su_buf *buf)
+{
+	if (buf == NULL)
+		return;
+	su_free_secret(buf->data, buf->len);
+	buf->data = NULL;
+	buf->len = 0;
+}
+
+/* dirname() without modifying the argument; caller frees. */
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path), *dir;
+
+	if (copy == NULL)
+		return NULL;
+	dir = strdup(dirname(copy));
+	free(copy);
+	return dir;
+}
+
+static int check_one_dir(const su_log *log, const char *dir, bool holding)
+{
+	struct stat st;
+	char reason[128];
+
+	if (lstat(dir, &st) != 0)
+		return refuse_errno(log, dir, "cannot stat directory");
+	if (!S_ISDIR(st.st_mode))
+		return refuse(log, dir, "not a directory");
+	if (st.st_uid != 0) {
+		snprintf(reason, sizeof(reason), "directory not owned by root (uid %u)",
+			 (unsigned)st.st_uid);
+		return refuse(log, dir, reason);
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    (holding || !(st.st_mode & S_ISVTX))) {
+		snprintf(reason, sizeof(reason),
+			 "directory mode %04o lets group or others write in it",
+			 (unsigned)(st.st_mode & 07777));
+		return refuse(log, dir, reason);
+	}
+	return SU_OK;
+}
+
+int su_check_dir(const su_log *log, const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	int rc = SU_OK;
+
+	if (real == NULL) {
+		if (errno == ENOENT)
+			return SU_NOTFOUND;
+		return refuse_errno(log, dir, "cannot resolve directory");
+	}
+	rc = check_one_dir(log, real, true);
+	/* Walk up: "/a/b/c" -> "/a/b" -> "/a" -> "/". */
+	for (char *slash = strrchr(real, '/'); rc == SU_OK && slash != NULL;
+	     slash = strrchr(real, '/')) {
+		if (slash == real) {
+			if (real[1] == '\0')
+				break;
+			real[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		rc = check_one_dir(log, real, false);
+	}
+	free(real);
+	return rc;
+}
+
+static int check_file(const su_log *log, const char *path, int fd,
+		      enum su_file_kind kind, size_t max_size, struct stat *st)
+{
+	mode_t forbidden = kind == SU_FILE_SECRET ? 077 : 022;
+	char reason[128];
+
+	if (fstat(fd, st) != 0)
+		return refuse_errno(log, path, "cannot stat");
+	if (!S_ISREG(st->st_mode))
+		return refuse(log, path, "not a regular file");
+	if (st->st_uid != 0) {
+		snprintf(reason, sizeof(reason), "not owned by root (uid %u)",
+			 (unsigned)st->st_uid);
+		return refuse(log, path, reason);
+	}
+	if (st->st_mode & forbidden) {
+		snprintf(reason, sizeof(reason), "mode %04o gives %s to group or others",
+			 (unsigned)(st->st_mode & 07777),
+			 kind == SU_FILE_SECRET ? "access" : "write access");
+		return refuse(log, path, reason);
+	}
+	if ((size_t)st->st_size > max_size) {
+		snprintf(reason, sizeof(reason), "larger than %zu bytes", max_size);
+		return refuse(log, path, reason);
+	}
+	return SU_OK;
+}
+
+static int open_checked(const su_log *log, const char *path, int *fd_out)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return SU_NOTFOUND;
+		if (errno == ELOOP)
+			return refuse(log, path, "is a symbolic link");
+		return refuse_errno(log, path, "cannot open");
+	}
+	*fd_out = fd;
+	return SU_OK;
+}
+
+/* Read to EOF, at most max bytes: the file may have grown since fstat. */
+static int read_all(const su_log *log, const char *path, int fd, size_t max,
+		    su_buf *out)
+{
+	char *data = malloc(max + 1);
+	size_t len = 0;
+
+	if (data == NULL)
+		return refuse(log, path, "out of memory");
+	for (;;) {
+		ssize_t n = read(fd, data + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			su_free_secret(data, max + 1);
+			return refuse_errno(log, path, "read failed");
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			su_free_secret(data, max + 1);
+			return refuse(log, path, "grew beyond its size limit while read");
+		}
+	}
+	data[len] = '\0';
+	out->data = data;
+	out->len = len;
+	return SU_OK;
+}
+
+int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
+		 size_t max_size, su_buf *out)
+{
+	char *dir = dir_of(path);
+	struct stat st;
+	int fd = -1, rc;
+
+	*out = (su_buf){0};
+	if (dir == NULL)
+		return refuse(log, path, "out of memory");
+	rc = su_check_dir(log, dir);
+	if (rc == SU_OK)
+		rc = open_checked(log, path, &fd);
+	if (rc == SU_OK)
+		rc = check_file(log, path, fd, kind, max_size, &st);
+	if (rc == SU_OK)
+		rc = read_all(log, path, fd, max_size, out);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* ".NAME.XXXXXX" beside NAME: a dot name no reader opens. */
+static char *temp_name_for(const char *dir, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char name[NAME_MAX + 1];
+
+	if (snprintf(name, sizeof(name), ".%s.XXXXXX", base) >= (int)sizeof(name))
+		return NULL;
+	return su_path_join(dir, name);
+}
+
+static int require_dir(const su_log *log, const char *dir)
+{
+	int rc = su_check_dir(log, dir);
+
+	if (rc == SU_NOTFOUND)
+		return refuse(log, dir, "directory does not exist (run 'stepupctl init')");
+	return rc;
+}
+
+int su_write_file(const su_log *log, const char *path, const void *data,
+		  size_t len, mode_t mode)
+{
+	char *dir = dir_of(path), *tmp = NULL;
+	int fd = -1, rc = SU_ERR;
+
+	if (dir == NULL || require_dir(log, dir) != SU_OK)
+		goto out;
+	tmp = temp_name_for(dir, path);
+	if (tmp == NULL) {
+		refuse(log, path, "name too long");
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		refuse_errno(log, path, "cannot create temporary file");
+		goto out;
+	}
+	if (fchown(fd, 0, 0) != 0 || fchmod(fd, mode) != 0 ||
+	    write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		refuse_errno(log, path, "cannot write temporary file");
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		refuse_errno(log, path, "cannot write temporary file");
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		refuse_errno(log, path, "cannot replace");
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	if (fsync_dir(dir) != 0) {
+		refuse_errno(log, dir, "cannot sync directory");
+		goto out;
+	}
+	rc = SU_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+int su_remove_file(const su_log *log, const char *path)
+{
+	char *dir = dir_of(path);
+	int rc = SU_ERR;
+
+	if (dir == NULL || require_dir(log, dir) != SU_OK)
+		goto out;
+	if (unlink(path) != 0) {
+		rc = errno == ENOENT ? SU_NOTFOUND : refuse_errno(log, path, "cannot remove");
+		goto out;
+	}
+	rc = fsync_dir(dir) == 0 ? SU_OK : refuse_errno(log, dir, "cannot sync directory");
+out:
+	free(dir);
+	return rc;
+}
+
+static int create_dir(const su_log *log, const char *dir, mode_t mode)
+{
+	char *parent = dir_of(dir);
+	int rc = SU_ERR;
+
+	if (parent == NULL)
+		return refuse(log, dir, "out of memory");
+	if (strcmp(parent, dir) != 0 && su_check_dir(log, parent) == SU_NOTFOUND &&
+	    create_dir(log, parent, 0755) != SU_OK)
+		goto out;
+	if (mkdir(dir, mode) != 0 && errno != EEXIST) {
+		refuse_errno(log, dir, "cannot create directory");
+		goto out;
+	}
+	/* mkdir obeys the umask and the caller's gid; set both exactly. */
+	if (chown(dir, 0, 0) != 0 || chmod(dir, mode) != 0) {
+		refuse_errno(log, dir, "cannot set owner and mode");
+		goto out;
+	}
+	rc = SU_OK;
+out:
+	free(parent);
+	return rc;
+}
+
+int su_make_dir(const su_log *log, const char *dir, mode_t mode)
+{
+	int rc = su_check_dir(log, dir);
+
+	if (rc == SU_NOTFOUND)
+		rc = create_dir(log, dir, mode);
+	if (rc == SU_OK)
+		rc = su_check_dir(log, dir);
+	return rc;
+}
+
+static int open_lock_file(const su_log *log, const char *lock_path)
+{
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return refuse(log, lock_path, "is a symbolic link");
+		return refuse_errno(log, lock_path, "cannot open lock file");
+	}
+	if (check_file(log, lock_path, fd, SU_FILE_SECRET, 0, &st) != SU_OK) {
+		close(fd);
+		return SU_ERR;
+	}
+	return fd;
+}
+
+int su_lock(const su_log *log, const char *lock_path, unsigned timeout_ms,
+	    int *fd_out)
+{
+	char *dir = dir_of(lock_path);
+	const struct timespec poll = {0, LOCK_POLL_MS * 1000000L};
+	int fd, rc;
+
+	*fd_out = -1;
+	if (dir == NULL)
+		return refuse(log, lock_path, "out of memory");
+	rc = require_dir(log, dir);
+	free(dir);
+	if (rc != SU_OK)
+		return SU_ERR;
+	fd = open_lock_file(log, lock_path);
+	if (fd < 0)
+		return SU_ERR;
+	/* Poll rather than block: a wedged holder must not hang sudo. Counted
+	 * in polls, not clock time, so a faked clock cannot stretch it. */
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += LOCK_POLL_MS) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms) {
+			close(fd);
+			return refuse(log, lock_path, errno == EWOULDBLOCK ?
+				      "lock is held too long by another process" :
+				      "cannot lock");
+		}
+		nanosleep(&poll, NULL);
+	}
+	*fd_out = fd;
+	return SU_OK;
+}
+
+void su_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing drops the flock */
+}

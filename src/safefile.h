@@ -1,0 +1,52 @@
+/* The one way this project touches a file. Every read opens without following
+ * symlinks and checks the open descriptor (regular, root-owned, mode, size)
+ * and the directory chain above it; every write is temp file + fsync +
+ * rename + fsync(dir). Refusals are logged with the path and the reason. */
+#ifndef SU_SAFEFILE_H
+#define SU_SAFEFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "log.h"
+
+enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_ERR = -1 };
+
+enum su_file_kind {
+	SU_FILE_PUBLIC, /* root-owned, not group/world writable (stepup.conf) */
+	SU_FILE_SECRET, /* root-owned, no group/world bits at all */
+};
+
+typedef struct su_buf {
+	char *data; /* NUL-terminated; wiped on free */
+	size_t len;
+} su_buf;
+
+void su_buf_free(su_buf *buf);
+
+/* Check that dir and every directory above it is root-owned; dir itself not
+ * writable by group or others, ancestors likewise unless sticky (/tmp). */
+int su_check_dir(const su_log *log, const char *dir);
+
+/* Read a whole file after the checks above. SU_NOTFOUND (not logged) when it
+ * does not exist; SU_ERR (logged: path and reason) for any refusal. */
+int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
+		 size_t max_size, su_buf *out);
+
+/* Replace path atomically with data, mode as given, owned by root. */
+int su_write_file(const su_log *log, const char *path, const void *data,
+		  size_t len, mode_t mode);
+
+/* Remove a file (SU_NOTFOUND if absent) and fsync its directory. */
+int su_remove_file(const su_log *log, const char *path);
+
+/* Create dir (and missing parents, 0755) with the given mode if absent;
+ * an existing dir must pass su_check_dir. */
+int su_make_dir(const su_log *log, const char *dir, mode_t mode);
+
+/* Exclusive advisory lock on a root-owned 0600 lock file, created if needed.
+ * Waits at most timeout_ms; the lock dies with the process. */
+int su_lock(const su_log *log, const char *lock_path, unsigned timeout_ms,
+	    int *fd_out);
+void su_unlock(int fd);
+
+#endif

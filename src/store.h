@@ -1,0 +1,51 @@
+/* The narrow interface through which the flow, the CLI and the tests reach
+ * users' records and state. The root-owned files under user_dir and
+ * state_dir are its first backend (store_files.c); a directory-server
+ * backend can come later without touching its callers.
+ *
+ * Records (secrets: TOTP seed, email address, recovery hashes) are written
+ * rarely, by stepupctl. State (last accepted TOTP step, failures, ...) is
+ * written at every attempt, only inside a state transaction: lock, read,
+ * modify, commit, end. Two concurrent transactions for one user never
+ * interleave, so a code can be accepted once only. */
+#ifndef SU_STORE_H
+#define SU_STORE_H
+
+#include "config.h"
+#include "kv.h"
+#include "log.h"
+#include "safefile.h"
+
+#define SU_RECORD_MAX_SIZE (16 * 1024)
+#define SU_STATE_MAX_SIZE (16 * 1024)
+
+typedef struct su_store su_store;
+typedef struct su_state_txn su_state_txn;
+
+int su_store_open(const su_log *log, const su_settings *settings,
+		  su_store **out);
+void su_store_close(su_store *store);
+
+/* SU_OK, SU_NOTFOUND (not enrolled) or SU_ERR (logged). */
+int su_store_load_user(su_store *store, const char *user, su_kv *record);
+int su_store_save_user(su_store *store, const char *user, const su_kv *record);
+/* Removes the record and the state of user. */
+int su_store_remove_user(su_store *store, const char *user);
+/* Sorted names of enrolled users; free with su_store_free_list. */
+int su_store_list_users(su_store *store, char ***names, size_t *count);
+void su_store_free_list(char **names, size_t count);
+
+/* Lock user's state and read it (empty if none yet). *state belongs to the
+ * transaction; change it, then commit (durable) and/or end (unlock). */
+int su_state_begin(su_store *store, const char *user, su_state_txn **txn,
+		   su_kv **state);
+int su_state_commit(su_state_txn *txn);
+void su_state_end(su_state_txn *txn);
+
+/* Read user's state without locking, for display (stepupctl status). */
+int su_state_peek(su_store *store, const char *user, su_kv *state);
+
+/* Where things are, for messages ("PATH: reason"). */
+const char *su_store_describe(const su_store *store);
+
+#endif

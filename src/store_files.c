@@ -1,0 +1,277 @@
+/* The files backend of the store: user records under user_dir (secrets,
+ * written by stepupctl) and state under state_dir (written at every
+ * attempt), one file per user, named after the validated user name.
+ * Dot names in those directories are ours: ".USER.lock" serialises state
+ * transactions, ".USER.XXXXXX" are temporary files of atomic writes. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "secret.h"
+#include "store.h"
+#include "util.h"
+
+#define STATE_LOCK_TIMEOUT_MS 5000
+
+struct su_store {
+	su_log log;
+	char *user_dir;
+	char *state_dir;
+};
+
+struct su_state_txn {
+	su_store *store;
+	char *path;
+	int lock_fd;
+	su_kv state;
+};
+
+int su_store_open(const su_log *log, const su_settings *settings, su_store **out)
+{
+	su_store *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (s == NULL)
+		return su_fail(log, "out of memory");
+	s->log = *log;
+	s->user_dir = su_strdup(settings->user_dir);
+	s->state_dir = su_strdup(settings->state_dir);
+	if (s->user_dir == NULL || s->state_dir == NULL) {
+		su_store_close(s);
+		return su_fail(log, "out of memory");
+	}
+	*out = s;
+	return SU_OK;
+}
+
+void su_store_close(su_store *store)
+{
+	if (store == NULL)
+		return;
+	free(store->user_dir);
+	free(store->state_dir);
+	free(store);
+}
+
+const char *su_store_describe(const su_store *store)
+{
+	return store->user_dir;
+}
+
+/* dir/user after checking that user is safe as a file name. */
+static char *user_path(su_store *store, const char *dir, const char *user)
+{
+	char *path;
+
+	if (!su_valid_username(user)) {
+		su_logf(&store->log, LOG_ERR, "refusing user name '%.*s...': not a valid user name",
+			16, user);
+		return NULL;
+	}
+	path = su_path_join(dir, user);
+	if (path == NULL)
+		su_logf(&store->log, LOG_ERR, "%s: path too long", dir);
+	return path;
+}
+
+static int read_kv(su_store *store, const char *path, size_t max, su_kv *out)
+{
+	su_buf buf;
+	int rc = su_read_file(&store->log, path, SU_FILE_SECRET, max, &buf);
+
+	if (rc != SU_OK)
+		return rc;
+	rc = su_kv_parse(&store->log, path, buf.data, buf.len, out) == 0 ? SU_OK : SU_ERR;
+	su_buf_free(&buf);
+	return rc;
+}
+
+static int write_kv(su_store *store, const char *path, const su_kv *kv)
+{
+	size_t len = 0;
+	char *text = su_kv_format(kv, &len);
+	int rc;
+
+	if (text == NULL)
+		return su_fail(&store->log, "%s: out of memory", path);
+	rc = su_write_file(&store->log, path, text, len, 0600);
+	su_free_secret(text, len);
+	return rc;
+}
+
+int su_store_load_user(su_store *store, const char *user, su_kv *record)
+{
+	char *path = user_path(store, store->user_dir, user);
+	int rc;
+
+	*record = (su_kv){0};
+	if (path == NULL)
+		return SU_ERR;
+	rc = read_kv(store, path, SU_RECORD_MAX_SIZE, record);
+	free(path);
+	return rc;
+}
+
+int su_store_save_user(su_store *store, const char *user, const su_kv *record)
+{
+	char *path = user_path(store, store->user_dir, user);
+	int rc;
+
+	if (path == NULL)
+		return SU_ERR;
+	rc = write_kv(store, path, record);
+	free(path);
+	return rc;
+}
+
+int su_store_remove_user(su_store *store, const char *user)
+{
+	char *record = user_path(store, store->user_dir, user);
+	char *state = user_path(store, store->state_dir, user);
+	int rc = SU_ERR, rc_state;
+
+	if (record == NULL || state == NULL)
+		goto out;
+	rc = su_remove_file(&store->log, record);
+	rc_state = su_remove_file(&store->log, state);
+	if (rc_state == SU_ERR)
+		rc = SU_ERR;
+out:
+	free(record);
+	free(state);
+	return rc;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void su_store_free_list(char **names, size_t count)
+{
+	for (size_t i = 0; i < count && names != NULL; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int add_name(char ***names, size_t *count, size_t *cap, const char *name)
+{
+	if (*count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		char **n = realloc(*names, ncap * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		*names = n;
+		*cap = ncap;
+	}
+	(*names)[*count] = strdup(name);
+	if ((*names)[*count] == NULL)
+		return -1;
+	(*count)++;
+	return 0;
+}
+
+int su_store_list_users(su_store *store, char ***names_out, size_t *count_out)
+{
+	char **names = NULL;
+	size_t count = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = su_check_dir(&store->log, store->user_dir);
+
+	*names_out = NULL;
+	*count_out = 0;
+	if (rc == SU_NOTFOUND)
+		return SU_OK; /* nobody enrolled yet */
+	if (rc != SU_OK)
+		return SU_ERR;
+	d = opendir(store->user_dir);
+	if (d == NULL)
+		return su_fail(&store->log, "%s: cannot list: %m", store->user_dir);
+	while ((de = readdir(d)) != NULL) {
+		/* Dot names are temporary files and locks; skip foreign names. */
+		if (de->d_name[0] == '.' || !su_valid_username(de->d_name))
+			continue;
+		if (add_name(&names, &count, &cap, de->d_name) != 0) {
+			closedir(d);
+			su_store_free_list(names, count);
+			return su_fail(&store->log, "out of memory");
+		}
+	}
+	closedir(d);
+	if (count > 0)
+		qsort(names, count, sizeof(*names), compare_names);
+	*names_out = names;
+	*count_out = count;
+	return SU_OK;
+}
+
+static char *lock_path(su_store *store, const char *user)
+{
+	char name[SU_USER_MAX + 8];
+
+	snprintf(name, sizeof(name), ".%s.lock", user);
+	return su_path_join(store->state_dir, name);
+}
+
+void su_state_end(su_state_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	su_unlock(txn->lock_fd);
+	su_kv_free(&txn->state);
+	free(txn->path);
+	free(txn);
+}
+
+int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
+		   su_kv **state)
+{
+	su_state_txn *txn = calloc(1, sizeof(*txn));
+	char *lock = NULL;
+	int rc = SU_ERR;
+
+	*txn_out = NULL;
+	*state = NULL;
+	if (txn == NULL)
+		return su_fail(&store->log, "out of memory");
+	txn->store = store;
+	txn->lock_fd = -1;
+	txn->path = user_path(store, store->state_dir, user);
+	if (txn->path == NULL)
+		goto out;
+	lock = lock_path(store, user);
+	if (lock == NULL || su_lock(&store->log, lock, STATE_LOCK_TIMEOUT_MS,
+				    &txn->lock_fd) != SU_OK)
+		goto out;
+	rc = read_kv(store, txn->path, SU_STATE_MAX_SIZE, &txn->state);
+	if (rc == SU_NOTFOUND)
+		rc = SU_OK; /* first attempt ever: empty state */
+	if (rc != SU_OK)
+		goto out;
+	*txn_out = txn;
+	*state = &txn->state;
+	txn = NULL;
+out:
+	free(lock);
+	su_state_end(txn);
+	return rc;
+}
+
+int su_state_commit(su_state_txn *txn)
+{
+	return write_kv(txn->store, txn->path, &txn->state);
+}
+
+int su_state_peek(su_store *store, const char *user, su_kv *state)
+{
+	char *path = user_path(store, store->state_dir, user);
+	int rc;
+
+	*state = (su_kv){0};
+	if (path == NULL)
+		return SU_ERR;
+	rc = read_kv(store, path, SU_STATE_MAX_SIZE, state);
+	free(path);
+	return rc;
+}

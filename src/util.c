@@ -1,0 +1,80 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+bool su_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	/* strtoull accepts blanks, signs and "0x"; a number here is digits. */
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool su_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	uint64_t v;
+
+	if (!su_parse_u64(s, min, max, &v))
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+bool su_valid_username(const char *name)
+{
+	size_t len;
+
+	if (name == NULL)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len > SU_USER_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c <= ' ' || c >= 0x7f || c == '/' || c == ':')
+			return false;
+	}
+	return true;
+}
+
+bool su_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
+char *su_strdup(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+char *su_path_join(const char *dir, const char *name)
+{
+	size_t dlen = strlen(dir), nlen = strlen(name);
+	char *p;
+
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	if (dlen + nlen + 2 > PATH_MAX)
+		return NULL;
+	p = malloc(dlen + nlen + 2);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, dlen);
+	p[dlen] = '/';
+	memcpy(p + dlen + 1, name, nlen + 1);
+	return p;
+}

@@ -1,0 +1,28 @@
+/* Small checked parsers shared by the config, the records and the CLI. */
+#ifndef SU_UTIL_H
+#define SU_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SU_USER_MAX 64
+
+/* Strict decimal: digits only, no sign, no spaces, within [min, max]. */
+bool su_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+bool su_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/* A user name that is safe as a file name: 1..SU_USER_MAX printable ASCII
+ * characters, no '/', no whitespace, not starting with '.' or '-'. */
+bool su_valid_username(const char *name);
+
+/* True if s has a byte below 0x20 or 0x7f (CR, LF, TAB and friends). */
+bool su_has_control(const char *s);
+
+/* strdup that aborts nothing: returns NULL on allocation failure. */
+char *su_strdup(const char *s);
+
+/* Join dir and name with one '/'; NULL on overflow or allocation failure. */
+char *su_path_join(const char *dir, const char *name);
+
+#endif
