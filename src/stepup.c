@@ -248,8 +248,11 @@ static int prompt_and_verify(struct stepup *s, unsigned usable)
 
 	if (!s->silent)
 		su_conv_info(s->pamh, "Step-up authentication required for %s.", s->service);
-	for (unsigned i = 0; i < s->settings.tries && again; i++)
+	for (unsigned i = 0; i < s->settings.tries && again; i++) {
 		rc = attempt(s, usable, &again);
+		if (rc == PAM_SUCCESS)
+			break;
+	}
 	return rc;
 }
 

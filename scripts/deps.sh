@@ -1,0 +1,24 @@
+#!/bin/bash
+# Install the Debian packages pam_stepup needs to build, test and demo.
+# Idempotent: apt runs only when something is missing.
+set -euo pipefail
+
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config libpam0g-dev
+liboath-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
+TEST_DEPS="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
+libfaketime valgrind python3"
+
+missing=()
+want="$BUILD_DEPS"
+[ "${1:-}" = "--test" ] && want="$want $TEST_DEPS"
+for pkg in $want; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || { echo "deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

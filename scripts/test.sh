@@ -1,0 +1,72 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: install dependencies, build with
+# -Werror, run `make check` (unit, pam_wrapper, pamtester and CLI tests),
+# run the unit and pam_wrapper tests again under ASan+UBSan, run
+# `make distcheck`, and end with one line "N passed, N failed, N skipped".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+out="$top/_build"
+passed=0 failed=0 skipped=0
+
+bash "$top/scripts/deps.sh" --test || exit 1
+[ "$(id -u)" = 0 ] || echo "test: not root: the integration tests will be skipped" >&2
+
+# Add the automake summary of one suite to the totals.
+count_suite() { # NAME LOGFILE
+	local log=$2 pass fail skip
+	if [ ! -f "$log" ]; then
+		echo "test: $1: no test-suite.log (the build failed)"; failed=$((failed + 1)); return
+	fi
+	pass=$(awk '/^# PASS:/{p+=$3} /^# XFAIL:/{p+=$3} END{print p+0}' "$log")
+	fail=$(awk '/^# FAIL:/{f+=$3} /^# XPASS:/{f+=$3} /^# ERROR:/{f+=$3} END{print f+0}' "$log")
+	skip=$(awk '/^# SKIP:/{s+=$3} END{print s+0}' "$log")
+	echo "test: $1: $pass passed, $fail failed, $skip skipped"
+	passed=$((passed + pass)); failed=$((failed + fail)); skipped=$((skipped + skip))
+}
+
+# A step that counts as one test of its own (a build, distcheck).
+step() { # NAME STATUS
+	if [ "$2" = 0 ]; then
+		echo "test: $1: ok"; passed=$((passed + 1))
+	else
+		echo "test: $1: FAILED"; failed=$((failed + 1))
+	fi
+}
+
+configure_in() { # DIR CONFIGURE-ARGS...
+	local dir=$1; shift
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" &&
+		"$top/configure" --enable-werror "$@" >configure.out 2>&1 ||
+		{ cat "$dir/configure.out" >&2; return 1; }
+}
+
+cd "$top" && autoreconf -fi >/dev/null 2>&1 || { echo "test: autoreconf failed"; exit 1; }
+
+# 1. Normal build, the whole suite.
+(configure_in "$out/main" && make -s -j"$jobs" >/dev/null)
+step "build (-Werror)" $?
+(cd "$out/main" && make -s -j"$jobs" check >/dev/null 2>&1)
+grep -h -E '^(FAIL|ERROR|XPASS)' "$out/main/test-suite.log" 2>/dev/null
+count_suite "make check" "$out/main/test-suite.log"
+
+# 2. ASan+UBSan: unit and pam_wrapper tests (the module is loaded into the
+#    instrumented test program; pam_wrapper is preloaded beside the runtime).
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+(configure_in "$out/asan" CFLAGS="-O1 -g $san" LDFLAGS="$san" && make -s -j"$jobs" >/dev/null)
+step "build (ASan+UBSan, -Werror)" $?
+if [ -f "$out/asan/pam_stepup.la" ]; then
+	(cd "$out/asan" && ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 \
+		make -s -j"$jobs" check TESTS="$(cd "$out/asan" && make -s print-sanitizer-tests)" >/dev/null 2>&1)
+	grep -h -E '^(FAIL|ERROR|XPASS)' "$out/asan/test-suite.log" 2>/dev/null
+	count_suite "make check (ASan+UBSan)" "$out/asan/test-suite.log"
+fi
+
+# 3. The release tarball builds and passes its own tests.
+(cd "$out/main" && make -s distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; exit 1; })
+step "make distcheck" $?
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

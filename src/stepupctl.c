@@ -1,0 +1,1087 @@
+/* stepupctl: the administrator's tool (DESIGN.md "stepupctl").
+ *
+ * It reaches users' records and state only through store.h; only init names
+ * paths, because creating the directories and the host key is its job.
+ *
+ * Rules every command obeys:
+ *  1. Exit status 0 when done, 1 when the operation is refused (not root, a
+ *     bad user name, not enrolled, a file the store refuses, a config error),
+ *     2 for a usage error. Usage errors are found before anything is read.
+ *  2. Every error is one line on stderr, "stepupctl: ...", that says what to
+ *     do; usage errors end with "(see stepupctl --help)". Library refusals
+ *     are printed by the library, naming the file and the reason.
+ *  3. A secret is never printed except the otpauth URI of a new enrolment,
+ *     and every copy of it (argv, buffers, records) is wiped on every path.
+ *
+ * Adding a command is one entry in commands[]; adding a method (email,
+ * recovery) is one entry in methods[]. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "kv.h"
+#include "log.h"
+#include "qr.h"
+#include "safefile.h"
+#include "secret.h"
+#include "store.h"
+#include "totp.h"
+#include "util.h"
+
+#define PROG "stepupctl"
+#define HOSTKEY_BYTES 32
+#define HOSTKEY_READ_MAX 4096 /* read more than 32 to say how many there are */
+#define ISSUER_MAX 64
+#define PERIOD_MIN 15
+#define PERIOD_MAX 300
+#define SECRET_LINE_MAX 512
+
+/* Exit statuses, and CTL_STOP: finished early and well (--help). */
+enum { CTL_OK = 0, CTL_REFUSED = 1, CTL_USAGE = 2, CTL_STOP = -1 };
+
+static const su_log ctl_log = { .pamh = NULL, .prog = PROG, .debug = false };
+
+/* Everything a command line may carry besides positional arguments. */
+typedef struct ctl_opts {
+	char *secret;       /* --secret: BASE32 or "-"; points into argv */
+	unsigned digits;
+	unsigned period;
+	const char *issuer; /* NULL: the host name */
+	bool force;
+} ctl_opts;
+
+typedef struct ctl {
+	const char *config_path; /* -c, or NULL for SU_DEFAULT_CONFIG */
+	bool config_found;       /* false: built-in defaults */
+	su_settings settings;
+	su_store *store;         /* open while a command that needs it runs */
+	ctl_opts opts;
+} ctl;
+
+typedef struct ctl_command {
+	const char *name;
+	int (*run)(ctl *c, char **args, int nargs);
+	int min_args, max_args;
+	const char *args;                 /* synopsis after the name */
+	const char *summary;
+	const struct option *options;     /* always includes --help */
+	const char *const (*option_help)[2];
+	bool needs_store;
+} ctl_command;
+
+/* What status shows of one user. */
+typedef struct user_view {
+	const char *user;
+	su_kv record;
+	su_kv state;
+	char *record_path; /* names files in messages */
+	char *state_path;
+} user_view;
+
+typedef struct ctl_method {
+	const char *name;   /* as typed: "totp" */
+	const char *label;  /* in messages: "TOTP" */
+	const char *prefix; /* of its record and state keys */
+	bool (*enrolled)(const su_kv *record);
+	int (*enroll)(ctl *c, const char *user);
+	int (*summary)(const user_view *v, char *buf, size_t size);
+	int (*details)(const user_view *v);
+} ctl_method;
+
+/* ---- messages ------------------------------------------------------------ */
+
+static int refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int refuse(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	su_vlogf(&ctl_log, LOG_ERR, fmt, ap);
+	va_end(ap);
+	return CTL_REFUSED;
+}
+
+static int usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	su_logf(&ctl_log, LOG_ERR, "%s (see " PROG " --help)", msg);
+	return CTL_USAGE;
+}
+
+static int bad_user(const char *user)
+{
+	return refuse("'%s' is not a valid user name (1 to %d printable characters, "
+		      "no '/' or ':', not starting with '.' or '-')",
+		      user, SU_USER_MAX);
+}
+
+static int out_of_memory(void)
+{
+	return refuse("out of memory");
+}
+
+/* ---- commands and methods ----------------------------------------------- */
+
+static int cmd_init(ctl *c, char **args, int nargs);
+static int cmd_enroll(ctl *c, char **args, int nargs);
+static int cmd_status(ctl *c, char **args, int nargs);
+static int cmd_remove(ctl *c, char **args, int nargs);
+static int cmd_check_config(ctl *c, char **args, int nargs);
+static int enroll_totp(ctl *c, const char *user);
+static int totp_summary(const user_view *v, char *buf, size_t size);
+static int totp_details(const user_view *v);
+
+enum { OPT_SECRET = 256, OPT_DIGITS, OPT_PERIOD, OPT_ISSUER, OPT_FORCE };
+
+static const struct option plain_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option enroll_options[] = {
+	{ "secret", required_argument, NULL, OPT_SECRET },
+	{ "digits", required_argument, NULL, OPT_DIGITS },
+	{ "period", required_argument, NULL, OPT_PERIOD },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const enroll_help[][2] = {
+	{ "--secret BASE32|-", "use this secret, not a random one ('-': read it from stdin)" },
+	{ "--digits 6|8", "code length (default 6)" },
+	{ "--period SECONDS", "time step, 15 to 300 (default 30)" },
+	{ "--issuer NAME", "name shown in the app (default: the host name)" },
+	{ "--force", "replace an existing TOTP enrolment" },
+	{ NULL, NULL },
+};
+
+static const ctl_command commands[] = {
+	{ "init", cmd_init, 0, 0, "",
+	  "create the directories and the host key", plain_options, NULL, false },
+	{ "enroll", cmd_enroll, 2, 2, "USER totp [OPTIONS]",
+	  "enrol USER; print the otpauth URI (and a QR code on a terminal)",
+	  enroll_options, enroll_help, true },
+	{ "status", cmd_status, 0, 1, "[USER]",
+	  "list enrolled users, or show one user", plain_options, NULL, true },
+	{ "remove", cmd_remove, 1, 2, "USER [totp]",
+	  "remove USER's record and state, or only one method", plain_options,
+	  NULL, true },
+	{ "check-config", cmd_check_config, 0, 0, "",
+	  "check the config file and print every error", plain_options, NULL, false },
+};
+
+static const ctl_method methods[] = {
+	{ "totp", "TOTP", "totp_", su_totp_enrolled, enroll_totp, totp_summary,
+	  totp_details },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const ctl_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < COUNT(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static const ctl_method *find_method(const char *name)
+{
+	for (size_t i = 0; i < COUNT(methods); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+/* "totp" or "totp, email", for "use ..." hints. */
+static const char *method_names(void)
+{
+	static char names[64];
+
+	names[0] = '\0';
+	for (size_t i = 0; i < COUNT(methods); i++) {
+		if (i > 0)
+			strncat(names, ", ", sizeof(names) - strlen(names) - 1);
+		strncat(names, methods[i].name, sizeof(names) - strlen(names) - 1);
+	}
+	return names;
+}
+
+static int unknown_method(const char *command, const char *name)
+{
+	return usage_error("%s: unknown method '%s'; use %s", command, name,
+			   method_names());
+}
+
+/* ---- help ---------------------------------------------------------------- */
+
+static void print_command(FILE *out, const ctl_command *cmd)
+{
+	char synopsis[64];
+
+	snprintf(synopsis, sizeof(synopsis), "%s%s%s", cmd->name,
+		 cmd->args[0] != '\0' ? " " : "", cmd->args);
+	fprintf(out, "  %-28s %s\n", synopsis, cmd->summary);
+	for (size_t i = 0; cmd->option_help != NULL && cmd->option_help[i][0] != NULL; i++)
+		fprintf(out, "      %-24s %s\n", cmd->option_help[i][0],
+			cmd->option_help[i][1]);
+}
+
+static void print_usage(FILE *out)
+{
+	fputs("Usage: " PROG " [-c CONFIG] COMMAND [ARGUMENTS]\n"
+	      "Administer pam_stepup step-up authentication. Run as root.\n"
+	      "\nCommands:\n", out);
+	for (size_t i = 0; i < COUNT(commands); i++)
+		print_command(out, &commands[i]);
+	fputs("\nOptions:\n"
+	      "  -c, --config CONFIG          config file (default " SU_DEFAULT_CONFIG ")\n"
+	      "  -h, --help                   show this help\n"
+	      "\nExit status: 0 done, 1 refused, 2 usage error.\n", out);
+}
+
+static void print_command_usage(FILE *out, const ctl_command *cmd)
+{
+	fprintf(out, "Usage: " PROG " [-c CONFIG] %s%s%s\n\n", cmd->name,
+		cmd->args[0] != '\0' ? " " : "", cmd->args);
+	print_command(out, cmd);
+}
+
+/* ---- command line -------------------------------------------------------- */
+
+/* getopt's error for the option just scanned, as one usage line. */
+static int option_error(int ch, char **argv, const char *command)
+{
+	const char *arg = argv[optind - 1];
+	bool is_long = strncmp(arg, "--", 2) == 0;
+	int len = is_long ? (int)strcspn(arg, "=") : 2;
+	char short_opt[3] = { '-', (char)optopt, '\0' };
+	const char *where = command != NULL ? command : PROG;
+
+	if (!is_long)
+		arg = short_opt;
+	if (ch == ':')
+		return usage_error("%s: option '%.*s' needs a value", where, len, arg);
+	if (is_long && optopt != 0 && arg[len] == '=')
+		return usage_error("%s: option '%.*s' takes no value", where, len, arg);
+	return usage_error("%s: unknown option '%.*s'", where, len, arg);
+}
+
+static int parse_global(int argc, char **argv, const char **config, int *first)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opterr = 0;
+	/* '+': stop at the command name, its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+:c:h", options, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return CTL_STOP;
+		default:
+			return option_error(ch, argv, NULL);
+		}
+	}
+	if (optind == argc)
+		return usage_error("no command given");
+	*first = optind;
+	return CTL_OK;
+}
+
+static bool valid_issuer(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= ISSUER_MAX && !su_has_control(s) &&
+	       strchr(s, ':') == NULL;
+}
+
+static int set_option(ctl_opts *o, int id, char *value)
+{
+	switch (id) {
+	case OPT_SECRET:
+		o->secret = value;
+		return CTL_OK;
+	case OPT_DIGITS:
+		if (strcmp(value, "6") != 0 && strcmp(value, "8") != 0)
+			return usage_error("enroll: --digits must be 6 or 8, not '%s'", value);
+		o->digits = (unsigned)(value[0] - '0');
+		return CTL_OK;
+	case OPT_PERIOD:
+		if (!su_parse_uint(value, PERIOD_MIN, PERIOD_MAX, &o->period))
+			return usage_error("enroll: --period must be %d to %d seconds, not '%s'",
+					   PERIOD_MIN, PERIOD_MAX, value);
+		return CTL_OK;
+	case OPT_ISSUER:
+		if (!valid_issuer(value))
+			return usage_error("enroll: --issuer must be 1 to %d characters "
+					   "without ':' or control characters", ISSUER_MAX);
+		o->issuer = value;
+		return CTL_OK;
+	case OPT_FORCE:
+		o->force = true;
+		return CTL_OK;
+	default:
+		return usage_error("internal error: option %d has no handler", id);
+	}
+}
+
+/* Parse argv (argv[0] is the command name) into o; the positional
+ * arguments are argv[*first..argc). */
+static int parse_command(const ctl_command *cmd, int argc, char **argv,
+			 ctl_opts *o, int *first)
+{
+	int ch, rc, nargs;
+
+	optind = 0; /* glibc: start afresh, permuting options after arguments */
+	while ((ch = getopt_long(argc, argv, ":h", cmd->options, NULL)) != -1) {
+		if (ch == 'h') {
+			print_command_usage(stdout, cmd);
+			return CTL_STOP;
+		}
+		if (ch == '?' || ch == ':')
+			return option_error(ch, argv, cmd->name);
+		rc = set_option(o, ch, optarg);
+		if (rc != CTL_OK)
+			return rc;
+	}
+	nargs = argc - optind;
+	if (nargs < cmd->min_args)
+		return usage_error("%s: missing argument; usage: " PROG " %s %s",
+				   cmd->name, cmd->name, cmd->args);
+	if (nargs > cmd->max_args)
+		return usage_error("%s: unexpected argument '%s'", cmd->name,
+				   argv[optind + cmd->max_args]);
+	*first = optind;
+	return CTL_OK;
+}
+
+/* ---- running a command --------------------------------------------------- */
+
+static int load_settings(ctl *c)
+{
+	const char *path = c->config_path ? c->config_path : SU_DEFAULT_CONFIG;
+	int rc = su_config_load(&ctl_log, path, NULL, &c->settings);
+
+	if (rc == SU_OK) {
+		c->config_found = true;
+		return CTL_OK;
+	}
+	if (rc != SU_NOTFOUND)
+		return CTL_REFUSED; /* the loader printed every error */
+	if (c->config_path != NULL)
+		return refuse("%s does not exist; check the path given to -c", path);
+	if (su_settings_defaults(&c->settings) != 0)
+		return out_of_memory();
+	return CTL_OK;
+}
+
+static int run_with_settings(ctl *c, const ctl_command *cmd, char **args, int nargs)
+{
+	int rc;
+
+	if (!cmd->needs_store)
+		return cmd->run(c, args, nargs);
+	if (su_store_open(&ctl_log, &c->settings, &c->store) != SU_OK)
+		return CTL_REFUSED;
+	rc = cmd->run(c, args, nargs);
+	su_store_close(c->store);
+	c->store = NULL;
+	return rc;
+}
+
+static int run(ctl *c, const ctl_command *cmd, char **args, int nargs)
+{
+	int rc;
+
+	if (geteuid() != 0)
+		return refuse("must be run as root");
+	rc = load_settings(c);
+	if (rc != CTL_OK)
+		return rc;
+	rc = run_with_settings(c, cmd, args, nargs);
+	su_settings_free(&c->settings);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	ctl c = { .opts = { .digits = SU_TOTP_DEFAULT_DIGITS,
+			    .period = SU_TOTP_DEFAULT_PERIOD } };
+	const ctl_command *cmd;
+	int first = 0, rc;
+
+	rc = parse_global(argc, argv, &c.config_path, &first);
+	if (rc != CTL_OK)
+		return rc == CTL_STOP ? CTL_OK : rc;
+	cmd = find_command(argv[first]);
+	if (cmd == NULL)
+		return usage_error("unknown command '%s'", argv[first]);
+	argc -= first;
+	argv += first;
+	rc = parse_command(cmd, argc, argv, &c.opts, &first);
+	if (rc == CTL_OK)
+		rc = run(&c, cmd, argv + first, argc - first);
+	if (rc == CTL_STOP)
+		rc = CTL_OK;
+	if (fflush(stdout) != 0 && rc == CTL_OK)
+		rc = refuse("cannot write to standard output: %s", strerror(errno));
+	return rc;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+/* Create dir with mode if absent; say so, or that it was kept. */
+static int make_dir(const char *dir, mode_t mode, bool report_kept)
+{
+	struct stat st;
+	bool existed = lstat(dir, &st) == 0;
+
+	if (su_make_dir(&ctl_log, dir, mode) != SU_OK)
+		return CTL_REFUSED;
+	if (!existed) {
+		printf("created %s (mode %04o)\n", (const char *)dir, (unsigned)mode);
+		return CTL_OK;
+	}
+	if (!report_kept)
+		return CTL_OK;
+	printf("kept %s\n", dir);
+	if (stat(dir, &st) == 0 && (st.st_mode & ~mode & 07777) != 0)
+		su_logf(&ctl_log, LOG_WARNING,
+			"warning: %s has mode %04o; run 'chmod %04o %s' to keep it private",
+			dir, (unsigned)(st.st_mode & 07777), (unsigned)mode, dir);
+	return CTL_OK;
+}
+
+/* The directory that will hold path: private (0700), like /etc/stepup. */
+static int make_parent(const char *path)
+{
+	char *parent = su_strdup(path), *slash;
+	int rc = CTL_OK;
+
+	if (parent == NULL)
+		return out_of_memory();
+	slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		rc = make_dir(parent, 0700, false);
+	}
+	free(parent);
+	return rc;
+}
+
+static int init_hostkey(const char *path)
+{
+	unsigned char key[HOSTKEY_BYTES];
+	su_buf old = { 0 };
+	int found, rc = CTL_REFUSED;
+
+	found = su_read_file(&ctl_log, path, SU_FILE_SECRET, HOSTKEY_READ_MAX, &old);
+	if (found == SU_ERR)
+		goto out;
+	if (found == SU_OK) {
+		if (old.len != HOSTKEY_BYTES) {
+			refuse("%s holds %zu bytes, not %d; move it aside and run '"
+			       PROG " init' again (this ends every grace period)",
+			       path, old.len, HOSTKEY_BYTES);
+			goto out;
+		}
+		printf("kept %s\n", path);
+		rc = CTL_OK;
+		goto out;
+	}
+	if (su_random(key, sizeof(key)) != 0) {
+		refuse("cannot get random bytes for %s; try again", path);
+		goto out;
+	}
+	if (su_write_file(&ctl_log, path, key, sizeof(key), 0600) != SU_OK)
+		goto out;
+	printf("created %s (%d random bytes, mode 0600)\n", path, HOSTKEY_BYTES);
+	rc = CTL_OK;
+out:
+	su_erase(key, sizeof(key));
+	su_buf_free(&old);
+	return rc;
+}
+
+static int cmd_init(ctl *c, char **args, int nargs)
+{
+	const su_settings *s = &c->settings;
+	const struct { const char *dir; mode_t mode; } dirs[] = {
+		{ s->user_dir, 0700 }, { s->state_dir, 0700 }, { s->grace_dir, 0700 },
+	};
+	int rc;
+
+	(void)args;
+	(void)nargs;
+	rc = make_parent(s->user_dir);
+	if (rc == CTL_OK)
+		rc = make_parent(s->hostkey);
+	for (size_t i = 0; rc == CTL_OK && i < COUNT(dirs); i++)
+		rc = make_dir(dirs[i].dir, dirs[i].mode, true);
+	if (rc == CTL_OK)
+		rc = init_hostkey(s->hostkey);
+	return rc;
+}
+
+/* ---- check-config -------------------------------------------------------- */
+
+static int cmd_check_config(ctl *c, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	/* run() loaded it: had it an error, we would not be here. */
+	if (c->config_found)
+		printf("%s: OK\n", c->config_path ? c->config_path : SU_DEFAULT_CONFIG);
+	else
+		printf("%s: not present; the built-in defaults apply\n", SU_DEFAULT_CONFIG);
+	return CTL_OK;
+}
+
+/* ---- records and state --------------------------------------------------- */
+
+/* Load user's record; a missing one is an error only if must_exist. */
+static int load_record(ctl *c, const char *user, su_kv *record, bool must_exist)
+{
+	int rc = su_store_load_user(c->store, user, record);
+
+	if (rc == SU_OK)
+		return CTL_OK;
+	if (rc == SU_NOTFOUND && !must_exist)
+		return CTL_OK;
+	if (rc == SU_NOTFOUND)
+		return refuse("%s is not enrolled", user);
+	return CTL_REFUSED; /* the store named the file and the reason */
+}
+
+/* True if the record holds nothing but its version line. */
+static bool record_empty(const su_kv *record)
+{
+	return record->count == 0;
+}
+
+/* Change user's state under its lock; commit only if change() says it did. */
+static int update_state(ctl *c, const char *user,
+			int (*change)(su_kv *state, const void *arg), const void *arg)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state = NULL;
+	int changed, rc = CTL_REFUSED;
+
+	if (su_state_begin(c->store, user, &txn, &state) != SU_OK)
+		goto out;
+	changed = change(state, arg);
+	if (changed < 0) {
+		out_of_memory();
+		goto out;
+	}
+	if (changed > 0 && su_state_commit(txn) != SU_OK)
+		goto out;
+	rc = CTL_OK;
+out:
+	su_state_end(txn);
+	return rc;
+}
+
+static int drop_prefix(su_kv *state, const void *prefix)
+{
+	size_t before = state->count;
+
+	su_kv_del_prefix(state, prefix);
+	return state->count != before;
+}
+
+/* ---- enroll -------------------------------------------------------------- */
+
+static int cmd_enroll(ctl *c, char **args, int nargs)
+{
+	const ctl_method *m = find_method(args[1]);
+	int rc;
+
+	(void)nargs;
+	if (m == NULL || m->enroll == NULL)
+		return unknown_method("enroll", args[1]);
+	if (!su_valid_username(args[0]))
+		return bad_user(args[0]);
+	rc = m->enroll(c, args[0]);
+	/* After the fact, so that a refusal stays one line. */
+	if (rc == CTL_OK && getpwnam(args[0]) == NULL)
+		su_logf(&ctl_log, LOG_WARNING,
+			"warning: no user '%s' in the user database (yet); "
+			"enrolled anyway", args[0]);
+	return rc;
+}
+
+static int issuer_name(const ctl_opts *o, char *buf, size_t size)
+{
+	if (o->issuer != NULL) {
+		snprintf(buf, size, "%s", o->issuer);
+		return CTL_OK;
+	}
+	memset(buf, 0, size);
+	if (gethostname(buf, size - 1) != 0)
+		return refuse("cannot read the host name (%s); pass --issuer NAME",
+			      strerror(errno));
+	if (!valid_issuer(buf))
+		return refuse("the host name '%s' cannot be an issuer; pass --issuer NAME",
+			      buf);
+	return CTL_OK;
+}
+
+/* One line of base32 from stdin, not echoed on a terminal. */
+static int read_secret_line(char *buf, size_t size)
+{
+	struct termios saved, quiet;
+	bool echo_off = false;
+	size_t len;
+	int rc = CTL_USAGE;
+
+	/* Unbuffered: no copy of the secret is left in a stdio buffer. */
+	setvbuf(stdin, NULL, _IONBF, 0);
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+		fputs("TOTP secret (base32): ", stderr);
+	}
+	if (fgets(buf, (int)size, stdin) == NULL) {
+		usage_error("enroll: --secret -: no secret on standard input");
+		goto out;
+	}
+	len = strcspn(buf, "\r\n");
+	if (buf[len] == '\0' && len == size - 1) {
+		usage_error("enroll: --secret -: the line is longer than %zu characters",
+			    size - 2);
+		goto out;
+	}
+	buf[len] = '\0';
+	rc = CTL_OK;
+out:
+	if (echo_off) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	return rc;
+}
+
+static int decode_secret(const char *text, unsigned char **key, size_t *len)
+{
+	if (su_base32_decode(text, key, len) != 0)
+		return usage_error("enroll: the secret is not base32 (letters A-Z, digits 2-7)");
+	if (*len >= SU_TOTP_MIN_SECRET_BYTES && *len <= SU_TOTP_MAX_SECRET_BYTES)
+		return CTL_OK;
+	su_free_secret(*key, *len);
+	*key = NULL;
+	return usage_error("enroll: the secret is %zu bytes; it must be %d to %d "
+			   "(16 to 103 base32 characters)", *len,
+			   SU_TOTP_MIN_SECRET_BYTES, SU_TOTP_MAX_SECRET_BYTES);
+}
+
+/* The secret bytes: random, from --secret BASE32, or from stdin. */
+static int secret_bytes(char *opt, unsigned char **key, size_t *len)
+{
+	char line[SECRET_LINE_MAX];
+	int rc;
+
+	*key = NULL;
+	*len = 0;
+	if (opt == NULL) {
+		*key = malloc(SU_TOTP_SECRET_BYTES);
+		if (*key == NULL)
+			return out_of_memory();
+		*len = SU_TOTP_SECRET_BYTES;
+		if (su_random(*key, *len) == 0)
+			return CTL_OK;
+		su_free_secret(*key, *len);
+		*key = NULL;
+		return refuse("cannot get random bytes for the secret; try again");
+	}
+	if (strcmp(opt, "-") != 0) {
+		rc = decode_secret(opt, key, len);
+		su_erase(opt, strlen(opt)); /* out of argv, i.e. /proc/PID/cmdline */
+		return rc;
+	}
+	rc = read_secret_line(line, sizeof(line));
+	if (rc == CTL_OK)
+		rc = decode_secret(line, key, len);
+	su_erase(line, sizeof(line));
+	return rc;
+}
+
+/* The secret to store: canonical base32 (upper case, unpadded). */
+static int new_secret(char *opt, char **out)
+{
+	unsigned char *key = NULL;
+	size_t len = 0;
+	int rc = secret_bytes(opt, &key, &len);
+
+	*out = NULL;
+	if (rc != CTL_OK)
+		return rc;
+	*out = su_base32_encode(key, len);
+	su_free_secret(key, len);
+	return *out != NULL ? CTL_OK : out_of_memory();
+}
+
+/* RFC 3986: everything but the unreserved characters as %XX. */
+static char *percent_encode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(strlen(s) * 3 + 1), *p = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
+			*p++ = (char)ch;
+		} else {
+			*p++ = '%';
+			*p++ = hex[ch >> 4];
+			*p++ = hex[ch & 15];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+/* otpauth://totp/ISSUER:USER?secret=...; free with su_free_string. */
+static char *otpauth_uri(const char *issuer, const char *user, const char *secret,
+			 unsigned digits, unsigned period)
+{
+	static const char fmt[] = "otpauth://totp/%s:%s?secret=%s&issuer=%s"
+				  "&algorithm=SHA1&digits=%u&period=%u";
+	char *iss = percent_encode(issuer), *usr = percent_encode(user), *uri = NULL;
+	int len;
+
+	if (iss == NULL || usr == NULL)
+		goto out;
+	len = snprintf(NULL, 0, fmt, iss, usr, secret, iss, digits, period);
+	if (len < 0 || (uri = malloc((size_t)len + 1)) == NULL)
+		goto out;
+	snprintf(uri, (size_t)len + 1, fmt, iss, usr, secret, iss, digits, period);
+out:
+	free(iss);
+	free(usr);
+	return uri;
+}
+
+static int set_totp_keys(su_kv *record, const char *secret, const ctl_opts *o)
+{
+	su_kv_del_prefix(record, "totp_");
+	if (su_kv_set(record, "totp_secret", secret) != 0 ||
+	    su_kv_set_u64(record, "totp_digits", o->digits) != 0 ||
+	    su_kv_set_u64(record, "totp_period", o->period) != 0)
+		return out_of_memory();
+	return CTL_OK;
+}
+
+static void print_enrolment(const char *uri, const char *user)
+{
+	printf("%s\n", uri);
+	if (isatty(STDOUT_FILENO)) {
+		fflush(stdout);
+		if (su_qr_print(stdout, uri) != 0)
+			su_logf(&ctl_log, LOG_WARNING,
+				"warning: cannot draw the QR code; give %s the URI above",
+				user);
+	}
+	printf("Give this URI%s to %s only, to add to an authenticator app.\n"
+	       "Test it: have %s run 'sudo -v' and enter a code from the app.\n",
+	       isatty(STDOUT_FILENO) ? " or QR code" : "", user, user);
+	fflush(stdout);
+}
+
+static int enroll_totp(ctl *c, const char *user)
+{
+	su_kv record = { 0 };
+	char issuer[HOST_NAME_MAX + 1];
+	char *secret = NULL, *uri = NULL;
+	bool had_totp;
+	int rc;
+
+	rc = issuer_name(&c->opts, issuer, sizeof(issuer));
+	if (rc == CTL_OK)
+		rc = load_record(c, user, &record, false);
+	if (rc != CTL_OK)
+		goto out;
+	had_totp = su_totp_enrolled(&record);
+	if (had_totp && !c->opts.force) {
+		rc = refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' "
+			    "first, or add --force", user, user);
+		goto out;
+	}
+	rc = new_secret(c->opts.secret, &secret);
+	if (rc == CTL_OK)
+		rc = set_totp_keys(&record, secret, &c->opts);
+	if (rc != CTL_OK)
+		goto out;
+	uri = otpauth_uri(issuer, user, secret, c->opts.digits, c->opts.period);
+	if (uri == NULL) {
+		rc = out_of_memory();
+		goto out;
+	}
+	if (su_store_save_user(c->store, user, &record) != SU_OK) {
+		rc = CTL_REFUSED;
+		goto out;
+	}
+	/* The last accepted step counted the old secret's periods. */
+	if (had_totp)
+		rc = update_state(c, user, drop_prefix, "totp_");
+	print_enrolment(uri, user);
+out:
+	su_kv_free(&record);
+	su_free_string(secret);
+	su_free_string(uri);
+	return rc;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void user_view_free(user_view *v)
+{
+	su_kv_free(&v->record);
+	su_kv_free(&v->state);
+	free(v->record_path);
+	free(v->state_path);
+	*v = (user_view){ 0 };
+}
+
+/* Record and state of user; CTL_REFUSED if not enrolled or refused. */
+static int user_view_load(ctl *c, const char *user, user_view *v)
+{
+	int rc;
+
+	*v = (user_view){ .user = user };
+	v->record_path = su_path_join(su_store_describe(c->store), user);
+	v->state_path = su_path_join(c->settings.state_dir, user);
+	if (v->record_path == NULL || v->state_path == NULL)
+		return out_of_memory();
+	rc = load_record(c, user, &v->record, true);
+	if (rc != CTL_OK)
+		return rc;
+	rc = su_state_peek(c->store, user, &v->state);
+	return rc == SU_ERR ? CTL_REFUSED : CTL_OK;
+}
+
+/* "2024-05-01 12:00:00 CEST" for the start of step, or "never". */
+static int step_time(const user_view *v, unsigned period, char *buf, size_t size)
+{
+	uint64_t step = 0;
+	time_t when;
+	struct tm tm;
+	int rc;
+
+	rc = su_kv_get_u64(&ctl_log, v->state_path, &v->state, "totp_last_step", 0,
+			   (uint64_t)INT64_MAX / period, &step);
+	if (rc < 0)
+		return CTL_REFUSED;
+	if (rc == SU_KV_ABSENT) {
+		snprintf(buf, size, "never");
+		return CTL_OK;
+	}
+	when = (time_t)(step * period);
+	if (localtime_r(&when, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(buf, size, "step %llu", (unsigned long long)step);
+	return CTL_OK;
+}
+
+static int totp_params(const user_view *v, unsigned *digits, unsigned *period)
+{
+	su_totp t;
+
+	if (su_totp_load(&ctl_log, v->record_path, &v->record, &t) != 0)
+		return CTL_REFUSED;
+	*digits = t.digits;
+	*period = t.period;
+	su_totp_clear(&t);
+	return CTL_OK;
+}
+
+static int totp_summary(const user_view *v, char *buf, size_t size)
+{
+	unsigned digits, period;
+	char last[64];
+	int rc = totp_params(v, &digits, &period);
+
+	if (rc == CTL_OK)
+		rc = step_time(v, period, last, sizeof(last));
+	if (rc != CTL_OK)
+		return rc;
+	snprintf(buf, size, "totp (%u digits, %u s)%s%s", digits, period,
+		 strcmp(last, "never") != 0 ? ", last code " : "",
+		 strcmp(last, "never") != 0 ? last : "");
+	return CTL_OK;
+}
+
+static int totp_details(const user_view *v)
+{
+	unsigned digits, period;
+	char last[64];
+	int rc = totp_params(v, &digits, &period);
+
+	if (rc == CTL_OK)
+		rc = step_time(v, period, last, sizeof(last));
+	if (rc != CTL_OK)
+		return rc;
+	printf("totp digits: %u\ntotp period: %u s\ntotp last code: %s\n", digits,
+	       period, last);
+	return CTL_OK;
+}
+
+/* "alice  totp (6 digits, 30 s), ..." */
+static int status_line(ctl *c, const char *user)
+{
+	user_view v;
+	char line[512] = "", part[256];
+	int rc = user_view_load(c, user, &v);
+
+	for (size_t i = 0; rc == CTL_OK && i < COUNT(methods); i++) {
+		if (!methods[i].enrolled(&v.record))
+			continue;
+		rc = methods[i].summary(&v, part, sizeof(part));
+		if (line[0] != '\0')
+			strncat(line, "; ", sizeof(line) - strlen(line) - 1);
+		strncat(line, part, sizeof(line) - strlen(line) - 1);
+	}
+	if (rc == CTL_OK)
+		printf("%s  %s\n", user, line[0] != '\0' ? line : "no methods");
+	user_view_free(&v);
+	return rc;
+}
+
+static int status_all(ctl *c)
+{
+	char **names = NULL;
+	size_t count = 0;
+	int rc = CTL_OK;
+
+	if (su_store_list_users(c->store, &names, &count) != SU_OK)
+		return CTL_REFUSED;
+	if (count == 0)
+		su_logf(&ctl_log, LOG_NOTICE, "no users are enrolled; enrol one with '"
+			PROG " enroll USER totp'");
+	/* A refused record does not hide the others; it still fails the run. */
+	for (size_t i = 0; i < count; i++)
+		if (status_line(c, names[i]) != CTL_OK)
+			rc = CTL_REFUSED;
+	su_store_free_list(names, count);
+	return rc;
+}
+
+static int status_user(ctl *c, const char *user)
+{
+	user_view v;
+	char list[128] = "";
+	int rc = user_view_load(c, user, &v);
+
+	for (size_t i = 0; rc == CTL_OK && i < COUNT(methods); i++) {
+		if (!methods[i].enrolled(&v.record))
+			continue;
+		if (list[0] != '\0')
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+		strncat(list, methods[i].name, sizeof(list) - strlen(list) - 1);
+	}
+	if (rc == CTL_OK)
+		printf("user: %s\nmethods: %s\n", user, list[0] ? list : "none");
+	for (size_t i = 0; rc == CTL_OK && i < COUNT(methods); i++)
+		if (methods[i].enrolled(&v.record))
+			rc = methods[i].details(&v);
+	user_view_free(&v);
+	return rc;
+}
+
+static int cmd_status(ctl *c, char **args, int nargs)
+{
+	if (nargs == 0)
+		return status_all(c);
+	if (!su_valid_username(args[0]))
+		return bad_user(args[0]);
+	return status_user(c, args[0]);
+}
+
+/* ---- remove -------------------------------------------------------------- */
+
+static int remove_user(ctl *c, const char *user)
+{
+	int rc = su_store_remove_user(c->store, user);
+
+	if (rc == SU_NOTFOUND)
+		return refuse("%s is not enrolled", user);
+	if (rc != SU_OK)
+		return CTL_REFUSED;
+	printf("removed %s: record and state\n", user);
+	return CTL_OK;
+}
+
+static int remove_method(ctl *c, const char *user, const ctl_method *m)
+{
+	su_kv record = { 0 };
+	int rc = load_record(c, user, &record, true);
+
+	if (rc != CTL_OK)
+		goto out;
+	if (!m->enrolled(&record)) {
+		rc = refuse("%s has no %s enrolled; '" PROG " status %s' shows what is",
+			    user, m->label, user);
+		goto out;
+	}
+	su_kv_del_prefix(&record, m->prefix);
+	if (record_empty(&record)) {
+		rc = remove_user(c, user);
+		goto out;
+	}
+	if (su_store_save_user(c->store, user, &record) != SU_OK) {
+		rc = CTL_REFUSED;
+		goto out;
+	}
+	rc = update_state(c, user, drop_prefix, m->prefix);
+	if (rc == CTL_OK)
+		printf("removed %s from %s\n", m->name, user);
+out:
+	su_kv_free(&record);
+	return rc;
+}
+
+static int cmd_remove(ctl *c, char **args, int nargs)
+{
+	const ctl_method *m = NULL;
+
+	if (nargs == 2 && (m = find_method(args[1])) == NULL)
+		return unknown_method("remove", args[1]);
+	if (!su_valid_username(args[0]))
+		return bad_user(args[0]);
+	return m == NULL ? remove_user(c, args[0]) : remove_method(c, args[0], m);
+}
