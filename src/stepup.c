@@ -3,6 +3,7 @@
  * becomes PAM_SUCCESS in exactly two places: a code accepted and durably
  * recorded, or a rule that lets a user who is not enrolled through. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,10 +159,13 @@ static int load_user(struct stepup *s, unsigned *usable)
 	if (rc != SU_OK)
 		return rc;
 	*usable = enrolled_methods(s) & s->settings.methods;
-	if ((*usable & SU_METHOD_TOTP) &&
-	    su_totp_load(&s->log, s->user, &s->record, &s->totp) != 0)
-		return SU_ERR;
-	return SU_OK;
+	if (*usable & SU_METHOD_TOTP) {
+		char *name = su_store_record_name(s->store, s->user);
+		rc = name && su_totp_load(&s->log, name, &s->record, &s->totp) == 0 ?
+			SU_OK : SU_ERR;
+		free(name);
+	}
+	return rc;
 }
 
 /* Judge one answer against every usable method. */

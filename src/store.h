@@ -47,5 +47,8 @@ int su_state_peek(su_store *store, const char *user, su_kv *state);
 
 /* Where things are, for messages ("PATH: reason"). */
 const char *su_store_describe(const su_store *store);
+/* What names user's record in messages (the files backend: its path).
+ * NULL for an invalid user name; caller frees. */
+char *su_store_record_name(su_store *store, const char *user);
 
 #endif

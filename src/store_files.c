@@ -74,6 +74,11 @@ static char *user_path(su_store *store, const char *dir, const char *user)
 	return path;
 }
 
+char *su_store_record_name(su_store *store, const char *user)
+{
+	return user_path(store, store->user_dir, user);
+}
+
 static int read_kv(su_store *store, const char *path, size_t max, su_kv *out)
 {
 	su_buf buf;

@@ -205,11 +205,14 @@ mid_step() {
 	echo $((e - e % 30 + 10 + (e % 30 > 10 ? 30 : 0)))
 }
 
-# at_time EPOCH COMMAND...: run COMMAND with the clock frozen at EPOCH.
+# at_time EPOCH COMMAND...: run COMMAND with the clock frozen at EPOCH,
+# killed after STEP_TIMEOUT seconds (default 60; exit status 124 then).
+# timeout(1) itself runs on the real clock.
 at_time() {
 	local epoch=$1
 	shift
-	env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$epoch" \
+	timeout -k 5 "${STEP_TIMEOUT:-60}" \
+		env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$epoch" \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
 }
 

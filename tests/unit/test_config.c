@@ -16,8 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-/* By path: the build directory's autoconf "config.h" would shadow it. */
-#include "../../src/config.h"
+#include "config.h"
 #include "safefile.h"
 
 static const su_log test_log = { NULL, "test", false };

@@ -1,0 +1,72 @@
+/* /etc/security/stepup.conf: INI style, '#' comments. [global] sets defaults,
+ * [service NAME] overrides them for one PAM service, module arguments
+ * override both. Every error names file, line and key; callers fail closed. */
+#ifndef SU_CONFIG_H
+#define SU_CONFIG_H
+
+#include <stdbool.h>
+#include "log.h"
+
+/* Step-up methods, as a bit set. The table of what each one does lives in
+ * stepup.c; here they are only names a rule may list. */
+enum su_method {
+	SU_METHOD_TOTP = 1u << 0,
+	SU_METHOD_EMAIL = 1u << 1,
+	SU_METHOD_RECOVERY = 1u << 2,
+};
+#define SU_METHODS_ALL (SU_METHOD_TOTP | SU_METHOD_EMAIL | SU_METHOD_RECOVERY)
+
+enum su_missing { SU_MISSING_DENY, SU_MISSING_ALLOW };
+enum su_smtp_tls { SU_SMTP_TLS_REQUIRED, SU_SMTP_TLS_NONE };
+
+#define SU_CONFIG_MAX_SIZE (64 * 1024)
+
+typedef struct su_settings {
+	/* policy: may differ per service */
+	unsigned methods;           /* enum su_method bits */
+	unsigned grace;             /* seconds; 0 = no grace records */
+	enum su_missing missing;    /* user not enrolled */
+	unsigned tries;             /* prompts per pam_authenticate call */
+	unsigned lockout_attempts;  /* 0 = no lockout */
+	unsigned lockout_time;      /* seconds */
+	unsigned totp_window;       /* accepted steps either side of now */
+	unsigned email_code_length; /* digits */
+	unsigned email_code_ttl;    /* seconds */
+	unsigned email_min_interval;
+	unsigned email_max_per_hour;
+	char *exempt_groups;        /* comma-separated group names, or NULL */
+	/* global only */
+	char *smtp_url;
+	char *smtp_from;
+	char *smtp_credentials;
+	char *smtp_ca_file;
+	enum su_smtp_tls smtp_tls;
+	unsigned smtp_timeout;
+	char *user_dir;
+	char *state_dir;
+	char *grace_dir;
+	char *hostkey;
+	bool debug;
+} su_settings;
+
+/* Fill out with the built-in defaults (paths from DESIGN.md). */
+int su_settings_defaults(su_settings *out);
+void su_settings_free(su_settings *s);
+
+/* Load path: defaults, then [global], then [service SERVICE] (service may be
+ * NULL: only check every section). The whole file is validated whatever the
+ * service. On error every problem is logged and out is left freed. */
+int su_config_load(const su_log *log, const char *path, const char *service,
+		   su_settings *out);
+
+/* Apply one module argument "key=value" (or a bare flag such as "debug").
+ * Only the keys that DESIGN.md allows as arguments are accepted; errors
+ * name the argument. "config=" is handled by the caller, not here. */
+int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg);
+
+/* "totp, email" -> bits; false on an unknown or empty name. */
+bool su_parse_methods(const char *list, unsigned *out);
+/* bits -> "totp,email" into buf. */
+const char *su_methods_str(unsigned methods, char *buf, size_t size);
+
+#endif
