@@ -264,8 +264,10 @@ static int require_dir(const su_log *log, const char *dir)
 	return rc;
 }
 
-int su_write_file(const su_log *log, const char *path, const void *data,
-		  size_t len, mode_t mode)
+/* Put data at path through a fsynced temporary file: renamed over path
+ * (replace) or hard-linked to it, which fails if path exists (create). */
+static int write_via_temp(const su_log *log, const char *path, const void *data,
+			  size_t len, mode_t mode, bool replace)
 {
 	char *dir = dir_of(path), *tmp = NULL;
 	int fd = -1, rc = SU_ERR;
@@ -293,12 +295,15 @@ int su_write_file(const su_log *log, const char *path, const void *data,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0) {
-		refuse_errno(log, path, "cannot replace");
+	if (replace ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
+		rc = !replace && errno == EEXIST ? SU_EXISTS :
+			refuse_errno(log, path, "cannot replace");
 		goto out;
 	}
-	free(tmp);
-	tmp = NULL;
+	if (replace) {
+		free(tmp);
+		tmp = NULL;
+	}
 	if (fsync_dir(dir) != 0) {
 		refuse_errno(log, dir, "cannot sync directory");
 		goto out;
@@ -312,6 +317,18 @@ out:
 	free(tmp);
 	free(dir);
 	return rc;
+}
+
+int su_write_file(const su_log *log, const char *path, const void *data,
+		  size_t len, mode_t mode)
+{
+	return write_via_temp(log, path, data, len, mode, true);
+}
+
+int su_create_file(const su_log *log, const char *path, const void *data,
+		   size_t len, mode_t mode)
+{
+	return write_via_temp(log, path, data, len, mode, false);
 }
 
 int su_remove_file(const su_log *log, const char *path)

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 #include "log.h"
 
-enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_ERR = -1 };
+enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_EXISTS = 2, SU_ERR = -1 };
 
 enum su_file_kind {
 	SU_FILE_PUBLIC, /* root-owned, not group/world writable (stepup.conf) */
@@ -35,6 +35,10 @@ int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 /* Replace path atomically with data, mode as given, owned by root. */
 int su_write_file(const su_log *log, const char *path, const void *data,
 		  size_t len, mode_t mode);
+
+/* Like su_write_file, but never replaces: SU_EXISTS if path exists. */
+int su_create_file(const su_log *log, const char *path, const void *data,
+		   size_t len, mode_t mode);
 
 /* Remove a file (SU_NOTFOUND if absent) and fsync its directory. */
 int su_remove_file(const su_log *log, const char *path);

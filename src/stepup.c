@@ -160,7 +160,7 @@ static int load_user(struct stepup *s, unsigned *usable)
 		return rc;
 	*usable = enrolled_methods(s) & s->settings.methods;
 	if (*usable & SU_METHOD_TOTP) {
-		char *name = su_store_record_name(s->store, s->user);
+		char *name = su_store_name(s->store, s->user, SU_STORE_RECORD);
 		rc = name && su_totp_load(&s->log, name, &s->record, &s->totp) == 0 ?
 			SU_OK : SU_ERR;
 		free(name);

@@ -6,7 +6,9 @@
  * Rules every command obeys:
  *  1. Exit status 0 when done, 1 when the operation is refused (not root, a
  *     bad user name, not enrolled, a file the store refuses, a config error),
- *     2 for a usage error. Usage errors are found before anything is read.
+ *     2 for a usage error. The command line is checked before the root
+ *     check and before any file is read, except for the method name and
+ *     the secret, which the command itself checks.
  *  2. Every error is one line on stderr, "stepupctl: ...", that says what to
  *     do; usage errors end with "(see stepupctl --help)". Library refusals
  *     are printed by the library, naming the file and the reason.
@@ -168,7 +170,7 @@ static const struct option enroll_options[] = {
 };
 
 static const char *const enroll_help[][2] = {
-	{ "--secret BASE32|-", "use this secret, not a random one ('-': read it from stdin)" },
+	{ "--secret BASE32|-", "use this secret ('-': read it from stdin)" },
 	{ "--digits 6|8", "code length (default 6)" },
 	{ "--period SECONDS", "time step, 15 to 300 (default 30)" },
 	{ "--issuer NAME", "name shown in the app (default: the host name)" },
@@ -180,15 +182,15 @@ static const ctl_command commands[] = {
 	{ "init", cmd_init, 0, 0, "",
 	  "create the directories and the host key", plain_options, NULL, false },
 	{ "enroll", cmd_enroll, 2, 2, "USER totp [OPTIONS]",
-	  "enrol USER; print the otpauth URI (and a QR code on a terminal)",
+	  "enrol USER; print the otpauth URI and QR code",
 	  enroll_options, enroll_help, true },
 	{ "status", cmd_status, 0, 1, "[USER]",
 	  "list enrolled users, or show one user", plain_options, NULL, true },
 	{ "remove", cmd_remove, 1, 2, "USER [totp]",
-	  "remove USER's record and state, or only one method", plain_options,
+	  "remove USER entirely, or only one method", plain_options,
 	  NULL, true },
 	{ "check-config", cmd_check_config, 0, 0, "",
-	  "check the config file and print every error", plain_options, NULL, false },
+	  "check the config file, print every error", plain_options, NULL, false },
 };
 
 static const ctl_method methods[] = {
@@ -263,9 +265,10 @@ static void print_usage(FILE *out)
 
 static void print_command_usage(FILE *out, const ctl_command *cmd)
 {
-	fprintf(out, "Usage: " PROG " [-c CONFIG] %s%s%s\n\n", cmd->name,
-		cmd->args[0] != '\0' ? " " : "", cmd->args);
-	print_command(out, cmd);
+	fprintf(out, "Usage: " PROG " [-c CONFIG] %s%s%s\n%s.\n", cmd->name,
+		cmd->args[0] != '\0' ? " " : "", cmd->args, cmd->summary);
+	for (size_t i = 0; cmd->option_help != NULL && cmd->option_help[i][0] != NULL; i++)
+		fprintf(out, "  %-28s %s\n", cmd->option_help[i][0], cmd->option_help[i][1]);
 }
 
 /* ---- command line -------------------------------------------------------- */
@@ -277,15 +280,16 @@ static int option_error(int ch, char **argv, const char *command)
 	bool is_long = strncmp(arg, "--", 2) == 0;
 	int len = is_long ? (int)strcspn(arg, "=") : 2;
 	char short_opt[3] = { '-', (char)optopt, '\0' };
-	const char *where = command != NULL ? command : PROG;
+	const char *where = command != NULL ? command : "";
+	const char *colon = command != NULL ? ": " : "";
 
 	if (!is_long)
 		arg = short_opt;
 	if (ch == ':')
-		return usage_error("%s: option '%.*s' needs a value", where, len, arg);
+		return usage_error("%s%soption '%.*s' needs a value", where, colon, len, arg);
 	if (is_long && optopt != 0 && arg[len] == '=')
-		return usage_error("%s: option '%.*s' takes no value", where, len, arg);
-	return usage_error("%s: unknown option '%.*s'", where, len, arg);
+		return usage_error("%s%soption '%.*s' takes no value", where, colon, len, arg);
+	return usage_error("%s%sunknown option '%.*s'", where, colon, len, arg);
 }
 
 static int parse_global(int argc, char **argv, const char **config, int *first)
@@ -523,7 +527,14 @@ static int init_hostkey(const char *path)
 		refuse("cannot get random bytes for %s; try again", path);
 		goto out;
 	}
-	if (su_write_file(&ctl_log, path, key, sizeof(key), 0600) != SU_OK)
+	/* Never replace a key: a concurrent init may have made one since. */
+	found = su_create_file(&ctl_log, path, key, sizeof(key), 0600);
+	if (found == SU_EXISTS) {
+		printf("kept %s (made by another run just now)\n", path);
+		rc = CTL_OK;
+		goto out;
+	}
+	if (found != SU_OK)
 		goto out;
 	printf("created %s (%d random bytes, mode 0600)\n", path, HOSTKEY_BYTES);
 	rc = CTL_OK;
@@ -620,7 +631,46 @@ static int drop_prefix(su_kv *state, const void *prefix)
 	return state->count != before;
 }
 
+/* The periods of the TOTP enrolment being replaced and of the new one. */
+typedef struct periods {
+	unsigned old_period; /* 0: unknown */
+	unsigned new_period;
+} periods;
+
+/* totp_last_step counts old periods. Keep every new step that starts before
+ * the end of the last accepted old step used, so no code accepted under
+ * the old enrolment can be replayed under the new one (same secret). */
+static int rescale_last_step(su_kv *state, const void *arg)
+{
+	const periods *p = arg;
+	const char *value = su_kv_get(state, "totp_last_step");
+	uint64_t step;
+
+	if (value == NULL)
+		return 0;
+	if (p->old_period == 0 ||
+	    !su_parse_u64(value, 0, UINT64_MAX / p->old_period - 1, &step)) {
+		su_kv_del(state, "totp_last_step");
+		return 1;
+	}
+	step = ((step + 1) * p->old_period - 1) / p->new_period;
+	return su_kv_set_u64(state, "totp_last_step", step) == 0 ? 1 : -1;
+}
+
 /* ---- enroll -------------------------------------------------------------- */
+
+/* The period of the record's TOTP enrolment; 0 if none or unreadable. */
+static unsigned totp_period_of(const su_kv *record)
+{
+	const char *value = su_kv_get(record, "totp_period");
+	unsigned period = 0;
+
+	if (!su_totp_enrolled(record))
+		return 0;
+	if (value == NULL)
+		return SU_TOTP_DEFAULT_PERIOD;
+	return su_parse_uint(value, PERIOD_MIN, PERIOD_MAX, &period) ? period : 0;
+}
 
 static int cmd_enroll(ctl *c, char **args, int nargs)
 {
@@ -828,6 +878,7 @@ static int enroll_totp(ctl *c, const char *user)
 	su_kv record = { 0 };
 	char issuer[HOST_NAME_MAX + 1];
 	char *secret = NULL, *uri = NULL;
+	periods p = { 0, c->opts.period };
 	bool had_totp;
 	int rc;
 
@@ -837,6 +888,7 @@ static int enroll_totp(ctl *c, const char *user)
 	if (rc != CTL_OK)
 		goto out;
 	had_totp = su_totp_enrolled(&record);
+	p.old_period = totp_period_of(&record);
 	if (had_totp && !c->opts.force) {
 		rc = refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' "
 			    "first, or add --force", user, user);
@@ -856,9 +908,8 @@ static int enroll_totp(ctl *c, const char *user)
 		rc = CTL_REFUSED;
 		goto out;
 	}
-	/* The last accepted step counted the old secret's periods. */
 	if (had_totp)
-		rc = update_state(c, user, drop_prefix, "totp_");
+		rc = update_state(c, user, rescale_last_step, &p);
 	print_enrolment(uri, user);
 out:
 	su_kv_free(&record);
@@ -884,8 +935,8 @@ static int user_view_load(ctl *c, const char *user, user_view *v)
 	int rc;
 
 	*v = (user_view){ .user = user };
-	v->record_path = su_path_join(su_store_describe(c->store), user);
-	v->state_path = su_path_join(c->settings.state_dir, user);
+	v->record_path = su_store_name(c->store, user, SU_STORE_RECORD);
+	v->state_path = su_store_name(c->store, user, SU_STORE_STATE);
 	if (v->record_path == NULL || v->state_path == NULL)
 		return out_of_memory();
 	rc = load_record(c, user, &v->record, true);

@@ -45,10 +45,9 @@ void su_state_end(su_state_txn *txn);
 /* Read user's state without locking, for display (stepupctl status). */
 int su_state_peek(su_store *store, const char *user, su_kv *state);
 
-/* Where things are, for messages ("PATH: reason"). */
-const char *su_store_describe(const su_store *store);
-/* What names user's record in messages (the files backend: its path).
- * NULL for an invalid user name; caller frees. */
-char *su_store_record_name(su_store *store, const char *user);
+/* What names user's record or state in messages (the files backend: its
+ * path). NULL for an invalid user name; caller frees. */
+enum su_store_part { SU_STORE_RECORD, SU_STORE_STATE };
+char *su_store_name(su_store *store, const char *user, enum su_store_part part);
 
 #endif

@@ -53,11 +53,6 @@ void su_store_close(su_store *store)
 	free(store);
 }
 
-const char *su_store_describe(const su_store *store)
-{
-	return store->user_dir;
-}
-
 /* dir/user after checking that user is safe as a file name. */
 static char *user_path(su_store *store, const char *dir, const char *user)
 {
@@ -74,9 +69,10 @@ static char *user_path(su_store *store, const char *dir, const char *user)
 	return path;
 }
 
-char *su_store_record_name(su_store *store, const char *user)
+char *su_store_name(su_store *store, const char *user, enum su_store_part part)
 {
-	return user_path(store, store->user_dir, user);
+	return user_path(store, part == SU_STORE_STATE ? store->state_dir :
+			 store->user_dir, user);
 }
 
 static int read_kv(su_store *store, const char *path, size_t max, su_kv *out)

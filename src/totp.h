@@ -45,8 +45,8 @@ bool su_totp_code_shaped(const su_totp *t, const char *code);
 int su_totp_verify(const su_totp *t, const char *code, time_t now,
 		   unsigned window, uint64_t *matched_step);
 
-/* Base32 (RFC 4648, no padding) in and out. Decoding ignores spaces and
- * '=' and accepts lower case. The decoded bytes must be wiped by caller. */
+/* Base32 (RFC 4648, no padding) in and out. Decoding ignores spaces, dashes
+ * and '=' and accepts lower case. The decoded bytes must be wiped by caller. */
 int su_base32_decode(const char *in, unsigned char **out, size_t *out_len);
 char *su_base32_encode(const unsigned char *in, size_t len);
 

@@ -120,11 +120,14 @@ _lib_exit() {
 		"$on_exit_also"
 		on_exit_also=
 	fi
+	# Failed cases are reported by their "not ok" lines; a non-zero status
+	# would add an ERROR to each failing script, so it is kept for what TAP
+	# cannot say: a plan not run to the end, a signal.
 	if [ "$TAP_RUN" -ne "$TAP_PLANNED" ]; then
 		tap_diag "planned $TAP_PLANNED tests, ran $TAP_RUN"
 		[ "$rc" -eq 0 ] && rc=1
 	fi
-	[ "$TAP_FAILED" -gt 0 ] && [ "$rc" -eq 0 ] && rc=1
+	[ "$TAP_FAILED" -gt 0 ] && tap_diag "$TAP_FAILED of $TAP_RUN tests failed"
 	exit "$rc"
 }
 

@@ -219,6 +219,7 @@ esac
 # --- 10. the trap removes a service file when the script dies ----------------------------------
 # A child shell with the same traps installs a file, then is killed by TERM;
 # another one fails with an error exit.
+# shellcheck disable=SC2016 # expanded by the child shell
 child='. "$TOP_SRCDIR/tests/lib.sh"; install_traps; f=$1
 add_cleanup rm -f "$f"; echo "auth required pam_deny.so" >"$f"; '
 bash -c "$child"' kill -TERM $$; sleep 10' child "$PAMD/$SERVICE-term" >/dev/null 2>&1

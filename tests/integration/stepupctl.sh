@@ -46,7 +46,7 @@ SECRET=JBSWY3DPEHPK3PXP # 10 bytes, the smallest accepted
 # ---- TAP helpers --------------------------------------------------------------
 
 n=0
-echo "1..38"
+echo "1..39"
 
 # run ARGS...: stepupctl with our config; sets out, err, rc.
 run() {
@@ -249,13 +249,28 @@ t_enroll_twice() {
 check "enroll twice without --force is refused (1)" t_enroll_twice
 
 t_enroll_force() {
-	printf 'version=1\ntotp_last_step=99999999999\nfailures=2\n' >"$STATE/alice"
+	printf 'version=1\ntotp_last_step=56666666\nfailures=2\n' >"$STATE/alice"
 	chmod 0600 "$STATE/alice"
 	run enroll alice totp --force --secret "jbsw y3dp-ehpk 3pxp" --issuer Example
 	rc_is 0 && grep -qx "totp_secret=$SECRET" "$USERS/alice" &&
-		! grep -q '^totp_last_step=' "$STATE/alice" && grep -qx 'failures=2' "$STATE/alice"
+		grep -qx 'totp_last_step=56666666' "$STATE/alice" && grep -qx 'failures=2' "$STATE/alice"
+	local r=$?
+	rm -f "$STATE/alice"
+	return $r
 }
-check "enroll --force replaces it (secret made canonical, old step forgotten)" t_enroll_force
+check "enroll --force replaces it (secret canonical, state kept)" t_enroll_force
+
+t_enroll_force_period() {
+	run enroll henry totp --period 60 --secret "$SECRET" && rc_is 0 || return 1
+	printf 'version=1\ntotp_last_step=28333333\n' >"$STATE/henry"
+	chmod 0600 "$STATE/henry"
+	# Step 28333333 of 60 s ends where step 56666668 of 30 s begins.
+	run enroll henry totp --force --period 30 --secret "$SECRET"
+	rc_is 0 && grep -qx 'totp_last_step=56666667' "$STATE/henry" || return 1
+	run remove henry
+	rc_is 0
+}
+check "enroll --force with a new period keeps the used time span used" t_enroll_force_period
 
 t_enroll_random() {
 	local secret code
@@ -330,7 +345,33 @@ t_qr_on_tty() {
 	# Every row of the code has the same number of characters.
 	widths=$(printf '%s\n' "$out" | tr -d '\r' | grep '[█▀▄]' |
 		LC_ALL=C.UTF-8 bash -c 'while IFS= read -r l; do echo "${#l}"; done' | sort -u | wc -l)
-	[ "$rc" = 0 ] && [ "$lines" -ge 10 ] && [ "$widths" = 1 ] && out_has "or QR code"
+	[ "$rc" = 0 ] && [ "$lines" -ge 10 ] && [ "$widths" = 1 ] && out_has "or QR code" ||
+		return 1
+	qr_decodes "$out" "otpauth://totp/Example:gina?secret=$SECRET&issuer=Example&algorithm=SHA1&digits=6&period=30"
+}
+
+# qr_decodes TEXT URI: the half-block drawing in TEXT scans as URI (when
+# zbarimg and python3 are here to scan it; light modules are white).
+qr_decodes() {
+	command -v zbarimg >/dev/null && command -v python3 >/dev/null || return 0
+	printf '%s\n' "$1" | python3 -c '
+import sys
+cells = {"\u2588": (1, 1), "\u2580": (1, 0), "\u2584": (0, 1), " ": (0, 0)}
+rows = []
+for line in sys.stdin.read().split("\n"):
+    line = line.rstrip("\r")
+    if not line or not set(line) <= set(cells) or set(line) == {" "}:
+        continue
+    rows.append([cells[c][0] for c in line])
+    rows.append([cells[c][1] for c in line])
+scale = 4
+print("P1\n%d %d" % (len(rows[0]) * scale, len(rows) * scale))
+for r in rows:
+    pixels = " ".join("0" if light else "1" for light in r for _ in range(scale))
+    for _ in range(scale):
+        print(pixels)
+' >"$T/qr.pbm" || return 1
+	[ "$(zbarimg -q --raw "$T/qr.pbm" 2>/dev/null)" = "$2" ]
 }
 check "on a terminal enroll draws a QR code of even width" t_qr_on_tty
 
@@ -446,5 +487,5 @@ t_remove_user() {
 }
 check "remove USER removes record and state; twice is refused (1)" t_remove_user
 
-[ "$n" = 38 ] || echo "# planned 38 cases, ran $n"
+[ "$n" = 39 ] || echo "# planned 39 cases, ran $n"
 exit 0

@@ -20,7 +20,7 @@ PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB%% *}
 [ -f "$PAM_WRAPPER_LIB" ] || tap_bail "libpam_wrapper not found (apt-get install libpam-wrapper)"
 [ -f "$FAKETIME_LIB" ] || tap_bail "libfaketime not found (apt-get install libfaketime)"
 
-install_traps
+install_traps ""
 make_tree pam_wrapper
 
 # Config variants beside the main one; all share the tree.
@@ -46,6 +46,8 @@ svc stepup-badarg "config=$T/stepup.conf no_such_argument=1"
 svc stepup-badkey "config=$T/badkey.conf"
 svc stepup-noconf "config=$T/does-not-exist.conf"
 svc stepup-unsafe "config=$T/unsafe.conf"
+# libpam falls back to "other" and complains when it is missing.
+echo "auth required pam_deny.so" >"$T/services/other"
 
 # 10 s into a 30 s step, so "the previous step" and "two steps ago" are exact.
 NOW=$(mid_step 1700000000)
@@ -56,16 +58,24 @@ export CMOCKA_MESSAGE_OUTPUT=${CMOCKA_MESSAGE_OUTPUT:-TAP}
 # pam_wrapper prints what the module sends to pam_syslog on stderr when its
 # debug level is at least 2 (LOG_ERR/WARNING at 0/1, NOTICE/INFO/DEBUG at 2);
 # the C program captures stderr around each PAM call to check the log lines.
+# pam_wrapper dlopen()s libpam with RTLD_DEEPBIND, which sanitizer runtimes
+# do not survive; turn that off when the program is built with one.
+deepbind=
+if ldd "$PROG" 2>/dev/null | grep -q -E 'lib(asan|ubsan|tsan)'; then
+	deepbind=PAM_WRAPPER_DISABLE_DEEPBIND=1
+fi
 env LD_PRELOAD="$PAM_WRAPPER_LIB:$FAKETIME_LIB" \
 	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/services" \
-	PAM_WRAPPER_DEBUGLEVEL=2 \
+	PAM_WRAPPER_DEBUGLEVEL=2 $deepbind \
 	FAKETIME_FMT=%s FAKETIME="$NOW" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	"$PROG"
 rc=$?
-# The C program owns the plan; keep lib.sh's own count out of it.
-TAP_PLANNED=$TAP_RUN
+# The C program prints the plan and the results; lib.sh's count stays empty.
+# cmocka exits with the number of failed tests, which the "not ok" lines
+# already report; only a death by signal is passed on.
 if [ "$rc" -ne 0 ]; then
-	TAP_FAILED=$rc
-	tap_diag "test_pam_wrapper exited with $rc; logs of each case are in $T/logs"
+	STEPUP_KEEP_TMP=1 # keeps $T for inspection
+	tap_diag "test_pam_wrapper exited with $rc; each PAM call's log is in $T/logs"
 fi
-exit "$rc"
+[ "$rc" -gt 128 ] && exit "$rc"
+exit 0
