@@ -14,7 +14,7 @@ secret=JBSWY3DPEHPK3PXP   # the well-known demo secret; never use it for real
 bash "$top/scripts/deps.sh" --test
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 demo=$(mktemp -d /tmp/stepup-demo.XXXXXX)
 chmod 0755 "$demo"
@@ -31,7 +31,7 @@ cd "$top"
 mkdir -p "$demo/build" && cd "$demo/build"
 "$top/configure" --prefix=/usr --sbindir=/usr/sbin --with-pammoddir=/usr/lib/security >/dev/null
 make -s -j"$(nproc)" >/dev/null
-make -s install DESTDIR="$demo/root" >/dev/null
+make -s install DESTDIR="$demo/root" >/dev/null 2>&1
 module="$demo/root/usr/lib/security/pam_stepup.so"
 stepupctl="$demo/root/usr/sbin/stepupctl"
 ls -l "$module" "$stepupctl"
@@ -65,7 +65,8 @@ cat "/etc/pam.d/$service"
 
 pamtest() { # CODE: type CODE at the prompt; print the prompts and the result
 	printf '$ pamtester %s %s authenticate   # typing %s\n' "$service" "$user" "$1"
-	if pamtester "$service" "$user" authenticate <<<"$1"; then :; else :; fi
+	# Unbuffered, so the module's messages and prompts show in order.
+	stdbuf -o0 -e0 pamtester "$service" "$user" authenticate <<<"$1" 2>&1 || true
 }
 
 say "1. The right code from the app (oathtool stands in for it): accepted"
