@@ -39,6 +39,7 @@ struct stepup {
 	su_store *store;
 	su_kv record;
 	su_totp totp;
+	const char *offered; /* the method the prompt asks for, for the log */
 };
 
 /* A method the flow can offer. Email and recovery codes will join TOTP
@@ -73,7 +74,7 @@ static enum verdict consume_totp_step(struct stepup *s, uint64_t step)
 
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		return VERDICT_ERROR;
-	if (su_kv_get_u64(&s->log, "state", state, "totp_last_step", 0,
+	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_step", 0,
 			  UINT64_MAX, &last) < 0)
 		goto out;
 	if (step <= last) {
@@ -172,6 +173,7 @@ static int load_user(struct stepup *s, unsigned *usable)
 static enum verdict judge(struct stepup *s, unsigned usable, const char *code,
 			  const char **method_name)
 {
+	*method_name = s->offered;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		enum verdict v;
 		if (!(usable & methods[i].id))
@@ -208,14 +210,15 @@ static int attempt(struct stepup *s, unsigned usable, bool *again)
 
 	*again = false;
 	if (rc != PAM_SUCCESS || answer == NULL) {
-		su_audit(s->pamh, &s->who, NULL, "failure", "conversation-failed");
+		su_audit(s->pamh, &s->who, s->offered, "failure", "conversation-failed");
 		su_free_string(answer);
 		return rc == PAM_SUCCESS ? PAM_CONV_ERR : rc;
 	}
 	*again = true;
 	if (answer[0] == '\0' || su_normalise_code(answer, code, sizeof(code)) <= 0) {
 		bool empty = answer[0] == '\0';
-		su_audit(s->pamh, &s->who, NULL, "failure", empty ? "no-answer" : "malformed-code");
+		su_audit(s->pamh, &s->who, s->offered, "failure",
+			 empty ? "no-answer" : "malformed-code");
 		say_error(s, empty ? "No code entered." : "Invalid verification code.");
 		su_free_string(answer);
 		su_erase(code, sizeof(code));
@@ -250,13 +253,22 @@ static int prompt_and_verify(struct stepup *s, unsigned usable)
 	bool again = true;
 	int rc = PAM_AUTH_ERR;
 
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (usable & methods[i].id) {
+			s->offered = methods[i].name;
+			break;
+		}
+	}
 	if (!s->silent)
 		su_conv_info(s->pamh, "Step-up authentication required for %s.", s->service);
 	for (unsigned i = 0; i < s->settings.tries && again; i++) {
 		rc = attempt(s, usable, &again);
 		if (rc == PAM_SUCCESS)
-			break;
+			return rc;
 	}
+	/* Each attempt was logged; this line is the step-up's outcome. */
+	if (again)
+		su_audit(s->pamh, &s->who, s->offered, "failure", "tries-exhausted");
 	return rc;
 }
 

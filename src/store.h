@@ -40,6 +40,8 @@ void su_store_free_list(char **names, size_t count);
 int su_state_begin(su_store *store, const char *user, su_state_txn **txn,
 		   su_kv **state);
 int su_state_commit(su_state_txn *txn);
+/* The state's name for messages (the files backend: its path). */
+const char *su_state_name(const su_state_txn *txn);
 void su_state_end(su_state_txn *txn);
 
 /* Read user's state without locking, for display (stepupctl status). */

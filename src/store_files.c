@@ -259,6 +259,11 @@ out:
 	return rc;
 }
 
+const char *su_state_name(const su_state_txn *txn)
+{
+	return txn->path;
+}
+
 int su_state_commit(su_state_txn *txn)
 {
 	return write_kv(txn->store, txn->path, &txn->state);

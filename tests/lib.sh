@@ -145,13 +145,31 @@ make_tree() {
 	local name=$1
 	shift
 	mkdir -p "$TOP_BUILDDIR/tests/tmp" || tap_bail "cannot create $TOP_BUILDDIR/tests/tmp"
+	chmod 0755 "$TOP_BUILDDIR/tests/tmp"
 	T=$(mktemp -d "$TOP_BUILDDIR/tests/tmp/$name.XXXXXX") || tap_bail "mktemp failed"
 	chmod 0755 "$T"
+	check_dir_chain "$T"
 	add_cleanup _remove_tree "'$T'"
 	CONF=$T/stepup.conf
 	write_conf "$CONF" "$@"
 	"$STEPUPCTL" -c "$CONF" init >"$T/init.out" 2>&1 ||
 		tap_bail "stepupctl init failed: $(cat "$T/init.out")"
+}
+
+# The module trusts a file only if every directory above it is root-owned
+# and not writable by group or others (unless sticky, like /tmp).  Say so
+# plainly instead of letting every test fail with "refusing".
+check_dir_chain() {
+	local d owner mode
+	d=$(realpath "$1")
+	while :; do
+		read -r owner mode < <(stat -c '%u %a' "$d")
+		if [ "$owner" != 0 ] || { [ $((8#$mode & 8#022)) -ne 0 ] && [ $((8#$mode & 8#1000)) -eq 0 ]; }; then
+			tap_bail "$d (owner uid $owner, mode $mode) is not a safe parent for the test tree: it must be root-owned and not group/world-writable (build as root with umask 022)"
+		fi
+		[ "$d" = / ] && break
+		d=$(dirname "$d")
+	done
 }
 
 _remove_tree() {
