@@ -6,25 +6,53 @@
 
 #define AUDIT_VALUE_MAX 64
 
+/* One character as it goes into the log: itself or "\xHH". */
+static size_t escape_char(unsigned char c, char out[5])
+{
+	if (c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '=') {
+		out[0] = (char)c;
+		out[1] = '\0';
+		return 1;
+	}
+	snprintf(out, 5, "\\x%02x", c);
+	return 4;
+}
+
+static size_t escaped_length(const char *value)
+{
+	char piece[5];
+	size_t n = 0;
+
+	for (; *value != '\0'; value++)
+		n += escape_char((unsigned char)*value, piece);
+	return n;
+}
+
 const char *su_audit_escape(const char *value, char *buf, size_t size)
 {
-	size_t n = 0;
+	size_t room, n = 0;
+	char piece[5];
 
 	if (value == NULL || *value == '\0')
 		return "-";
+	if (size < 8)
+		return "?";
 	/* Values come from users (rhost, tty, user names): one token each, so
-	 * a crafted value can never forge another key=value field. */
-	for (; *value != '\0' && n + 5 < size; value++) {
-		unsigned char c = (unsigned char)*value;
-		if (c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '=')
-			buf[n++] = (char)c;
-		else
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
+	 * a crafted value can never forge another key=value field. A value
+	 * that does not fit ends in "...", and no escape is cut in half. */
+	room = escaped_length(value) < size ? size - 1 : size - 4;
+	for (; *value != '\0'; value++) {
+		size_t len = escape_char((unsigned char)*value, piece);
+		if (n + len > room)
+			break;
+		memcpy(buf + n, piece, len);
+		n += len;
 	}
-	if (*value != '\0' && size >= 4)
-		memcpy(buf + (n < size - 4 ? n : size - 4), "...", 4);
-	else
-		buf[n] = '\0';
+	if (*value != '\0') {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
 	return buf;
 }
 

@@ -92,8 +92,12 @@ int su_kv_set(su_kv *kv, const char *key, const char *value)
 	if (!valid_key(key, strlen(key)) || strcmp(key, "version") == 0 ||
 	    !valid_value(value))
 		return -1;
-	if (e == NULL)
+	if (e == NULL) {
+		/* Never build a record that su_kv_parse would refuse. */
+		if (kv->count >= KV_ENTRIES_MAX)
+			return -1;
 		return append(kv, key, strlen(key), value, 0);
+	}
 	copy = strdup(value);
 	if (copy == NULL)
 		return -1;
@@ -178,15 +182,30 @@ static int parse_line(const su_log *log, const char *path, unsigned lineno,
 	return 0;
 }
 
+/* Line number (from 1) of offset off in text. */
+static unsigned line_at(const char *text, size_t off)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
 static int check_framing(const su_log *log, const char *path, const char *text,
 			 size_t len)
 {
+	const char *nul;
+
 	if (len == 0)
 		return su_fail(log, "%s: empty file (expected version=%s first)", path, SU_KV_VERSION);
-	if (memchr(text, '\0', len) != NULL)
-		return su_fail(log, "%s: contains binary data (a NUL byte)", path);
+	nul = memchr(text, '\0', len);
+	if (nul != NULL)
+		return su_fail(log, "%s:%u: contains binary data (a NUL byte)", path,
+			       line_at(text, (size_t)(nul - text)));
 	if (text[len - 1] != '\n')
-		return su_fail(log, "%s: truncated (last line has no newline)", path);
+		return su_fail(log, "%s:%u: truncated (last line has no newline)", path,
+			       line_at(text, len - 1));
 	return 0;
 }
 

@@ -348,37 +348,42 @@ out:
 	return rc;
 }
 
-static int create_dir(const su_log *log, const char *dir, mode_t mode)
+/* mkdir, then set owner and mode through a descriptor of the new
+ * directory itself, never by name: no symlink swapped in can redirect it. */
+static int create_one_dir(const su_log *log, const char *dir, mode_t mode)
 {
-	char *parent = dir_of(dir);
-	int rc = SU_ERR;
+	int fd;
 
-	if (parent == NULL)
-		return refuse(log, dir, "out of memory");
-	if (strcmp(parent, dir) != 0 && su_check_dir(log, parent) == SU_NOTFOUND &&
-	    create_dir(log, parent, 0755) != SU_OK)
-		goto out;
-	if (mkdir(dir, mode) != 0 && errno != EEXIST) {
-		refuse_errno(log, dir, "cannot create directory");
-		goto out;
-	}
+	if (mkdir(dir, mode) != 0 && errno != EEXIST)
+		return refuse_errno(log, dir, "cannot create directory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return refuse_errno(log, dir, "cannot open new directory");
 	/* mkdir obeys the umask and the caller's gid; set both exactly. */
-	if (chown(dir, 0, 0) != 0 || chmod(dir, mode) != 0) {
-		refuse_errno(log, dir, "cannot set owner and mode");
-		goto out;
+	if (fchown(fd, 0, 0) != 0 || fchmod(fd, mode) != 0) {
+		close(fd);
+		return refuse_errno(log, dir, "cannot set owner and mode");
 	}
-	rc = SU_OK;
-out:
-	free(parent);
-	return rc;
+	close(fd);
+	return SU_OK;
 }
 
 int su_make_dir(const su_log *log, const char *dir, mode_t mode)
 {
+	char *parent;
 	int rc = su_check_dir(log, dir);
 
-	if (rc == SU_NOTFOUND)
-		rc = create_dir(log, dir, mode);
+	if (rc != SU_NOTFOUND)
+		return rc;
+	/* Missing: its parent must be safe, or made safe, before anything is
+	 * created in it. */
+	parent = dir_of(dir);
+	if (parent == NULL)
+		return refuse(log, dir, "out of memory");
+	rc = strcmp(parent, dir) == 0 ? SU_ERR : su_make_dir(log, parent, 0755);
+	free(parent);
+	if (rc == SU_OK)
+		rc = create_one_dir(log, dir, mode);
 	if (rc == SU_OK)
 		rc = su_check_dir(log, dir);
 	return rc;

@@ -81,7 +81,8 @@ int su_totp_load(const su_log *log, const char *path, const su_kv *record,
 	    su_kv_get_u64(log, path, record, "totp_period", 15, 300, &period) < 0)
 		return -1;
 	if (digits == 7)
-		return su_fail(log, "%s: key 'totp_digits': must be 6 or 8", path);
+		return su_fail(log, "%s:%u: key 'totp_digits': must be 6 or 8", path,
+			       su_kv_find(record, "totp_digits")->line);
 	if (su_base32_decode(secret->value, &t.key, &t.key_len) != 0 ||
 	    t.key_len < SU_TOTP_MIN_SECRET_BYTES || t.key_len > SU_TOTP_MAX_SECRET_BYTES) {
 		su_totp_clear(&t);

@@ -66,8 +66,8 @@ char *su_path_join(const char *dir, const char *name)
 	size_t dlen = strlen(dir), nlen = strlen(name);
 	char *p;
 
-	while (dlen > 1 && dir[dlen - 1] == '/')
-		dlen--;
+	while (dlen > 0 && dir[dlen - 1] == '/')
+		dlen--; /* "/" becomes "", so "/" and "etc" give "/etc" */
 	if (dlen + nlen + 2 > PATH_MAX)
 		return NULL;
 	p = malloc(dlen + nlen + 2);

@@ -36,7 +36,8 @@ static void assert_kv_empty(const su_kv *kv)
  * "test_kv: " followed by want (which starts with the path). */
 static void expect_malformed(const char *text, size_t len, const char *want)
 {
-	su_kv kv = {0};
+	su_kv_entry junk[1] = {{NULL, NULL, 0}};
+	su_kv kv = {junk, 1, 1}; /* must come back empty, not untouched */
 	char *msg;
 	int rc = 0;
 

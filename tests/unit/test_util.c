@@ -194,6 +194,9 @@ static void path_join_refuses_overlong(void **state)
 	memset(name, 'n', PATH_MAX);
 	name[PATH_MAX] = '\0';
 	assert_null(su_path_join("/etc", name));
+	name[PATH_MAX - 5] = '\0'; /* one byte too many for PATH_MAX */
+	assert_null(su_path_join("/etc", name));
+	assert_null(su_path_join("/etc/", name));
 	/* The longest that fits, with its NUL, is PATH_MAX bytes. */
 	name[PATH_MAX - 6] = '\0'; /* "/etc" + "/" + name + NUL == PATH_MAX */
 	{
