@@ -981,14 +981,23 @@ static int totp_params(const user_view *v, unsigned *digits, unsigned *period)
 	return CTL_OK;
 }
 
+/* What status shows of a TOTP enrolment; no secret in it. */
+static int totp_view(const user_view *v, unsigned *digits, unsigned *period,
+		     char *last, size_t last_size)
+{
+	int rc = totp_params(v, digits, period);
+
+	if (rc == CTL_OK)
+		rc = step_time(v, *period, last, last_size);
+	return rc;
+}
+
 static int totp_summary(const user_view *v, char *buf, size_t size)
 {
 	unsigned digits, period;
 	char last[64];
-	int rc = totp_params(v, &digits, &period);
+	int rc = totp_view(v, &digits, &period, last, sizeof(last));
 
-	if (rc == CTL_OK)
-		rc = step_time(v, period, last, sizeof(last));
 	if (rc != CTL_OK)
 		return rc;
 	snprintf(buf, size, "totp (%u digits, %u s)%s%s", digits, period,
@@ -1001,10 +1010,8 @@ static int totp_details(const user_view *v)
 {
 	unsigned digits, period;
 	char last[64];
-	int rc = totp_params(v, &digits, &period);
+	int rc = totp_view(v, &digits, &period, last, sizeof(last));
 
-	if (rc == CTL_OK)
-		rc = step_time(v, period, last, sizeof(last));
 	if (rc != CTL_OK)
 		return rc;
 	printf("totp digits: %u\ntotp period: %u s\ntotp last code: %s\n", digits,

@@ -100,17 +100,25 @@ static int write_kv(su_store *store, const char *path, const su_kv *kv)
 	return rc;
 }
 
-int su_store_load_user(su_store *store, const char *user, su_kv *record)
+/* Read user's record or state, without locking. */
+static int load_part(su_store *store, const char *user, enum su_store_part part,
+		     su_kv *out)
 {
-	char *path = user_path(store, store->user_dir, user);
+	char *path = su_store_name(store, user, part);
 	int rc;
 
-	*record = (su_kv){0};
+	*out = (su_kv){0};
 	if (path == NULL)
 		return SU_ERR;
-	rc = read_kv(store, path, SU_RECORD_MAX_SIZE, record);
+	rc = read_kv(store, path, part == SU_STORE_STATE ? SU_STATE_MAX_SIZE :
+		     SU_RECORD_MAX_SIZE, out);
 	free(path);
 	return rc;
+}
+
+int su_store_load_user(su_store *store, const char *user, su_kv *record)
+{
+	return load_part(store, user, SU_STORE_RECORD, record);
 }
 
 int su_store_save_user(su_store *store, const char *user, const su_kv *record)
@@ -271,13 +279,5 @@ int su_state_commit(su_state_txn *txn)
 
 int su_state_peek(su_store *store, const char *user, su_kv *state)
 {
-	char *path = user_path(store, store->state_dir, user);
-	int rc;
-
-	*state = (su_kv){0};
-	if (path == NULL)
-		return SU_ERR;
-	rc = read_kv(store, path, SU_STATE_MAX_SIZE, state);
-	free(path);
-	return rc;
+	return load_part(store, user, SU_STORE_STATE, state);
 }

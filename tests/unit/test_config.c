@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "capture.h"
 #include "config.h"
 #include "safefile.h"
 
@@ -102,57 +103,35 @@ static void write_conf(const char *name, const char *text, char *path,
 	write_conf_len(name, text, strlen(text), path, size);
 }
 
-/* stderr into a temporary file for the duration of one call. */
-struct capture {
-	FILE *file;
-	int saved;
-};
-
-static void capture_start(struct capture *c)
+/* What the last captured call logged, for assert_logged(). */
+static void keep_captured(capture *c)
 {
-	fflush(stderr);
-	c->file = tmpfile();
-	assert_non_null(c->file);
-	c->saved = dup(STDERR_FILENO);
-	assert_true(c->saved >= 0);
-	assert_true(dup2(fileno(c->file), STDERR_FILENO) >= 0);
-}
+	char *text = capture_end(c);
 
-/* Restore stderr first, so that a failing assertion afterwards is seen. */
-static const char *capture_end(struct capture *c)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	rewind(c->file);
-	n = fread(errbuf, 1, sizeof(errbuf) - 1, c->file);
-	errbuf[n] = '\0';
-	fclose(c->file);
-	return errbuf;
+	snprintf(errbuf, sizeof(errbuf), "%s", text);
+	free(text);
 }
 
 static int load_captured(const char *path, const char *service,
 			 su_settings *out)
 {
-	struct capture c;
+	capture c;
 	int rc;
 
-	capture_start(&c);
+	capture_begin(&c);
 	rc = su_config_load(&test_log, path, service, out);
-	capture_end(&c);
+	keep_captured(&c);
 	return rc;
 }
 
 static int apply_captured(su_settings *s, const char *arg)
 {
-	struct capture c;
+	capture c;
 	int rc;
 
-	capture_start(&c);
+	capture_begin(&c);
 	rc = su_settings_apply_arg(&test_log, s, arg);
-	capture_end(&c);
+	keep_captured(&c);
 	return rc;
 }
 
