@@ -1,0 +1,397 @@
+#!/bin/bash
+# bench/run.sh: latency of pam_authenticate through pam_stepup, against
+# pam_permit as the floor. Run as root from a built tree (make tests/root.stamp):
+#
+#     bash bench/run.sh [options]
+#
+#   -n N               timed calls per path (default 2000)
+#   -w N               untimed warm-up calls before them (default 20)
+#   --callgrind-n N    calls per path under callgrind (default 200)
+#   --no-callgrind     skip the instruction counts
+#   --strace-n N       calls of the right-code path under strace (default 200)
+#   --no-strace        skip the syscall breakdown
+#   --syslog MODE      what pam_syslog talks to (default host):
+#                        host     whatever /dev/log is on this host, as it is
+#                        discard  a throwaway python3 receiver that drops every
+#                                 line; created at /dev/log if there is none
+#                                 (removed at exit), otherwise bind-mounted over
+#                                 /dev/log in a private mount namespace so the
+#                                 host's receiver sees nothing
+#                        none     no receiver: each send fails at once (the
+#                                 floor); /dev/log covered by a plain file in a
+#                                 private mount namespace if it exists
+#   --tmpdir DIR       where the private tree goes (default $TMPDIR or /tmp);
+#                      its filesystem is what the state fsyncs hit
+#   --no-tmpfs         skip the extra right-code row with a second tree on
+#                      /dev/shm (tmpfs: fsync returns at once, so the
+#                      difference between the two rows is the disk)
+#   --module PATH      pam_stepup.so  (default $STEPUP_MODULE or tests/root/...)
+#   --stepupctl PATH   stepupctl      (default $STEPUPCTL or tests/root/...)
+#   --permit PATH      pam_permit.so  (default: beside pam_unix.so)
+#   --keep             keep the private tree (printed at exit)
+#
+# Everything it creates lives in one mktemp directory that is removed on
+# exit, interrupt or error. It is never run by `make check`.
+set -euo pipefail
+
+ORIG_ARGS="$*"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(dirname "$HERE")
+N=2000 WARMUP=20 CG_N=200 ST_N=200 CALLGRIND=1 STRACE=1 TMPFS=1 SYSLOG=host KEEP=0
+TMPBASE=${TMPDIR:-/tmp}
+MODULE=${STEPUP_MODULE:-$TOP/tests/root/lib/x86_64-linux-gnu/security/pam_stepup.so}
+STEPUPCTL=${STEPUPCTL:-$TOP/tests/root/usr/local/sbin/stepupctl}
+PERMIT=${PAM_PERMIT:-}
+USER_NAME=bench
+# 20 bytes (160 bits), base32; fixed so runs are comparable
+SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) N=$2; shift ;;
+	-w) WARMUP=$2; shift ;;
+	--callgrind-n) CG_N=$2; shift ;;
+	--no-callgrind) CALLGRIND=0 ;;
+	--strace-n) ST_N=$2; shift ;;
+	--no-strace) STRACE=0 ;;
+	--syslog) SYSLOG=$2; shift ;;
+	--tmpdir) TMPBASE=$2; shift ;;
+	--no-tmpfs) TMPFS=0 ;;
+	--module) MODULE=$2; shift ;;
+	--stepupctl) STEPUPCTL=$2; shift ;;
+	--permit) PERMIT=$2; shift ;;
+	--keep) KEEP=1 ;;
+	-h | --help) usage ;;
+	*) echo "run.sh: unknown option $1" >&2; usage ;;
+	esac
+	shift
+done
+case $SYSLOG in host | discard | none) ;; *) die "--syslog: host, discard or none" ;; esac
+
+[ "$(id -u)" = 0 ] || die "run as root: the module refuses to run otherwise"
+MODULE=$(realpath -e "$MODULE") || die "no module; run 'make tests/root.stamp' or pass --module"
+STEPUPCTL=$(realpath -e "$STEPUPCTL") || die "no stepupctl; run 'make tests/root.stamp' or pass --stepupctl"
+if [ -z "$PERMIT" ]; then
+	for d in /lib/*/security /usr/lib/*/security /lib/security /usr/lib/security; do
+		if [ -f "$d/pam_unix.so" ] && [ -f "$d/pam_permit.so" ]; then
+			PERMIT=$d/pam_permit.so
+			break
+		fi
+	done
+fi
+[ -f "$PERMIT" ] || die "pam_permit.so not found beside pam_unix.so; pass --permit"
+for p in gcc pkg-config python3; do
+	command -v $p >/dev/null || die "$p is not installed"
+done
+command -v valgrind >/dev/null || CALLGRIND=0
+command -v strace >/dev/null || STRACE=0
+
+# --- cleanup -------------------------------------------------------------------
+W='' W2='' RECEIVER_PID='' CREATED_DEVLOG_INODE=''
+cleanup() {
+	if [ -n "$RECEIVER_PID" ]; then
+		kill "$RECEIVER_PID" 2>/dev/null || true
+		wait "$RECEIVER_PID" 2>/dev/null || true
+	fi
+	# remove /dev/log only if it is still the socket we made
+	if [ -n "$CREATED_DEVLOG_INODE" ] &&
+		[ "$(stat -c %i /dev/log 2>/dev/null)" = "$CREATED_DEVLOG_INODE" ]; then
+		rm -f /dev/log
+	fi
+	for dir in "$W" "$W2"; do
+		[ -n "$dir" ] || continue
+		if [ "$KEEP" = 1 ]; then echo "kept $dir" >&2; else rm -rf -- "$dir"; fi
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The module trusts files only below root-owned directories that others
+# cannot write (sticky ones such as /tmp excepted).
+safe_chain() { # DIR
+	local d owner mode
+	d=$(realpath "$1")
+	while :; do
+		read -r owner mode < <(stat -c '%u %a' "$d")
+		if [ "$owner" != 0 ] || { [ $((8#$mode & 8#022)) -ne 0 ] && [ $((8#$mode & 8#1000)) -eq 0 ]; }; then
+			echo "$d (uid $owner, mode $mode)"
+			return 1
+		fi
+		[ "$d" = / ] && return 0
+		d=$(dirname "$d")
+	done
+}
+
+START=$SECONDS
+W=$(mktemp -d "$TMPBASE/stepup-bench.XXXXXX")
+chmod 0755 "$W"
+bad=$(safe_chain "$W") || die "$bad is not a safe parent for the tree; use --tmpdir"
+if [ "$TMPFS" = 1 ]; then
+	if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && safe_chain /dev/shm >/dev/null; then
+		W2=$(mktemp -d /dev/shm/stepup-bench.XXXXXX)
+		chmod 0755 "$W2"
+	else
+		echo "run.sh: /dev/shm is not a safe tmpfs; no tmpfs row" >&2
+		TMPFS=0
+	fi
+fi
+
+# --- build ---------------------------------------------------------------------
+# shellcheck disable=SC2046
+gcc -std=c11 -O2 -Wall -Wextra -o "$W/pam_bench" "$HERE/pam_bench.c" \
+	$(pkg-config --cflags --libs pam liboath)
+
+# --- the private tree, the user, the services ------------------------------------
+make_tree() { # DIR: config, host key, user, PAM services under DIR
+	local t=$1
+	cat >"$t/stepup.conf" <<-EOF
+		# written by bench/run.sh
+		[global]
+		user_dir = $t/etc/stepup/users
+		state_dir = $t/var/lib/stepup/state
+		grace_dir = $t/run/stepup/grace
+		hostkey = $t/etc/stepup/hostkey
+		methods = totp
+		totp_window = 1
+		tries = 3
+		# every call is a full step-up: no grace records ...
+		grace = 0
+		# ... and wrong codes never lock the bench user out
+		lockout_attempts = 0
+	EOF
+	chmod 0644 "$t/stepup.conf"
+	"$STEPUPCTL" -c "$t/stepup.conf" init >"$t/init.log" 2>&1 ||
+		die "stepupctl init: $(cat "$t/init.log")"
+	"$STEPUPCTL" -c "$t/stepup.conf" enroll "$USER_NAME" totp --secret "$SECRET" \
+		>"$t/enroll.log" 2>&1 || die "stepupctl enroll: $(cat "$t/enroll.log")"
+	mkdir -m 0755 "$t/pam.d"
+	echo "auth required $PERMIT" >"$t/pam.d/bench-permit"
+	echo "auth required $MODULE config=$t/stepup.conf" >"$t/pam.d/bench-stepup"
+	echo "auth required $MODULE config=$t/stepup.conf tries=1" >"$t/pam.d/bench-stepup-tries1"
+	chmod 0644 "$t"/pam.d/*
+}
+make_tree "$W"
+if [ "$TMPFS" = 1 ]; then make_tree "$W2"; fi
+STATE=var/lib/stepup/state/$USER_NAME
+
+# --- syslog ----------------------------------------------------------------------
+devlog_live() {
+	python3 - <<-'EOF' 2>/dev/null
+		import socket
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.connect('/dev/log')
+	EOF
+}
+start_receiver() { # PATH: a datagram socket that drops everything
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+while True: s.recv(65536)' "$1" &
+	RECEIVER_PID=$!
+	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	die "the throwaway receiver did not start"
+}
+# IN_NS: the prefix that runs a command with a private /dev/log
+private_devlog() { # SOURCE
+	unshare --mount --propagation private true 2>/dev/null ||
+		die "--syslog $SYSLOG needs unshare --mount (a private mount namespace)"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$1")
+}
+IN_NS=()
+if [ -e /dev/log ]; then
+	if devlog_live; then HOST_LOG="a live receiver at /dev/log"; else HOST_LOG="/dev/log exists but refuses connections"; fi
+else
+	HOST_LOG="no /dev/log"
+fi
+case $SYSLOG in
+host)
+	SYSLOG_CASE="host: $HOST_LOG"
+	[ -e /dev/log ] || SYSLOG_CASE="$SYSLOG_CASE (every pam_syslog send fails fast)"
+	;;
+discard)
+	if [ -e /dev/log ]; then
+		start_receiver "$W/log.sock"
+		private_devlog "$W/log.sock"
+		SYSLOG_CASE="discard: throwaway receiver bind-mounted over /dev/log in a private mount namespace (host: $HOST_LOG, untouched)"
+	else
+		start_receiver /dev/log
+		CREATED_DEVLOG_INODE=$(stat -c %i /dev/log)
+		SYSLOG_CASE="discard: throwaway receiver at /dev/log, removed at exit (host had none)"
+	fi
+	;;
+none)
+	if [ -e /dev/log ]; then
+		: >"$W/not-a-socket"
+		private_devlog "$W/not-a-socket"
+		SYSLOG_CASE="none: /dev/log covered by a plain file in a private mount namespace, sends fail fast (host: $HOST_LOG, untouched)"
+	else
+		SYSLOG_CASE="none: no /dev/log, sends fail fast"
+	fi
+	;;
+esac
+
+# --- runs --------------------------------------------------------------------------
+# path label | pam_bench arguments
+LABELS=(
+	"pam_permit"
+	"pam_stepup, right code"
+	"pam_stepup, wrong code (tries=3)"
+	"pam_stepup, wrong code (tries=1)"
+)
+ARGS=(
+	"-d $W/pam.d -s bench-permit -c any"
+	"-d $W/pam.d -s bench-stepup -c right --state-file $W/$STATE --secret $SECRET"
+	"-d $W/pam.d -s bench-stepup -c wrong --secret $SECRET"
+	"-d $W/pam.d -s bench-stepup-tries1 -c wrong --secret $SECRET"
+)
+RIGHT=1 # index of the right-code path
+if [ "$TMPFS" = 1 ]; then
+	LABELS+=("pam_stepup, right code, state on tmpfs")
+	ARGS+=("-d $W2/pam.d -s bench-stepup -c right --state-file $W2/$STATE --secret $SECRET")
+fi
+
+bench() { # INDEX [extra pam_bench args]; prints pam_bench's result line
+	local i=$1
+	shift
+	# shellcheck disable=SC2086
+	"${IN_NS[@]}" "$W/pam_bench" -u "$USER_NAME" ${ARGS[$i]} "$@"
+}
+field() { # LINE KEY
+	sed -n "s/.*\\<$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
+}
+
+# One untimed success with the previous step's code, so the state file
+# exists and every timed right-code call replaces it (the steady state).
+bench $RIGHT -n 1 -w 0 --prime >/dev/null
+if [ "$TMPFS" = 1 ]; then bench $((${#ARGS[@]} - 1)) -n 1 -w 0 --prime >/dev/null; fi
+
+declare -a RES IR
+for i in "${!ARGS[@]}"; do
+	echo "timing: ${LABELS[$i]} (n=$N) ..." >&2
+	RES[i]=$(bench "$i" -n "$N" -w "$WARMUP")
+done
+
+if [ "$CALLGRIND" = 1 ]; then
+	for i in "${!ARGS[@]}"; do
+		echo "callgrind: ${LABELS[$i]} (n=$CG_N) ..." >&2
+		# shellcheck disable=SC2086
+		"${IN_NS[@]}" valgrind --tool=callgrind --collect-atstart=no \
+			--callgrind-out-file="$W/callgrind.$i" "$W/pam_bench" -u "$USER_NAME" ${ARGS[$i]} \
+			-n "$CG_N" -w 0 --callgrind >/dev/null 2>"$W/callgrind.$i.log" ||
+			die "callgrind run failed: $(tail -5 "$W/callgrind.$i.log")"
+		total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$W/callgrind.$i")
+		IR[i]=$((total / CG_N))
+	done
+fi
+
+# --- report --------------------------------------------------------------------------
+fs_of() { df -T "$1" | awk 'NR == 2 { print $2 " on " $1 " (" $7 ")" }'; }
+echo
+echo "## pam_stepup latency, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "- host: $(uname -srm), $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- state dir: $(fs_of "$W") — the right-code path fsyncs here"
+echo "- syslog: $SYSLOG_CASE"
+echo "- module: $MODULE"
+echo "- n=$N timed calls per path after $WARMUP warm-up calls, one pam handle; instructions: callgrind, n=$CG_N"
+echo
+if [ "$CALLGRIND" = 1 ]; then
+	echo "| path | p50 µs | p99 µs | mean µs | instructions/call |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+else
+	echo "| path | p50 µs | p99 µs | mean µs |"
+	echo "| --- | ---: | ---: | ---: |"
+fi
+for i in "${!ARGS[@]}"; do
+	r=${RES[$i]}
+	row="| ${LABELS[$i]} | $(field "$r" p50_us) | $(field "$r" p99_us) | $(field "$r" mean_us) |"
+	[ "$CALLGRIND" = 1 ] && row="$row ${IR[$i]} |"
+	echo "$row"
+done
+echo
+echo "Overhead above pam_permit (p50 / mean, µs):"
+echo
+base50=$(field "${RES[0]}" p50_us) basemean=$(field "${RES[0]}" mean_us)
+for i in "${!ARGS[@]}"; do
+	[ "$i" = 0 ] && continue
+	awk -v l="${LABELS[$i]}" -v a="$(field "${RES[$i]}" p50_us)" -v b="$base50" \
+		-v c="$(field "${RES[$i]}" mean_us)" -v d="$basemean" \
+		'BEGIN { printf "- %s: +%.1f / +%.1f\n", l, a - b, c - d }'
+done
+
+if [ "$TMPFS" = 1 ]; then
+	tmpfs=$((${#ARGS[@]} - 1))
+	echo
+	echo "Where the right-code overhead goes (p50 / mean, µs):"
+	echo
+	awk -v a="$(field "${RES[$RIGHT]}" p50_us)" -v b="$(field "${RES[$tmpfs]}" p50_us)" \
+		-v c="$(field "${RES[$RIGHT]}" mean_us)" -v d="$(field "${RES[$tmpfs]}" mean_us)" \
+		-v e="$base50" -v f="$basemean" -v fs="$(df -T "$W" | awk 'NR == 2 { print $2 }')" 'BEGIN {
+		printf "- the filesystem under the state dir (%s with its fsyncs, minus tmpfs): %.1f / %.1f (%.0f%% / %.0f%%)\n",
+			fs, a - b, c - d, 100 * (a - b) / (a - e), 100 * (c - d) / (c - f)
+		printf "- everything else in the module (tmpfs row minus pam_permit): %.1f / %.1f\n", b - e, d - f
+	}'
+fi
+
+if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
+	echo
+	echo "Where the instructions of the right-code path go (callgrind, self cost per call, top 12):"
+	echo
+	echo '```'
+	callgrind_annotate --inclusive=no "$W/callgrind.$RIGHT" 2>/dev/null | awk -v n="$CG_N" '
+		BEGIN { printf "%8s %6s  %s  %s\n", "Ir/call", "share", "function", "object" }
+		/PROGRAM TOTALS/ || !/^ *[0-9,]+ \( *[0-9.]+%\) / { next }
+		++rows <= 12 {
+			ir = $1; gsub(/,/, "", ir); share = $0; sub(/^[^(]*\( */, "", share); sub(/\).*/, "", share)
+			fn = $0; sub(/^[^)]*\) +/, "", fn); obj = ""
+			if (match(fn, / \[.*\]$/)) { obj = substr(fn, RSTART + 2, RLENGTH - 3); fn = substr(fn, 1, RSTART - 1) }
+			sub(/^[^:]*:/, "", fn); sub(/.*\//, "", obj)
+			printf "%8d %6s  %s  %s\n", ir / n, share, fn, obj
+		}'
+	echo '```'
+fi
+
+if [ "$STRACE" = 1 ]; then
+	echo "strace: ${LABELS[$RIGHT]} (n=$ST_N) ..." >&2
+	# shellcheck disable=SC2086
+	"${IN_NS[@]}" strace -f -T -o "$W/strace.out" "$W/pam_bench" -u "$USER_NAME" \
+		${ARGS[$RIGHT]} -n "$ST_N" -w 0 --mark >"$W/strace.res"
+	echo
+	echo "Where the time of the right-code path goes: strace -f -T over $ST_N calls, syscalls"
+	echo "inside the timed calls only. strace adds a fixed cost to every syscall; the"
+	echo "'net' column takes off the fastest syscall seen (the tracer's floor). Mean"
+	echo "call: $(field "${RES[$RIGHT]}" mean_us) µs untraced, $(field "$(cat "$W/strace.res")" mean_us) µs traced."
+	echo
+	echo "| syscall | calls/auth | µs/auth traced | µs/auth net | share of net |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	awk -v n="$ST_N" '
+		{ sub(/^[0-9]+ +/, "") }
+		/^write\(-1, "pam_bench:begin"/ { on = 1; next }
+		/^write\(-1, "pam_bench:end"/ { on = 0; next }
+		on && match($0, /<[0-9.]+>$/) {
+			name = $0; sub(/\(.*/, "", name)
+			t = substr($0, RSTART + 1, RLENGTH - 2) * 1e6
+			cnt[name]++; us[name] += t; calls++; total += t
+			if (floor == "" || t < floor) floor = t
+		}
+		END {
+			net_total = total - calls * floor
+			for (s in us) {
+				net = us[s] - cnt[s] * floor
+				printf "%f\t| %s | %.1f | %.1f | %.1f | %.0f%% |\n", net, s, cnt[s] / n,
+					us[s] / n, net / n, 100 * net / net_total
+			}
+			printf "-1\t| all (floor %.0f µs) | %.1f | %.1f | %.1f | 100%% |\n", floor,
+				calls / n, total / n, net_total / n
+		}' "$W/strace.out" | sort -t"$(printf '\t')" -k1,1 -g -r | cut -f2-
+fi
+
+echo
+echo "took $((SECONDS - START)) s: bash bench/run.sh $ORIG_ARGS" | sed 's/ *$//'
