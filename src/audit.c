@@ -4,7 +4,8 @@
 #include <security/pam_ext.h>
 #include "audit.h"
 
-#define AUDIT_VALUE_MAX 64
+/* Room for a user name of SU_USER_MAX bytes that are all escaped. */
+#define AUDIT_VALUE_MAX (4 * 64 + 8)
 
 /* One character as it goes into the log: itself or "\xHH". */
 static size_t escape_char(unsigned char c, char out[5])

@@ -10,7 +10,13 @@
  * only when the whole file is clean are the layers applied over the
  * defaults, global first. Sections may therefore come in any order, and a
  * broken section for another service still fails the load: a config that is
- * wrong anywhere is wrong, and the caller fails closed. */
+ * wrong anywhere is wrong, and the caller fails closed.
+ *
+ * Service names match without regard to ASCII case (libpam lowercases
+ * PAM_SERVICE). Keys and methods that this version parses but does not act
+ * on yet (KEY_PLANNED, method_names[].planned) load fine and earn a warning
+ * once the file is clean: on stderr in the CLI, in the debug log only in
+ * the module (see warn_planned). */
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,8 +46,10 @@ enum kind {
 };
 
 enum {
-	KEY_GLOBAL = 1u << 0, /* [global] only: host-wide, not per service */
-	KEY_ARG = 1u << 1,    /* also accepted as a module argument */
+	KEY_GLOBAL = 1u << 0,  /* [global] only: host-wide, not per service */
+	KEY_ARG = 1u << 1,     /* also accepted as a module argument */
+	KEY_PLANNED = 1u << 2, /* parsed and checked, but nothing acts on it in
+				  this version: setting it earns a warning */
 };
 
 struct key {
@@ -85,27 +93,33 @@ static void set_debug(su_settings *s, unsigned v)
 	{ #name, kind, flags, F(name), 0, 0, NULL, NULL, def }
 
 /* Defaults from DESIGN.md. "debug" is an argument only as the bare flag,
- * handled in su_settings_apply_arg, so it carries no KEY_ARG here. */
+ * handled in su_settings_apply_arg, so it carries no KEY_ARG here.
+ * KEY_PLANNED marks what grace records, lockout, exempt groups and email
+ * codes will use: configs written for them stay valid, but an administrator
+ * who sets one is told that it does nothing yet. Drop the flag in the
+ * change that makes the flow act on the key. */
+#define P KEY_PLANNED
 static const struct key keys[] = {
 	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery"),
-	UINT(grace, 0, 86400, KEY_ARG, 300),
+	UINT(grace, 0, 86400, KEY_ARG | P, 300),
 	WORD(missing, missing_words, set_missing, KEY_ARG, "deny"),
 	UINT(tries, 1, 10, KEY_ARG, 3),
-	UINT(lockout_attempts, 0, 1000, 0, 5),
-	UINT(lockout_time, 1, 604800, 0, 900),
+	UINT(fail_delay, 0, 10, KEY_ARG, 2),
+	UINT(lockout_attempts, 0, 1000, P, 5),
+	UINT(lockout_time, 1, 604800, P, 900),
 	UINT(totp_window, 0, 10, 0, 1),
-	UINT(email_code_length, 6, 10, 0, 8),
-	UINT(email_code_ttl, 30, 3600, 0, 300),
-	UINT(email_min_interval, 0, 3600, 0, 30),
-	UINT(email_max_per_hour, 1, 1000, 0, 10),
-	STR(exempt_groups, K_GROUPS, 0, NULL),
+	UINT(email_code_length, 6, 10, P, 8),
+	UINT(email_code_ttl, 30, 3600, P, 300),
+	UINT(email_min_interval, 0, 3600, P, 30),
+	UINT(email_max_per_hour, 1, 1000, P, 10),
+	STR(exempt_groups, K_GROUPS, P, NULL),
 	WORD(debug, bool_words, set_debug, 0, "no"),
-	STR(smtp_url, K_URL, KEY_GLOBAL, NULL),
-	STR(smtp_from, K_EMAIL, KEY_GLOBAL, NULL),
-	STR(smtp_credentials, K_PATH, KEY_GLOBAL, "/etc/stepup/smtp-credentials"),
-	STR(smtp_ca_file, K_PATH, KEY_GLOBAL, NULL),
-	WORD(smtp_tls, tls_words, set_smtp_tls, KEY_GLOBAL, "required"),
-	UINT(smtp_timeout, 1, 120, KEY_GLOBAL, 10),
+	STR(smtp_url, K_URL, KEY_GLOBAL | P, NULL),
+	STR(smtp_from, K_EMAIL, KEY_GLOBAL | P, NULL),
+	STR(smtp_credentials, K_PATH, KEY_GLOBAL | P, "/etc/stepup/smtp-credentials"),
+	STR(smtp_ca_file, K_PATH, KEY_GLOBAL | P, NULL),
+	WORD(smtp_tls, tls_words, set_smtp_tls, KEY_GLOBAL | P, "required"),
+	UINT(smtp_timeout, 1, 120, KEY_GLOBAL | P, 10),
 	STR(user_dir, K_PATH, KEY_GLOBAL, "/etc/stepup/users"),
 	STR(state_dir, K_PATH, KEY_GLOBAL, "/var/lib/stepup/state"),
 	STR(grace_dir, K_PATH, KEY_GLOBAL, "/run/stepup/grace"),
@@ -113,6 +127,7 @@ static const struct key keys[] = {
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
+#undef P
 #undef F
 #undef UINT
 #undef WORD
@@ -123,13 +138,16 @@ union val {
 	char *s; /* heap; NULL for an empty exempt_groups */
 };
 
+/* planned: a rule may list it (configs stay valid), but the flow has no
+ * method for it yet; listing it earns a warning like a KEY_PLANNED key. */
 static const struct {
 	const char *name;
 	unsigned bit;
+	bool planned;
 } method_names[] = {
-	{ "totp", SU_METHOD_TOTP },
-	{ "email", SU_METHOD_EMAIL },
-	{ "recovery", SU_METHOD_RECOVERY },
+	{ "totp", SU_METHOD_TOTP, false },
+	{ "email", SU_METHOD_EMAIL, true },
+	{ "recovery", SU_METHOD_RECOVERY, true },
 };
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
 
@@ -435,6 +453,67 @@ static void store(su_settings *s, const struct key *k, union val *v)
 }
 
 /* ------------------------------------------------------------------------ */
+/* What this version accepts but does not act on yet */
+
+/* The methods in bits that the flow cannot use yet. */
+static unsigned planned_methods(unsigned bits)
+{
+	unsigned planned = 0;
+
+	for (size_t i = 0; i < METHOD_COUNT; i++)
+		if (method_names[i].planned)
+			planned |= method_names[i].bit;
+	return bits & planned;
+}
+
+static bool is_planned(const struct key *k, const union val *v)
+{
+	return (k->flags & KEY_PLANNED) ||
+	       (k->kind == K_METHODS && planned_methods(v->u) != 0);
+}
+
+static void warn_planned(const su_log *log, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The CLI (log->pamh == NULL: stepupctl check-config and the other
+ * commands) warns on stderr: an administrator must learn that a setting
+ * does nothing, and a clean config still passes. The module reads the
+ * config at every pam_authenticate, and a setting made on purpose is not
+ * a fault: a warning there would add a syslog line to every sudo, for
+ * ever, so it goes to the debug log only. */
+static void warn_planned(const su_log *log, const char *fmt, ...)
+{
+	char msg[PATH_MAX + WHY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log->pamh != NULL)
+		su_debug(log, "%s", msg);
+	else /* "warning:" as stepupctl's other warnings: not an error */
+		su_logf(log, LOG_WARNING, "warning: %s", msg);
+}
+
+/* where: "PATH:LINE: key 'K'" or "module argument 'K=V'"; methods: the
+ * value of a K_METHODS key. */
+static void warn_if_planned(const su_log *log, const char *where,
+			    const struct key *k, unsigned methods)
+{
+	if (k->flags & KEY_PLANNED)
+		warn_planned(log, "%s: accepted but not enforced by this version "
+			     "of pam_stepup", where);
+	if (k->kind != K_METHODS)
+		return;
+	methods = planned_methods(methods);
+	for (size_t i = 0; i < METHOD_COUNT; i++)
+		if (methods & method_names[i].bit)
+			warn_planned(log, "%s: method '%s': accepted but not "
+				     "available in this version of pam_stepup",
+				     where, method_names[i].name);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Settings */
 
 void su_settings_free(su_settings *s)
@@ -530,6 +609,13 @@ int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg)
 		return su_fail(log, "unknown module argument '%s'", arg);
 	if (!parse_value(k, eq + 1, &v, why, sizeof(why)))
 		return su_fail(log, "module argument '%s': %s", arg, why);
+	if (is_planned(k, &v)) {
+		char where[WHY_MAX];
+
+		snprintf(where, sizeof(where), "module argument '%.*s'",
+			 echo_len(strlen(arg)), arg);
+		warn_if_planned(log, where, k, k->kind == K_METHODS ? v.u : 0);
+	}
 	store(s, k, &v);
 	return SU_OK;
 }
@@ -549,6 +635,13 @@ struct seen_service {
 	unsigned line;
 };
 
+/* A line that set something this version does not act on. */
+struct planned_note {
+	unsigned line;
+	const struct key *key;
+	unsigned methods; /* K_METHODS: the value */
+};
+
 struct parser {
 	const su_log *log;
 	const char *path;
@@ -562,6 +655,8 @@ struct parser {
 	unsigned global_line; /* line of the explicit [global] header */
 	struct seen_service *services;
 	size_t nservices;
+	struct planned_note *notes;
+	size_t nnotes;
 };
 
 static void layer_free(struct layer *l)
@@ -629,6 +724,24 @@ static void enter_global(struct parser *p)
 	p->cur_global = true;
 }
 
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Service names compare without regard to ASCII case: libpam lowercases
+ * PAM_SERVICE, so [service SSHD] must apply to "sshd" (and must not be a
+ * second section beside [service sshd]). ASCII only, not strcasecmp: the
+ * host program's locale must not change what matches. */
+static bool same_service(const char *a, const char *b)
+{
+	while (*a != '\0' && ascii_lower(*a) == ascii_lower(*b)) {
+		a++;
+		b++;
+	}
+	return ascii_lower(*a) == ascii_lower(*b);
+}
+
 static void enter_service(struct parser *p, const char *name)
 {
 	struct seen_service *grown;
@@ -640,7 +753,7 @@ static void enter_service(struct parser *p, const char *name)
 		return;
 	}
 	for (size_t i = 0; i < p->nservices; i++) {
-		if (strcmp(p->services[i].name, name) == 0) {
+		if (same_service(p->services[i].name, name)) {
 			line_error(p, NULL, "section [service %s] given twice (first at line %u)",
 				   name, p->services[i].line);
 			enter_scratch(p, false);
@@ -656,11 +769,38 @@ static void enter_service(struct parser *p, const char *name)
 	p->services[p->nservices].name = name;
 	p->services[p->nservices].line = p->lineno;
 	p->nservices++;
-	if (p->service != NULL && strcmp(p->service, name) == 0) {
+	if (p->service != NULL && same_service(p->service, name)) {
 		p->cur = &p->target;
 		p->cur_global = false;
 	} else {
 		enter_scratch(p, false);
+	}
+}
+
+static void note_planned(struct parser *p, const struct key *k, unsigned methods)
+{
+	struct planned_note *grown;
+
+	grown = realloc(p->notes, (p->nnotes + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		p->out_of_memory = true;
+		return;
+	}
+	p->notes = grown;
+	p->notes[p->nnotes++] = (struct planned_note){ p->lineno, k, methods };
+}
+
+/* Only for a file that parsed clean: a broken file is refused, its errors
+ * are what to read first, and one bad line stays one message. */
+static void warn_notes(const struct parser *p)
+{
+	for (size_t i = 0; i < p->nnotes; i++) {
+		char where[PATH_MAX + 64];
+
+		snprintf(where, sizeof(where), "%s:%u: key '%s'", p->path,
+			 p->notes[i].line, p->notes[i].key->name);
+		warn_if_planned(p->log, where, p->notes[i].key,
+				p->notes[i].methods);
 	}
 }
 
@@ -741,6 +881,8 @@ static void parse_assignment(struct parser *p, char *line)
 	p->cur->line[i] = p->lineno;
 	if (!parse_value(k, value, &p->cur->val[i], why, sizeof(why)))
 		line_error(p, key, "%s", why);
+	else if (is_planned(k, &p->cur->val[i]))
+		note_planned(p, k, k->kind == K_METHODS ? p->cur->val[i].u : 0);
 }
 
 static void parse_line(struct parser *p, char *line, size_t len)
@@ -796,6 +938,7 @@ static int parse_text(const su_log *log, const char *path, char *text,
 	}
 	if (p.errors > 0)
 		goto out;
+	warn_notes(&p);
 	if (su_settings_defaults(&s) != SU_OK) {
 		su_logf(log, LOG_ERR, "%s: out of memory", path);
 		goto out;
@@ -811,6 +954,7 @@ out:
 	layer_free(&p.target);
 	layer_free(&p.scratch);
 	free(p.services);
+	free(p.notes);
 	return rc;
 }
 

@@ -27,6 +27,7 @@ typedef struct su_settings {
 	unsigned grace;             /* seconds; 0 = no grace records */
 	enum su_missing missing;    /* user not enrolled */
 	unsigned tries;             /* prompts per pam_authenticate call */
+	unsigned fail_delay;        /* seconds libpam waits after a failure */
 	unsigned lockout_attempts;  /* 0 = no lockout */
 	unsigned lockout_time;      /* seconds */
 	unsigned totp_window;       /* accepted steps either side of now */

@@ -10,10 +10,14 @@
  *     is owned by root; the holding directory is not writable by group or
  *     others; an ancestor may be only if it is sticky (/tmp), where others
  *     cannot rename or remove root's entries.
- *  5. A write goes to a fresh temporary file in the same directory, is
- *     fsynced, renamed over the target and the directory is fsynced: readers
- *     see the old file or the new one, never a mix, even across a crash.
- *     Temporary names start with '.', which no reader ever opens.
+ *  5. A write goes to a temporary file ".NAME.tmp" in the same directory,
+ *     is fsynced, renamed over the target and the directory is fsynced:
+ *     readers see the old file or the new one, never a mix, even across a
+ *     crash. Writers of one name are serialised by the caller's lock (the
+ *     user's state lock), so the temporary name is fixed and a stale one
+ *     left by a killed writer is removed by the next. Dot names are never
+ *     read as records. A file that must never be replaced (the host key)
+ *     is created with O_EXCL instead.
  *  6. Every refusal is logged as "refusing PATH: REASON" and fails closed.
  */
 #include <errno.h>
@@ -244,13 +248,15 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-/* ".NAME.XXXXXX" beside NAME: a dot name no reader opens. */
+/* ".NAME.tmp" beside NAME: a dot name no reader opens. One fixed name, not
+ * a random one, so that a writer killed half-way leaves at most one stale
+ * file, which the next writer (holding the same lock) removes. */
 static char *temp_name_for(const char *dir, const char *path)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	char name[NAME_MAX + 1];
 
-	if (snprintf(name, sizeof(name), ".%s.XXXXXX", base) >= (int)sizeof(name))
+	if (snprintf(name, sizeof(name), ".%s.tmp", base) >= (int)sizeof(name))
 		return NULL;
 	return su_path_join(dir, name);
 }
@@ -264,13 +270,25 @@ static int require_dir(const su_log *log, const char *dir)
 	return rc;
 }
 
-/* Put data at path through a fsynced temporary file: renamed over path
- * (replace) or hard-linked to it, which fails if path exists (create). */
-static int write_via_temp(const su_log *log, const char *path, const void *data,
-			  size_t len, mode_t mode, bool replace)
+/* Owner, mode, data, fsync, close: the body of every write. */
+static int fill_file(const su_log *log, const char *path, int fd,
+		     const void *data, size_t len, mode_t mode)
+{
+	int rc = SU_OK;
+
+	if (fchown(fd, 0, 0) != 0 || fchmod(fd, mode) != 0 ||
+	    write_all(fd, data, len) != 0 || fsync(fd) != 0)
+		rc = refuse_errno(log, path, "cannot write");
+	if (close(fd) != 0 && rc == SU_OK)
+		rc = refuse_errno(log, path, "cannot write");
+	return rc;
+}
+
+int su_write_file(const su_log *log, const char *path, const void *data,
+		  size_t len, mode_t mode)
 {
 	char *dir = dir_of(path), *tmp = NULL;
-	int fd = -1, rc = SU_ERR;
+	int fd, rc = SU_ERR;
 
 	if (dir == NULL || require_dir(log, dir) != SU_OK)
 		goto out;
@@ -279,39 +297,30 @@ static int write_via_temp(const su_log *log, const char *path, const void *data,
 		refuse(log, path, "name too long");
 		goto out;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	/* A leftover from a writer that died is stale: we hold the lock. */
+	if (unlink(tmp) != 0 && errno != ENOENT) {
+		refuse_errno(log, tmp, "cannot remove stale temporary file");
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		refuse_errno(log, path, "cannot create temporary file");
+		refuse_errno(log, tmp, "cannot create temporary file");
 		goto out;
 	}
-	if (fchown(fd, 0, 0) != 0 || fchmod(fd, mode) != 0 ||
-	    write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		refuse_errno(log, path, "cannot write temporary file");
+	if (fill_file(log, tmp, fd, data, len, mode) != SU_OK)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		refuse_errno(log, path, "cannot replace");
 		goto out;
 	}
-	if (close(fd) != 0) {
-		fd = -1;
-		refuse_errno(log, path, "cannot write temporary file");
-		goto out;
-	}
-	fd = -1;
-	if (replace ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
-		rc = !replace && errno == EEXIST ? SU_EXISTS :
-			refuse_errno(log, path, "cannot replace");
-		goto out;
-	}
-	if (replace) {
-		free(tmp);
-		tmp = NULL;
-	}
+	free(tmp);
+	tmp = NULL;
 	if (fsync_dir(dir) != 0) {
 		refuse_errno(log, dir, "cannot sync directory");
 		goto out;
 	}
 	rc = SU_OK;
 out:
-	if (fd >= 0)
-		close(fd);
 	if (tmp != NULL)
 		unlink(tmp);
 	free(tmp);
@@ -319,16 +328,29 @@ out:
 	return rc;
 }
 
-int su_write_file(const su_log *log, const char *path, const void *data,
-		  size_t len, mode_t mode)
-{
-	return write_via_temp(log, path, data, len, mode, true);
-}
-
 int su_create_file(const su_log *log, const char *path, const void *data,
 		   size_t len, mode_t mode)
 {
-	return write_via_temp(log, path, data, len, mode, false);
+	char *dir = dir_of(path);
+	int fd, rc = SU_ERR;
+
+	if (dir == NULL || require_dir(log, dir) != SU_OK)
+		goto out;
+	/* O_EXCL: never replace, never follow a link. A crash mid-write
+	 * leaves a short file, which readers refuse by its size. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = errno == EEXIST ? SU_EXISTS : refuse_errno(log, path, "cannot create");
+		goto out;
+	}
+	if (fill_file(log, path, fd, data, len, mode) != SU_OK) {
+		unlink(path);
+		goto out;
+	}
+	rc = fsync_dir(dir) == 0 ? SU_OK : refuse_errno(log, dir, "cannot sync directory");
+out:
+	free(dir);
+	return rc;
 }
 
 int su_remove_file(const su_log *log, const char *path)

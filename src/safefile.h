@@ -32,11 +32,12 @@ int su_check_dir(const su_log *log, const char *dir);
 int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 		 size_t max_size, su_buf *out);
 
-/* Replace path atomically with data, mode as given, owned by root. */
+/* Replace path atomically with data, mode as given, owned by root. The
+ * caller holds the lock that serialises writers of path. */
 int su_write_file(const su_log *log, const char *path, const void *data,
 		  size_t len, mode_t mode);
 
-/* Like su_write_file, but never replaces: SU_EXISTS if path exists. */
+/* Create path with data; never replaces: SU_EXISTS if path exists. */
 int su_create_file(const su_log *log, const char *path, const void *data,
 		   size_t len, mode_t mode);
 

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pwd.h>
 #include <security/pam_ext.h>
+#include <security/pam_modutil.h>
 #include "audit.h"
 #include "config.h"
 #include "conv.h"
@@ -64,24 +66,30 @@ static void say_error(struct stepup *s, const char *text)
 }
 
 /* Record the step as used, under the user's state lock, so that two
- * concurrent attempts with one code cannot both get here and succeed. */
+ * concurrent attempts with one code cannot both get here and succeed.
+ * The state keeps the start time of the step in seconds, not its index:
+ * a re-enrolment with another period then keeps every second that an
+ * accepted code covered used, with no conversion. */
 static enum verdict consume_totp_step(struct stepup *s, uint64_t step)
 {
 	enum verdict v = VERDICT_ERROR;
 	su_state_txn *txn = NULL;
-	uint64_t last = 0;
+	uint64_t last = 0, start;
 	su_kv *state;
 
+	if (step > UINT64_MAX / s->totp.period)
+		return VERDICT_ERROR;
+	start = step * s->totp.period;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		return VERDICT_ERROR;
-	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_step", 0,
+	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_time", 0,
 			  UINT64_MAX, &last) < 0)
 		goto out;
-	if (step <= last) {
+	if (start <= last) {
 		v = VERDICT_REPLAYED;
 		goto out;
 	}
-	if (su_kv_set_u64(state, "totp_last_step", step) != 0 ||
+	if (su_kv_set_u64(state, "totp_last_time", start) != 0 ||
 	    su_state_commit(txn) != SU_OK)
 		goto out;
 	v = VERDICT_ACCEPTED;
@@ -118,7 +126,12 @@ static unsigned enrolled_methods(const struct stepup *s)
 static int load_settings(struct stepup *s, const su_args *args)
 {
 	const char *path = args->config_path ? args->config_path : SU_DEFAULT_CONFIG;
-	int rc = su_config_load(&s->log, path, s->service, &s->settings);
+	int rc;
+
+	/* A relative path would be resolved in the caller's working directory. */
+	if (path[0] != '/')
+		return su_fail(&s->log, "module argument 'config=%s': not an absolute path", path);
+	rc = su_config_load(&s->log, path, s->service, &s->settings);
 
 	if (rc == SU_NOTFOUND && args->config_path != NULL)
 		return su_fail(&s->log, "%s: config file does not exist", path);
@@ -198,9 +211,24 @@ static const char *reason_of(enum verdict v)
 	return "store-error";
 }
 
-/* One prompt and its answer: PAM_SUCCESS, or a failure with *again set
- * when the user may try once more. */
-static int attempt(struct stepup *s, unsigned usable, bool *again)
+enum outcome {
+	OUTCOME_ACCEPTED,
+	OUTCOME_RETRY,      /* a wrong or malformed answer: ask again */
+	OUTCOME_CONV_ENDED, /* no answer could be had (EOF, Ctrl-C) */
+	OUTCOME_ERROR,      /* store or crypto failure: stop */
+};
+
+/* Log and tell the user about one bad answer. */
+static enum outcome refuse_answer(struct stepup *s, const char *method,
+				  const char *reason, const char *message)
+{
+	su_audit(s->pamh, &s->who, method, "failure", reason);
+	say_error(s, message);
+	return OUTCOME_RETRY;
+}
+
+/* One prompt and its answer. */
+static enum outcome attempt(struct stepup *s, unsigned usable)
 {
 	char code[ANSWER_MAX + 1];
 	const char *method = NULL;
@@ -208,50 +236,42 @@ static int attempt(struct stepup *s, unsigned usable, bool *again)
 	enum verdict v;
 	int rc = su_conv_ask_secret(s->pamh, "Verification code: ", &answer);
 
-	*again = false;
 	if (rc != PAM_SUCCESS || answer == NULL) {
-		su_audit(s->pamh, &s->who, s->offered, "failure", "conversation-failed");
 		su_free_string(answer);
-		return rc == PAM_SUCCESS ? PAM_CONV_ERR : rc;
+		return OUTCOME_CONV_ENDED;
 	}
-	*again = true;
-	if (answer[0] == '\0' || su_normalise_code(answer, code, sizeof(code)) <= 0) {
-		bool empty = answer[0] == '\0';
-		su_audit(s->pamh, &s->who, s->offered, "failure",
-			 empty ? "no-answer" : "malformed-code");
-		say_error(s, empty ? "No code entered." : "Invalid verification code.");
-		su_free_string(answer);
-		su_erase(code, sizeof(code));
-		return PAM_AUTH_ERR;
-	}
+	rc = answer[0] == '\0' ? 0 : su_normalise_code(answer, code, sizeof(code));
 	su_free_string(answer);
+	if (rc <= 0) {
+		su_erase(code, sizeof(code));
+		return rc == 0 ?
+			refuse_answer(s, s->offered, "no-answer", "No code entered.") :
+			refuse_answer(s, s->offered, "malformed-code",
+				      "Invalid verification code.");
+	}
 	v = judge(s, usable, code, &method);
 	su_erase(code, sizeof(code));
-	su_audit(s->pamh, &s->who, method,
-		 v == VERDICT_ACCEPTED ? "success" : v == VERDICT_ERROR ? "error" : "failure",
-		 reason_of(v));
 	switch (v) {
 	case VERDICT_ACCEPTED:
-		return PAM_SUCCESS;
+		su_audit(s->pamh, &s->who, method, "success", reason_of(v));
+		return OUTCOME_ACCEPTED;
 	case VERDICT_ERROR:
-		*again = false;
+		su_audit(s->pamh, &s->who, method, "error", reason_of(v));
 		say_error(s, "Step-up authentication is unavailable; see the system log.");
-		return PAM_AUTH_ERR;
+		return OUTCOME_ERROR;
 	case VERDICT_REPLAYED:
-		say_error(s, "That code has already been used. Wait for the next one.");
-		return PAM_AUTH_ERR;
+		return refuse_answer(s, method, reason_of(v),
+				     "That code has already been used. Wait for the next one.");
 	case VERDICT_WRONG:
 	case VERDICT_MALFORMED:
 		break;
 	}
-	say_error(s, "Invalid verification code.");
-	return PAM_AUTH_ERR;
+	return refuse_answer(s, method, reason_of(v), "Invalid verification code.");
 }
 
 static int prompt_and_verify(struct stepup *s, unsigned usable)
 {
-	bool again = true;
-	int rc = PAM_AUTH_ERR;
+	enum outcome o = OUTCOME_RETRY;
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		if (usable & methods[i].id) {
@@ -259,17 +279,43 @@ static int prompt_and_verify(struct stepup *s, unsigned usable)
 			break;
 		}
 	}
+	/* Each failed call costs a guesser this long (libpam randomises it and
+	 * applies the longest any module asked for), as pam_unix does. */
+	if (s->settings.fail_delay > 0)
+		pam_fail_delay(s->pamh, s->settings.fail_delay * 1000000u);
 	if (!s->silent)
 		su_conv_info(s->pamh, "Step-up authentication required for %s.", s->service);
-	for (unsigned i = 0; i < s->settings.tries && again; i++) {
-		rc = attempt(s, usable, &again);
-		if (rc == PAM_SUCCESS)
-			return rc;
-	}
-	/* Each attempt was logged; this line is the step-up's outcome. */
-	if (again)
-		su_audit(s->pamh, &s->who, s->offered, "failure", "tries-exhausted");
-	return rc;
+	for (unsigned i = 0; i < s->settings.tries && o == OUTCOME_RETRY; i++)
+		o = attempt(s, usable);
+	if (o == OUTCOME_ACCEPTED)
+		return PAM_SUCCESS;
+	/* Each answer was logged; this line is the outcome of the step-up,
+	 * however it ended, so that one line per failure can be alerted on. */
+	su_audit(s->pamh, &s->who, s->offered, o == OUTCOME_ERROR ? "error" : "failure",
+		 o == OUTCOME_RETRY ? "tries-exhausted" :
+		 o == OUTCOME_CONV_ENDED ? "conversation-ended" : "store-error");
+	return o == OUTCOME_CONV_ENDED ? PAM_CONV_ERR : PAM_AUTH_ERR;
+}
+
+/* Records are keyed by the account's name as NSS spells it: "ALICE" or
+ * "alice@corp" resolving to alice must find alice's record, not slip
+ * through as a user who is not enrolled. A name NSS does not know is
+ * used as given (it can own no session to protect). */
+static int canonical_user(struct stepup *s)
+{
+	const struct passwd *pw;
+
+	if (!su_valid_username(s->user))
+		return -1;
+	pw = pam_modutil_getpwnam(s->pamh, s->user);
+	if (pw == NULL || strcmp(pw->pw_name, s->user) == 0)
+		return 0;
+	if (!su_valid_username(pw->pw_name))
+		return -1;
+	su_debug(&s->log, "user '%s' is '%s' in the user database", s->user, pw->pw_name);
+	s->user = pw->pw_name;
+	s->who.user = pw->pw_name;
+	return 0;
 }
 
 static int run(struct stepup *s, const su_args *args)
@@ -281,7 +327,7 @@ static int run(struct stepup *s, const su_args *args)
 		su_audit(s->pamh, &s->who, NULL, "error", "config-error");
 		return PAM_SERVICE_ERR;
 	}
-	if (!su_valid_username(s->user)) {
+	if (canonical_user(s) != 0) {
 		su_audit(s->pamh, &s->who, NULL, "error", "invalid-user");
 		return PAM_AUTH_ERR;
 	}

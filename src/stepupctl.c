@@ -14,6 +14,9 @@
  *     are printed by the library, naming the file and the reason.
  *  3. A secret is never printed except the otpauth URI of a new enrolment,
  *     and every copy of it (argv, buffers, records) is wiped on every path.
+ *  4. Messages echo user names, command names and option names (not their
+ *     values), never other arguments: a secret typed without --secret, or
+ *     in the wrong place, would end up in scrollback, logs and tickets.
  *
  * Adding a command is one entry in commands[]; adding a method (email,
  * recovery) is one entry in methods[]. */
@@ -95,7 +98,7 @@ typedef struct user_view {
 typedef struct ctl_method {
 	const char *name;   /* as typed: "totp" */
 	const char *label;  /* in messages: "TOTP" */
-	const char *prefix; /* of its record and state keys */
+	const char *prefix; /* of its record keys */
 	bool (*enrolled)(const su_kv *record);
 	int (*enroll)(ctl *c, const char *user);
 	int (*summary)(const user_view *v, char *buf, size_t size);
@@ -230,10 +233,13 @@ static const char *method_names(void)
 	return names;
 }
 
-static int unknown_method(const char *command, const char *name)
+/* The word is not echoed: in the method's place may be a secret typed
+ * without --secret ("enroll alice JBSW..."), and stderr ends up in
+ * terminals' scrollback, logs and tickets. */
+static int unknown_method(const char *command)
 {
-	return usage_error("%s: unknown method '%s'; use %s", command, name,
-			   method_names());
+	return usage_error("%s: unknown method (not shown: it may be a secret); "
+			   "use %s", command, method_names());
 }
 
 /* ---- help ---------------------------------------------------------------- */
@@ -337,13 +343,13 @@ static int set_option(ctl_opts *o, int id, char *value)
 		return CTL_OK;
 	case OPT_DIGITS:
 		if (strcmp(value, "6") != 0 && strcmp(value, "8") != 0)
-			return usage_error("enroll: --digits must be 6 or 8, not '%s'", value);
+			return usage_error("enroll: --digits must be 6 or 8");
 		o->digits = (unsigned)(value[0] - '0');
 		return CTL_OK;
 	case OPT_PERIOD:
 		if (!su_parse_uint(value, PERIOD_MIN, PERIOD_MAX, &o->period))
-			return usage_error("enroll: --period must be %d to %d seconds, not '%s'",
-					   PERIOD_MIN, PERIOD_MAX, value);
+			return usage_error("enroll: --period must be %d to %d seconds",
+					   PERIOD_MIN, PERIOD_MAX);
 		return CTL_OK;
 	case OPT_ISSUER:
 		if (!valid_issuer(value))
@@ -382,9 +388,14 @@ static int parse_command(const ctl_command *cmd, int argc, char **argv,
 	if (nargs < cmd->min_args)
 		return usage_error("%s: missing argument; usage: " PROG " %s %s",
 				   cmd->name, cmd->name, cmd->args);
-	if (nargs > cmd->max_args)
-		return usage_error("%s: unexpected argument '%s'", cmd->name,
-				   argv[optind + cmd->max_args]);
+	if (nargs > cmd->max_args) {
+		/* Neither echoed nor left in argv: a secret typed without
+		 * --secret lands here. */
+		for (int i = optind + cmd->max_args; i < argc; i++)
+			su_erase(argv[i], strlen(argv[i]));
+		return usage_error("%s: unexpected extra argument (%d given, at most %d)",
+				   cmd->name, nargs, cmd->max_args);
+	}
 	*first = optind;
 	return CTL_OK;
 }
@@ -457,6 +468,10 @@ int main(int argc, char **argv)
 		rc = run(&c, cmd, argv + first, argc - first);
 	if (rc == CTL_STOP)
 		rc = CTL_OK;
+	/* --secret BASE32 is wiped once used; this covers a usage error
+	 * found after it on the command line. */
+	if (c.opts.secret != NULL)
+		su_erase(c.opts.secret, strlen(c.opts.secret));
 	if (fflush(stdout) != 0 && rc == CTL_OK)
 		rc = refuse("cannot write to standard output: %s", strerror(errno));
 	return rc;
@@ -594,83 +609,7 @@ static int load_record(ctl *c, const char *user, su_kv *record, bool must_exist)
 	return CTL_REFUSED; /* the store named the file and the reason */
 }
 
-/* True if the record holds nothing but its version line. */
-static bool record_empty(const su_kv *record)
-{
-	return record->count == 0;
-}
-
-/* Change user's state under its lock; commit only if change() says it did. */
-static int update_state(ctl *c, const char *user,
-			int (*change)(su_kv *state, const void *arg), const void *arg)
-{
-	su_state_txn *txn = NULL;
-	su_kv *state = NULL;
-	int changed, rc = CTL_REFUSED;
-
-	if (su_state_begin(c->store, user, &txn, &state) != SU_OK)
-		goto out;
-	changed = change(state, arg);
-	if (changed < 0) {
-		out_of_memory();
-		goto out;
-	}
-	if (changed > 0 && su_state_commit(txn) != SU_OK)
-		goto out;
-	rc = CTL_OK;
-out:
-	su_state_end(txn);
-	return rc;
-}
-
-static int drop_prefix(su_kv *state, const void *prefix)
-{
-	size_t before = state->count;
-
-	su_kv_del_prefix(state, prefix);
-	return state->count != before;
-}
-
-/* The periods of the TOTP enrolment being replaced and of the new one. */
-typedef struct periods {
-	unsigned old_period; /* 0: unknown */
-	unsigned new_period;
-} periods;
-
-/* totp_last_step counts old periods. Keep every new step that starts before
- * the end of the last accepted old step used, so no code accepted under
- * the old enrolment can be replayed under the new one (same secret). */
-static int rescale_last_step(su_kv *state, const void *arg)
-{
-	const periods *p = arg;
-	const char *value = su_kv_get(state, "totp_last_step");
-	uint64_t step;
-
-	if (value == NULL)
-		return 0;
-	if (p->old_period == 0 ||
-	    !su_parse_u64(value, 0, UINT64_MAX / p->old_period - 1, &step)) {
-		su_kv_del(state, "totp_last_step");
-		return 1;
-	}
-	step = ((step + 1) * p->old_period - 1) / p->new_period;
-	return su_kv_set_u64(state, "totp_last_step", step) == 0 ? 1 : -1;
-}
-
 /* ---- enroll -------------------------------------------------------------- */
-
-/* The period of the record's TOTP enrolment; 0 if none or unreadable. */
-static unsigned totp_period_of(const su_kv *record)
-{
-	const char *value = su_kv_get(record, "totp_period");
-	unsigned period = 0;
-
-	if (!su_totp_enrolled(record))
-		return 0;
-	if (value == NULL)
-		return SU_TOTP_DEFAULT_PERIOD;
-	return su_parse_uint(value, PERIOD_MIN, PERIOD_MAX, &period) ? period : 0;
-}
 
 static int cmd_enroll(ctl *c, char **args, int nargs)
 {
@@ -679,7 +618,7 @@ static int cmd_enroll(ctl *c, char **args, int nargs)
 
 	(void)nargs;
 	if (m == NULL || m->enroll == NULL)
-		return unknown_method("enroll", args[1]);
+		return unknown_method("enroll");
 	if (!su_valid_username(args[0]))
 		return bad_user(args[0]);
 	rc = m->enroll(c, args[0]);
@@ -878,8 +817,6 @@ static int enroll_totp(ctl *c, const char *user)
 	su_kv record = { 0 };
 	char issuer[HOST_NAME_MAX + 1];
 	char *secret = NULL, *uri = NULL;
-	periods p = { 0, c->opts.period };
-	bool had_totp;
 	int rc;
 
 	rc = issuer_name(&c->opts, issuer, sizeof(issuer));
@@ -887,9 +824,7 @@ static int enroll_totp(ctl *c, const char *user)
 		rc = load_record(c, user, &record, false);
 	if (rc != CTL_OK)
 		goto out;
-	had_totp = su_totp_enrolled(&record);
-	p.old_period = totp_period_of(&record);
-	if (had_totp && !c->opts.force) {
+	if (su_totp_enrolled(&record) && !c->opts.force) {
 		rc = refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' "
 			    "first, or add --force", user, user);
 		goto out;
@@ -904,12 +839,14 @@ static int enroll_totp(ctl *c, const char *user)
 		rc = out_of_memory();
 		goto out;
 	}
+	/* The state is not touched: totp_last_time is a time, not a step, so
+	 * it bars every code of the old enrolment from the new one whatever
+	 * the new period, and the same secret enrolled again cannot bring an
+	 * accepted code back. */
 	if (su_store_save_user(c->store, user, &record) != SU_OK) {
 		rc = CTL_REFUSED;
 		goto out;
 	}
-	if (had_totp)
-		rc = update_state(c, user, rescale_last_step, &p);
 	print_enrolment(uri, user);
 out:
 	su_kv_free(&record);
@@ -946,26 +883,27 @@ static int user_view_load(ctl *c, const char *user, user_view *v)
 	return rc == SU_ERR ? CTL_REFUSED : CTL_OK;
 }
 
-/* "2024-05-01 12:00:00 CEST" for the start of step, or "never". */
-static int step_time(const user_view *v, unsigned period, char *buf, size_t size)
+/* totp_last_time (the start, in Unix seconds, of the last accepted time
+ * step) as "2024-05-01 12:00:00 CEST", or "never". */
+static int last_code_time(const user_view *v, char *buf, size_t size)
 {
-	uint64_t step = 0;
+	uint64_t secs = 0;
 	time_t when;
 	struct tm tm;
 	int rc;
 
-	rc = su_kv_get_u64(&ctl_log, v->state_path, &v->state, "totp_last_step", 0,
-			   (uint64_t)INT64_MAX / period, &step);
+	rc = su_kv_get_u64(&ctl_log, v->state_path, &v->state, "totp_last_time", 0,
+			   (uint64_t)INT64_MAX, &secs);
 	if (rc < 0)
 		return CTL_REFUSED;
 	if (rc == SU_KV_ABSENT) {
 		snprintf(buf, size, "never");
 		return CTL_OK;
 	}
-	when = (time_t)(step * period);
+	when = (time_t)secs;
 	if (localtime_r(&when, &tm) == NULL ||
 	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-		snprintf(buf, size, "step %llu", (unsigned long long)step);
+		snprintf(buf, size, "@%llu", (unsigned long long)secs);
 	return CTL_OK;
 }
 
@@ -988,7 +926,7 @@ static int totp_view(const user_view *v, unsigned *digits, unsigned *period,
 	int rc = totp_params(v, digits, period);
 
 	if (rc == CTL_OK)
-		rc = step_time(v, *period, last, last_size);
+		rc = last_code_time(v, last, last_size);
 	return rc;
 }
 
@@ -1104,6 +1042,11 @@ static int remove_user(ctl *c, const char *user)
 	return CTL_OK;
 }
 
+/* Only the method's record keys go. The state stays, and so does a record
+ * left with no method (the module treats it as not enrolled): the state's
+ * totp_last_time is the replay barrier, and enrolling the same secret again
+ * must not make a code accepted before valid again. 'remove USER' deletes
+ * record and state. */
 static int remove_method(ctl *c, const char *user, const ctl_method *m)
 {
 	su_kv record = { 0 };
@@ -1117,17 +1060,14 @@ static int remove_method(ctl *c, const char *user, const ctl_method *m)
 		goto out;
 	}
 	su_kv_del_prefix(&record, m->prefix);
-	if (record_empty(&record)) {
-		rc = remove_user(c, user);
-		goto out;
-	}
 	if (su_store_save_user(c->store, user, &record) != SU_OK) {
 		rc = CTL_REFUSED;
 		goto out;
 	}
-	rc = update_state(c, user, drop_prefix, m->prefix);
-	if (rc == CTL_OK)
-		printf("removed %s from %s\n", m->name, user);
+	printf("removed %s from %s\n", m->name, user);
+	if (record.count == 0)
+		printf("%s has no method left; '" PROG " remove %s' deletes the "
+		       "record and the state\n", user, user);
 out:
 	su_kv_free(&record);
 	return rc;
@@ -1138,7 +1078,7 @@ static int cmd_remove(ctl *c, char **args, int nargs)
 	const ctl_method *m = NULL;
 
 	if (nargs == 2 && (m = find_method(args[1])) == NULL)
-		return unknown_method("remove", args[1]);
+		return unknown_method("remove");
 	if (!su_valid_username(args[0]))
 		return bad_user(args[0]);
 	return m == NULL ? remove_user(c, args[0]) : remove_method(c, args[0], m);

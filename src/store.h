@@ -4,10 +4,11 @@
  * backend can come later without touching its callers.
  *
  * Records (secrets: TOTP seed, email address, recovery hashes) are written
- * rarely, by stepupctl. State (last accepted TOTP step, failures, ...) is
- * written at every attempt, only inside a state transaction: lock, read,
- * modify, commit, end. Two concurrent transactions for one user never
- * interleave, so a code can be accepted once only. */
+ * rarely, by stepupctl. State (time of the last accepted TOTP code,
+ * failures, ...) is written at every attempt, only inside a state
+ * transaction: lock, read, modify, commit, end. Every write of a user's
+ * record or state holds that user's lock, so two concurrent transactions
+ * never interleave and a code can be accepted once only. */
 #ifndef SU_STORE_H
 #define SU_STORE_H
 
@@ -40,6 +41,9 @@ void su_store_free_list(char **names, size_t count);
 int su_state_begin(su_store *store, const char *user, su_state_txn **txn,
 		   su_kv **state);
 int su_state_commit(su_state_txn *txn);
+/* Replace the user's record while the transaction holds their lock, when
+ * a record change and a state change must not interleave with a login. */
+int su_state_save_record(su_state_txn *txn, const su_kv *record);
 /* The state's name for messages (the files backend: its path). */
 const char *su_state_name(const su_state_txn *txn);
 void su_state_end(su_state_txn *txn);

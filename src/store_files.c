@@ -1,8 +1,9 @@
 /* The files backend of the store: user records under user_dir (secrets,
  * written by stepupctl) and state under state_dir (written at every
  * attempt), one file per user, named after the validated user name.
- * Dot names in those directories are ours: ".USER.lock" serialises state
- * transactions, ".USER.XXXXXX" are temporary files of atomic writes. */
+ * Dot names in those directories are ours: "state_dir/.USER.lock" is the
+ * user's lock, held around every write of their record or state;
+ * ".USER.tmp" are the temporary files of those atomic writes. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ struct su_store {
 
 struct su_state_txn {
 	su_store *store;
+	char *user;
 	char *path;
 	int lock_fd;
 	su_kv state;
@@ -121,14 +123,36 @@ int su_store_load_user(su_store *store, const char *user, su_kv *record)
 	return load_part(store, user, SU_STORE_RECORD, record);
 }
 
+static char *lock_path(su_store *store, const char *user)
+{
+	char name[SU_USER_MAX + 8];
+
+	snprintf(name, sizeof(name), ".%s.lock", user);
+	return su_path_join(store->state_dir, name);
+}
+
+/* Take user's lock: every writer of their record or state holds it. */
+static int lock_user(su_store *store, const char *user, int *fd)
+{
+	char *lock = lock_path(store, user);
+	int rc;
+
+	*fd = -1;
+	if (lock == NULL)
+		return su_fail(&store->log, "%s: path too long", store->state_dir);
+	rc = su_lock(&store->log, lock, STATE_LOCK_TIMEOUT_MS, fd);
+	free(lock);
+	return rc;
+}
+
 int su_store_save_user(su_store *store, const char *user, const su_kv *record)
 {
 	char *path = user_path(store, store->user_dir, user);
-	int rc;
+	int fd = -1, rc = SU_ERR;
 
-	if (path == NULL)
-		return SU_ERR;
-	rc = write_kv(store, path, record);
+	if (path != NULL && lock_user(store, user, &fd) == SU_OK)
+		rc = write_kv(store, path, record);
+	su_unlock(fd);
 	free(path);
 	return rc;
 }
@@ -137,15 +161,16 @@ int su_store_remove_user(su_store *store, const char *user)
 {
 	char *record = user_path(store, store->user_dir, user);
 	char *state = user_path(store, store->state_dir, user);
-	int rc = SU_ERR, rc_state;
+	int fd = -1, rc = SU_ERR, rc_state;
 
-	if (record == NULL || state == NULL)
+	if (record == NULL || state == NULL || lock_user(store, user, &fd) != SU_OK)
 		goto out;
 	rc = su_remove_file(&store->log, record);
 	rc_state = su_remove_file(&store->log, state);
 	if (rc_state == SU_ERR)
 		rc = SU_ERR;
 out:
+	su_unlock(fd);
 	free(record);
 	free(state);
 	return rc;
@@ -215,13 +240,6 @@ int su_store_list_users(su_store *store, char ***names_out, size_t *count_out)
 	return SU_OK;
 }
 
-static char *lock_path(su_store *store, const char *user)
-{
-	char name[SU_USER_MAX + 8];
-
-	snprintf(name, sizeof(name), ".%s.lock", user);
-	return su_path_join(store->state_dir, name);
-}
 
 void su_state_end(su_state_txn *txn)
 {
@@ -229,6 +247,7 @@ void su_state_end(su_state_txn *txn)
 		return;
 	su_unlock(txn->lock_fd);
 	su_kv_free(&txn->state);
+	free(txn->user);
 	free(txn->path);
 	free(txn);
 }
@@ -237,7 +256,6 @@ int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
 		   su_kv **state)
 {
 	su_state_txn *txn = calloc(1, sizeof(*txn));
-	char *lock = NULL;
 	int rc = SU_ERR;
 
 	*txn_out = NULL;
@@ -247,11 +265,9 @@ int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
 	txn->store = store;
 	txn->lock_fd = -1;
 	txn->path = user_path(store, store->state_dir, user);
-	if (txn->path == NULL)
-		goto out;
-	lock = lock_path(store, user);
-	if (lock == NULL || su_lock(&store->log, lock, STATE_LOCK_TIMEOUT_MS,
-				    &txn->lock_fd) != SU_OK)
+	txn->user = su_strdup(user);
+	if (txn->path == NULL || txn->user == NULL ||
+	    lock_user(store, user, &txn->lock_fd) != SU_OK)
 		goto out;
 	rc = read_kv(store, txn->path, SU_STATE_MAX_SIZE, &txn->state);
 	if (rc == SU_NOTFOUND)
@@ -262,7 +278,6 @@ int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
 	*state = &txn->state;
 	txn = NULL;
 out:
-	free(lock);
 	su_state_end(txn);
 	return rc;
 }
@@ -270,6 +285,15 @@ out:
 const char *su_state_name(const su_state_txn *txn)
 {
 	return txn->path;
+}
+
+int su_state_save_record(su_state_txn *txn, const su_kv *record)
+{
+	char *path = user_path(txn->store, txn->store->user_dir, txn->user);
+	int rc = path == NULL ? SU_ERR : write_kv(txn->store, path, record);
+
+	free(path);
+	return rc;
 }
 
 int su_state_commit(su_state_txn *txn)

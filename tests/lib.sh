@@ -181,7 +181,9 @@ _remove_tree() {
 }
 
 # write_conf PATH [EXTRA LINE...]: a [global] section pointing at $T, then
-# the extra lines (e.g. "totp_window = 0").  Root-owned, 0644.
+# the extra lines (e.g. "totp_window = 0").  Root-owned, 0644.  No delay
+# after failures (fail_delay = 0), so that failing cases stay fast; the
+# delay itself has a test of its own.
 write_conf() {
 	local path=$1 line
 	shift
@@ -192,6 +194,7 @@ write_conf() {
 		echo "state_dir = $T/var/lib/stepup/state"
 		echo "grace_dir = $T/run/stepup/grace"
 		echo "hostkey = $T/etc/stepup/hostkey"
+		echo "fail_delay = 0"
 		for line in "$@"; do
 			echo "$line"
 		done

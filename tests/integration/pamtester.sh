@@ -40,7 +40,7 @@ check_services_gone() {
 	fi
 }
 
-tap_plan 11
+tap_plan 12
 install_traps check_services_gone
 make_tree pamtester
 write_conf "$T/stepup-w0.conf" "totp_window = 0"
@@ -48,6 +48,7 @@ install_service "" "config=$CONF"
 install_service w0 "config=$T/stepup-w0.conf"
 install_service deny "config=$CONF missing=deny"
 install_service allow "config=$CONF missing=allow"
+install_service delay "config=$CONF fail_delay=1"
 
 T0=$(mid_step 1700000000)
 
@@ -104,6 +105,21 @@ if refused "$T0" "$SERVICE" bob "$wrong" "$wrong" "$wrong" &&
 	tap_ok "wrong code refused"
 else
 	tap_not_ok "wrong code refused"
+fi
+
+# --- 2b. a failed step-up is followed by fail_delay ----------------------------------
+# libpam sleeps after a failure for the delay the module asked for, randomised
+# by it; 1 s asked must cost well over 0.4 s. (A lower bound on a security
+# property, not a speed target.)
+S=$(secret_for dave)
+enroll dave "$S"
+start=$(date +%s%N)
+refused "$T0" "$SERVICE-delay" dave "$wrong" "$wrong" "$wrong"
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+if [ "$elapsed_ms" -ge 400 ]; then
+	tap_ok "fail_delay=1: a failed step-up took ${elapsed_ms} ms"
+else
+	tap_not_ok "fail_delay=1: a failed step-up took only ${elapsed_ms} ms"
 fi
 
 # --- 3. the same code twice ------------------------------------------------------------

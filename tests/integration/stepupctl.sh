@@ -46,7 +46,7 @@ SECRET=JBSWY3DPEHPK3PXP # 10 bytes, the smallest accepted
 # ---- TAP helpers --------------------------------------------------------------
 
 n=0
-echo "1..39"
+echo "1..43"
 
 # run ARGS...: stepupctl with our config; sets out, err, rc.
 run() {
@@ -118,7 +118,8 @@ t_missing_user() {
 	run enroll && rc_is 2 && err_has "missing argument" || return 1
 	run enroll alice && rc_is 2 || return 1
 	run remove && rc_is 2 || return 1
-	run status alice bob && rc_is 2 && err_has "unexpected argument 'bob'"
+	run status alice bob && rc_is 2 &&
+		err_has "status: unexpected extra argument (2 given, at most 1)" && ! err_has bob
 }
 check "a missing or extra argument is a usage error (2)" t_missing_user
 
@@ -128,11 +129,26 @@ t_bad_options() {
 	run enroll alice totp --issuer 'a:b' && rc_is 2 || return 1
 	run enroll alice totp --secret && rc_is 2 && err_has "'--secret' needs a value" || return 1
 	run enroll alice totp --bogus && rc_is 2 && err_has "unknown option '--bogus'" || return 1
-	run enroll alice sms && rc_is 2 && err_has "unknown method 'sms'" || return 1
+	run enroll alice sms && rc_is 2 && err_has "unknown method" && ! err_has sms || return 1
 	run status --force && rc_is 2 || return 1
 	run remove alice sms && rc_is 2
 }
 check "bad option values and unknown options are usage errors (2)" t_bad_options
+
+# A secret typed in the wrong place is neither echoed nor left in argv.
+t_secret_not_echoed() {
+	run enroll alice totp "$SECRET" && rc_is 2 &&
+		err_has "enroll: unexpected extra argument (3 given, at most 2)" || return 1
+	! err_has "$SECRET" || return 1
+	run enroll alice "$SECRET" && rc_is 2 && err_has "unknown method" || return 1
+	! err_has "$SECRET" || return 1
+	run remove alice "$SECRET" && rc_is 2 && ! err_has "$SECRET" || return 1
+	run enroll alice totp --digits "$SECRET" && rc_is 2 && ! err_has "$SECRET" || return 1
+	run enroll alice totp --period "$SECRET" && rc_is 2 && ! err_has "$SECRET" || return 1
+	run init "$SECRET" && rc_is 2 && err_has "init: unexpected extra argument (1 given, at most 0)" &&
+		! err_has "$SECRET"
+}
+check "an argument that may be a secret is never echoed" t_secret_not_echoed
 
 t_not_root() {
 	if ! command -v setpriv >/dev/null; then
@@ -153,6 +169,31 @@ t_check_config_ok() {
 	rc_is 0 && [ "$out" = "$CONF: OK" ]
 }
 check "check-config on a good file prints 'FILE: OK'" t_check_config_ok
+
+t_check_config_planned() {
+	local conf=$T/planned.conf
+	{ cat "$CONF"; printf 'grace = 60\nmethods = totp, email\n'; } >"$conf"
+	chmod 0644 "$conf"
+	out=$("$STEPUPCTL" -c "$conf" check-config 2>"$T/stderr")
+	rc=$?
+	err=$(cat "$T/stderr")
+	[ "$rc" = 0 ] && [ "$out" = "$conf: OK" ] &&
+		err_has "stepupctl: warning: $conf:6: key 'grace': accepted but not enforced by this version of pam_stepup" &&
+		err_has "stepupctl: warning: $conf:7: key 'methods': method 'email': accepted but not available in this version of pam_stepup" &&
+		[ "$(printf '%s\n' "$err" | wc -l)" = 2 ]
+}
+check "check-config warns about keys not enforced yet, and exits 0" t_check_config_planned
+
+t_example_config() {
+	local src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/etc/stepup.conf
+	# A root-owned copy: the checkout may belong to someone else.
+	cp "$src" "$T/example.conf" && chmod 0644 "$T/example.conf" || return 1
+	out=$("$STEPUPCTL" -c "$T/example.conf" check-config 2>"$T/stderr")
+	rc=$?
+	err=$(cat "$T/stderr")
+	[ "$rc" = 0 ] && [ "$out" = "$T/example.conf: OK" ] && [ -z "$err" ]
+}
+check "etc/stepup.conf passes check-config without a warning" t_example_config
 
 t_check_config_bad() {
 	local bad=$T/bad.conf
@@ -249,11 +290,11 @@ t_enroll_twice() {
 check "enroll twice without --force is refused (1)" t_enroll_twice
 
 t_enroll_force() {
-	printf 'version=1\ntotp_last_step=56666666\nfailures=2\n' >"$STATE/alice"
+	printf 'version=1\ntotp_last_time=1699999980\nfailures=2\n' >"$STATE/alice"
 	chmod 0600 "$STATE/alice"
 	run enroll alice totp --force --secret "jbsw y3dp-ehpk 3pxp" --issuer Example
 	rc_is 0 && grep -qx "totp_secret=$SECRET" "$USERS/alice" &&
-		grep -qx 'totp_last_step=56666666' "$STATE/alice" && grep -qx 'failures=2' "$STATE/alice"
+		grep -qx 'totp_last_time=1699999980' "$STATE/alice" && grep -qx 'failures=2' "$STATE/alice"
 	local r=$?
 	rm -f "$STATE/alice"
 	return $r
@@ -262,15 +303,17 @@ check "enroll --force replaces it (secret canonical, state kept)" t_enroll_force
 
 t_enroll_force_period() {
 	run enroll henry totp --period 60 --secret "$SECRET" && rc_is 0 || return 1
-	printf 'version=1\ntotp_last_step=28333333\n' >"$STATE/henry"
+	printf 'version=1\ntotp_last_time=1699999980\n' >"$STATE/henry"
 	chmod 0600 "$STATE/henry"
-	# Step 28333333 of 60 s ends where step 56666668 of 30 s begins.
+	cp -p "$STATE/henry" "$T/henry.state"
+	# A time, not a step: valid for any period, so the state is left alone.
 	run enroll henry totp --force --period 30 --secret "$SECRET"
-	rc_is 0 && grep -qx 'totp_last_step=56666667' "$STATE/henry" || return 1
+	rc_is 0 && grep -qx 'totp_period=30' "$USERS/henry" &&
+		cmp -s "$STATE/henry" "$T/henry.state" || return 1
 	run remove henry
 	rc_is 0
 }
-check "enroll --force with a new period keeps the used time span used" t_enroll_force_period
+check "enroll --force with a new period leaves the state as it was" t_enroll_force_period
 
 t_enroll_random() {
 	local secret code
@@ -393,12 +436,12 @@ t_status_user() {
 check "status USER shows the methods and parameters" t_status_user
 
 t_status_last_code() {
-	local step=$((1700000000 / 30))
-	printf 'version=1\ntotp_last_step=%s\n' "$step" >"$STATE/alice"
+	# Shown as it is: no arithmetic with the period.
+	printf 'version=1\ntotp_last_time=1700000000\n' >"$STATE/alice"
 	chmod 0600 "$STATE/alice"
 	run status alice
 	rc_is 0 || return 1
-	out_has "totp last code: $(TZ=${TZ:-} date -d @$((step * 30)) '+%Y-%m-%d %H:%M:%S %Z')" || return 1
+	out_has "totp last code: $(TZ=${TZ:-} date -d @1700000000 '+%Y-%m-%d %H:%M:%S %Z')" || return 1
 	run status
 	printf '%s\n' "$out" | grep -q '^alice  totp (6 digits, 30 s), last code 20'
 }
@@ -461,12 +504,32 @@ check "status of a user not enrolled is refused (1)" t_status_not_enrolled
 
 t_remove_totp() {
 	run remove alice totp
-	rc_is 0 || return 1
-	[ ! -e "$USERS/alice" ] || return 1
+	rc_is 0 && out_has "removed totp from alice" && out_has "alice has no method left" || return 1
+	# The record stays, without a method; so does the state (last code).
+	[ "$(cat "$USERS/alice")" = "version=1" ] && grep -qx 'totp_last_time=1700000000' "$STATE/alice" ||
+		return 1
 	run status alice
-	rc_is 1 && err_has "alice is not enrolled"
+	rc_is 0 && out_has "methods: none" || return 1
+	run status
+	rc_is 0 && printf '%s\n' "$out" | grep -qx 'alice  no methods'
 }
-check "remove USER totp of the only method unenrols the user" t_remove_totp
+check "remove USER totp of the only method leaves no method, keeps the state" t_remove_totp
+
+t_remove_totp_keeps_state() {
+	run enroll irene totp --secret "$SECRET" && rc_is 0 || return 1
+	printf 'version=1\ntotp_last_time=1700000010\nx_other=1\n' >"$STATE/irene"
+	chmod 0600 "$STATE/irene"
+	cp -p "$STATE/irene" "$T/irene.state"
+	run remove irene totp
+	rc_is 0 && ! grep -q '^totp_' "$USERS/irene" || return 1
+	# The replay barrier: the same secret enrolled again must still find it.
+	cmp -s "$STATE/irene" "$T/irene.state" || return 1
+	run enroll irene totp --secret "$SECRET"
+	rc_is 0 && grep -qx 'totp_last_time=1700000010' "$STATE/irene" || return 1
+	run status irene
+	out_has "totp last code: $(TZ=${TZ:-} date -d @1700000010 '+%Y-%m-%d %H:%M:%S %Z')"
+}
+check "remove USER totp keeps totp_last_time in the state" t_remove_totp_keeps_state
 
 t_remove_totp_keeps() {
 	run remove frank totp
@@ -476,16 +539,19 @@ t_remove_totp_keeps() {
 check "remove USER totp keeps the other keys" t_remove_totp_keeps
 
 t_remove_user() {
-	printf 'version=1\ntotp_last_step=1\n' >"$STATE/bob"
+	printf 'version=1\ntotp_last_time=1\n' >"$STATE/bob"
 	chmod 0600 "$STATE/bob"
 	run remove bob
 	rc_is 0 && [ ! -e "$USERS/bob" ] && [ ! -e "$STATE/bob" ] || return 1
 	run remove bob
 	rc_is 1 && err_has "bob is not enrolled" || return 1
 	run remove frank totp
-	rc_is 1 && err_has "frank has no TOTP enrolled"
+	rc_is 1 && err_has "frank has no TOTP enrolled" || return 1
+	# A record left with no method goes with 'remove USER', state and all.
+	run remove alice
+	rc_is 0 && [ ! -e "$USERS/alice" ] && [ ! -e "$STATE/alice" ]
 }
 check "remove USER removes record and state; twice is refused (1)" t_remove_user
 
-[ "$n" = 39 ] || echo "# planned 39 cases, ran $n"
+[ "$n" = 43 ] || echo "# planned 43 cases, ran $n"
 exit 0

@@ -563,10 +563,29 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* $STEPUP_T/stepup.conf as run_pam_wrapper.sh wrote it, while a test has
+ * changed it; put back by the test, or by the teardown if it failed. */
+static char *saved_conf;
+
+static void restore_conf(void)
+{
+	char *path;
+
+	if (saved_conf == NULL)
+		return;
+	if (asprintf(&path, "%s/stepup.conf", tree) >= 0) {
+		write_text(path, saved_conf, 0644);
+		free(path);
+	}
+	free(saved_conf);
+	saved_conf = NULL;
+}
+
 /* After each test, also one that failed half-way. */
 static int test_teardown(void **state)
 {
 	(void)state;
+	restore_conf();
 	capture_restore();
 	child_env_end();
 	release_all();
@@ -609,7 +628,7 @@ static void test_right_code(void **state)
 	if (strstr(ex.log, code) != NULL)
 		fail_msg("the code %s appears in the log", code);
 
-	/* The accepted step is recorded in the user's state. */
+	/* The start of the accepted step, in seconds, is in the user's state. */
 	path = state_path("right");
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
@@ -618,7 +637,7 @@ static void test_right_code(void **state)
 	text = read_text(path);
 	assert_non_null(text);
 	assert_true(strncmp(text, "version=1\n", 10) == 0);
-	snprintf(step, sizeof(step), "\ntotp_last_step=%lld\n", now / 30);
+	snprintf(step, sizeof(step), "\ntotp_last_time=%lld\n", now - now % 30);
 	if (strstr(text, step) == NULL)
 		fail_msg("%s has no%s", path, step);
 }
@@ -728,6 +747,54 @@ static void test_older_step_after_newer(void **state)
 	/* Inside the window but older than the step just used. */
 	authenticate(&ex, "stepup", "older", prev, prev, prev, NULL);
 	expect_rc(&ex, PAM_AUTH_ERR);
+}
+
+/* Removing TOTP and enrolling the same secret again (a phone restored from
+ * a backup) must not make an accepted code valid again: remove USER totp
+ * keeps the state's totp_last_time. */
+static void test_reenrol_same_secret(void **state)
+{
+	struct exchange ex;
+	char secret[33], code[CODE_MAX];
+
+	(void)state;
+	enroll("reenrol", NULL, secret);
+	code_now(secret, code);
+	authenticate(&ex, "stepup", "reenrol", code, NULL);
+	expect_rc(&ex, PAM_SUCCESS);
+	run_stepupctl("remove reenrol totp");
+	enroll("reenrol", NULL, secret);
+	authenticate(&ex, "stepup", "reenrol", code, code, code, NULL);
+	expect_rc(&ex, PAM_AUTH_ERR);
+	assert_true(count_msgs(&ex, PAM_ERROR_MSG,
+		    "That code has already been used. Wait for the next one.") >= 1);
+	expect_audit(&ex, "failure", "replayed-code");
+}
+
+/* enroll --force with a longer period: the new period's step that holds
+ * the time of the accepted code is used too; the next one is not. */
+static void test_period_change(void **state)
+{
+	struct exchange ex;
+	char secret[33], code[CODE_MAX];
+
+	(void)state;
+	enroll("reperiod", NULL, secret);
+	code_now(secret, code);
+	authenticate(&ex, "stepup", "reperiod", code, NULL);
+	expect_rc(&ex, PAM_SUCCESS);
+	enroll("reperiod", "--force --period 60", secret);
+	/* The 60 s step holding now starts at or before the 30 s one used. */
+	code_at(secret, now, 6, 60, code);
+	authenticate(&ex, "stepup", "reperiod", code, code, code, NULL);
+	expect_rc(&ex, PAM_AUTH_ERR);
+	assert_true(count_msgs(&ex, PAM_ERROR_MSG,
+		    "That code has already been used. Wait for the next one.") >= 1);
+	expect_audit(&ex, "failure", "replayed-code");
+	/* The next 60 s step, inside totp_window = 1. */
+	code_at(secret, now + 60, 6, 60, code);
+	authenticate(&ex, "stepup", "reperiod", code, NULL);
+	expect_rc(&ex, PAM_SUCCESS);
 }
 
 /* --- what people type ------------------------------------------------------------------ */
@@ -1007,7 +1074,7 @@ static void test_state_malformed(void **state)
 
 	(void)state;
 	enroll("badstate", NULL, secret);
-	write_text(path, "version=1\ntotp_last_step\n", 0600);
+	write_text(path, "version=1\ntotp_last_time\n", 0600);
 	expect_state_refused("badstate");
 }
 
@@ -1018,7 +1085,7 @@ static void test_state_not_a_number(void **state)
 
 	(void)state;
 	enroll("nanstate", NULL, secret);
-	write_text(path, "version=1\ntotp_last_step=12x\n", 0600);
+	write_text(path, "version=1\ntotp_last_time=12x\n", 0600);
 	expect_state_refused("nanstate");
 }
 
@@ -1029,7 +1096,7 @@ static void test_state_mode_0644(void **state)
 
 	(void)state;
 	enroll("openstate", NULL, secret);
-	write_text(path, "version=1\ntotp_last_step=1\n", 0644);
+	write_text(path, "version=1\ntotp_last_time=1\n", 0644);
 	expect_state_refused("openstate");
 }
 
@@ -1113,6 +1180,42 @@ static void test_tries_argument_1(void **state)
 	assert_int_equal(count_msgs(&ex, PAM_ERROR_MSG, "Invalid verification code."), 1);
 }
 
+/* A key this version does not enforce is worth a warning from stepupctl
+ * check-config, but not a syslog line at every step-up: the module says
+ * so in its debug log only. */
+static void test_planned_key_debug_only(void **state)
+{
+	struct exchange ex;
+	char secret[33], code[CODE_MAX];
+	char *path = xasprintf("%s/stepup.conf", tree);
+	char *text = read_text(path);
+	char *where;
+	int line = 1;
+
+	(void)state;
+	assert_non_null(text);
+	for (const char *c = text; *c != '\0'; c++)
+		line += *c == '\n';
+	where = xasprintf("%s:%d: key 'lockout_time': accepted but not enforced",
+			  path, line);
+	saved_conf = strdup(text);
+	assert_non_null(saved_conf);
+	write_text(path, xasprintf("%slockout_time = 60\n", text), 0644);
+
+	enroll("planned", NULL, secret);
+	code_now(secret, code);
+	authenticate(&ex, "stepup", "planned", code, NULL);
+	expect_rc(&ex, PAM_SUCCESS);
+	if (strstr(ex.log, "not enforced") != NULL)
+		fail_msg("without debug the module logged the planned key");
+	/* stepup-totp: the same config, with the debug argument */
+	code_at(secret, now + 30, 6, 30, code);
+	authenticate(&ex, "stepup-totp", "planned", code, NULL);
+	expect_rc(&ex, PAM_SUCCESS);
+	expect_log(&ex, where);
+	restore_conf();
+}
+
 static void test_methods_and_debug_arguments(void **state)
 {
 	struct exchange ex;
@@ -1136,6 +1239,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_previous_step_window_0, test_teardown),
 		cmocka_unit_test_teardown(test_same_code_twice, test_teardown),
 		cmocka_unit_test_teardown(test_older_step_after_newer, test_teardown),
+		cmocka_unit_test_teardown(test_reenrol_same_secret, test_teardown),
+		cmocka_unit_test_teardown(test_period_change, test_teardown),
 		cmocka_unit_test_teardown(test_blanks_and_dashes, test_teardown),
 		cmocka_unit_test_teardown(test_non_numeric, test_teardown),
 		cmocka_unit_test_teardown(test_empty_answer, test_teardown),
@@ -1161,6 +1266,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_module_argument, test_teardown),
 		cmocka_unit_test_teardown(test_tries_argument_1, test_teardown),
 		cmocka_unit_test_teardown(test_methods_and_debug_arguments, test_teardown),
+		cmocka_unit_test_teardown(test_planned_key_debug_only, test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

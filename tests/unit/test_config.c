@@ -210,7 +210,17 @@ static void test_design_example(void **state)
 	write_conf("design.conf", design_example, path, sizeof(path));
 
 	assert_int_equal(load_captured(path, NULL, &s), SU_OK);
-	assert_string_equal(errbuf, "");
+	/* Valid, but most of it is not enforced yet: said on stderr. */
+	assert_int_equal(count_lines(errbuf), 14);
+	assert_logged(":2: key 'methods': method 'email': accepted but not available");
+	assert_logged(":2: key 'methods': method 'recovery': accepted but not available");
+	assert_logged(":3: key 'grace': accepted but not enforced");
+	assert_logged(":18: key 'methods': method 'recovery': accepted but not available");
+	assert_logged(":19: key 'grace': accepted but not enforced");
+	assert_null(strstr(errbuf, ":4:"));  /* missing */
+	assert_null(strstr(errbuf, ":5:"));  /* tries */
+	assert_null(strstr(errbuf, ":8:"));  /* totp_window */
+	assert_null(strstr(errbuf, ":18: key 'methods': method 'totp'"));
 	assert_defaults_policy(&s);
 	assert_string_equal(s.smtp_url, "smtps://mail.example.com");
 	assert_string_equal(s.smtp_from, "stepup@example.com");
@@ -379,6 +389,37 @@ static void test_other_service(void **state)
 	unlink(path);
 }
 
+static void test_service_case(void **state)
+{
+	char path[PATH_MAX];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	/* libpam lowercases PAM_SERVICE: [service SSHD] is for "sshd". */
+	write_conf("case.conf",
+		   "[service SSHD]\n"
+		   "tries = 7\n"
+		   "[service sudo]\n"
+		   "tries = 2\n",
+		   path, sizeof(path));
+	assert_int_equal(load_captured(path, "sshd", &s), SU_OK);
+	assert_string_equal(errbuf, "");
+	assert_int_equal(s.tries, 7);
+	su_settings_free(&s);
+	assert_int_equal(load_captured(path, "SUDO", &s), SU_OK);
+	assert_int_equal(s.tries, 2);
+	su_settings_free(&s);
+	/* a different name, not a prefix or an extension */
+	assert_int_equal(load_captured(path, "sshd2", &s), SU_OK);
+	assert_int_equal(s.tries, 3);
+	su_settings_free(&s);
+	assert_int_equal(load_captured(path, "ssh", &s), SU_OK);
+	assert_int_equal(s.tries, 3);
+	su_settings_free(&s);
+	unlink(path);
+}
+
 static void test_empty_file(void **state)
 {
 	char path[PATH_MAX];
@@ -468,6 +509,8 @@ static const struct bad_case bad_cases[] = {
 	{ "grace = 1\n[global]\ngrace = 2\n", ":3: key 'grace': set twice in this section (first at line 1)" },
 	{ "[global]\n[global]\n", ":2: section [global] given twice (first at line 1)" },
 	{ "[service sudo]\n[global]\n[service  sudo ]\n", ":3: section [service sudo] given twice (first at line 1)" },
+	{ "[service sudo]\n[service SUDO]\n", ":2: section [service SUDO] given twice (first at line 1)" },
+	{ "[service Sshd]\ntries = 2\n[service sshD]\n", ":3: section [service sshD] given twice (first at line 1)" },
 	{ "[globals]\n", ":1: unknown section '[globals]'" },
 	{ "[user root]\n", ":1: unknown section '[user root]'" },
 	{ "[service]\n", ":1: bad service name ''" },
@@ -587,6 +630,184 @@ static void test_every_error_reported(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Keys and methods accepted but not enforced yet (the CLI's view: a log
+ * without a PAM handle warns on stderr) */
+
+static const char *const planned_keys[] = {
+	"grace = 60",
+	"lockout_attempts = 3",
+	"lockout_time = 60",
+	"exempt_groups = wheel",
+	"email_code_length = 6",
+	"email_code_ttl = 60",
+	"email_min_interval = 10",
+	"email_max_per_hour = 5",
+	"smtp_url = smtps://mail.example.com",
+	"smtp_from = stepup@example.com",
+	"smtp_credentials = /etc/stepup/smtp-credentials",
+	"smtp_ca_file = /etc/ssl/certs/ca.pem",
+	"smtp_tls = none",
+	"smtp_timeout = 5",
+};
+#define PLANNED_COUNT (sizeof(planned_keys) / sizeof(planned_keys[0]))
+
+static void test_planned_keys_warn(void **state)
+{
+	char path[PATH_MAX], text[4096], want[PATH_MAX + 256];
+	size_t used;
+	su_settings s;
+
+	(void)state;
+	need_root();
+	used = (size_t)snprintf(text, sizeof(text), "[global]\n");
+	for (size_t i = 0; i < PLANNED_COUNT; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s\n",
+					 planned_keys[i]);
+	assert_true(used < sizeof(text));
+	write_conf("planned.conf", text, path, sizeof(path));
+	assert_int_equal(load_captured(path, NULL, &s), SU_OK);
+	su_settings_free(&s);
+	/* one warning per key, naming file, line and key */
+	assert_int_equal(count_lines(errbuf), PLANNED_COUNT);
+	for (size_t i = 0; i < PLANNED_COUNT; i++) {
+		snprintf(want, sizeof(want),
+			 "test: warning: %s:%zu: key '%.*s': accepted but not enforced by "
+			 "this version of pam_stepup\n",
+			 path, i + 2, (int)strcspn(planned_keys[i], " "),
+			 planned_keys[i]);
+		assert_logged(want);
+	}
+	unlink(path);
+}
+
+static void test_planned_key_in_service(void **state)
+{
+	char path[PATH_MAX], want[PATH_MAX + 128];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	/* Warned wherever it is, also in another service's section. */
+	write_conf("planned-svc.conf",
+		   "[service sshd]\n"
+		   "lockout_time = 60\n",
+		   path, sizeof(path));
+	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
+	su_settings_free(&s);
+	snprintf(want, sizeof(want),
+		 "test: warning: %s:2: key 'lockout_time': accepted but not enforced", path);
+	assert_logged(want);
+	assert_int_equal(count_lines(errbuf), 1);
+	unlink(path);
+}
+
+static void test_enforced_keys_quiet(void **state)
+{
+	char path[PATH_MAX];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	write_conf("enforced.conf",
+		   "[global]\n"
+		   "methods = totp\n"
+		   "missing = allow\n"
+		   "tries = 2\n"
+		   "totp_window = 0\n"
+		   "debug = no\n"
+		   "user_dir = /x/users\n"
+		   "state_dir = /x/state\n"
+		   "grace_dir = /x/grace\n"
+		   "hostkey = /x/hostkey\n"
+		   "[service sudo]\n"
+		   "methods = totp\n"
+		   "tries = 1\n",
+		   path, sizeof(path));
+	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
+	assert_string_equal(errbuf, "");
+	su_settings_free(&s);
+	/* The built-in defaults list email and recovery: no warning, the
+	 * administrator did not ask for them. */
+	write_conf("empty2.conf", "", path, sizeof(path));
+	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
+	assert_string_equal(errbuf, "");
+	assert_int_equal(s.methods, SU_METHODS_ALL);
+	su_settings_free(&s);
+	unlink(path);
+}
+
+static void test_planned_methods_warn(void **state)
+{
+	char path[PATH_MAX], want[PATH_MAX + 128];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	write_conf("methods.conf",
+		   "methods = totp, email\n"
+		   "[service sudo]\n"
+		   "methods = recovery, email\n",
+		   path, sizeof(path));
+	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
+	assert_int_equal(s.methods, SU_METHOD_EMAIL | SU_METHOD_RECOVERY);
+	su_settings_free(&s);
+	assert_int_equal(count_lines(errbuf), 3);
+	snprintf(want, sizeof(want),
+		 "test: warning: %s:1: key 'methods': method 'email': accepted but not "
+		 "available in this version of pam_stepup\n", path);
+	assert_logged(want);
+	snprintf(want, sizeof(want), "%s:3: key 'methods': method 'email': ", path);
+	assert_logged(want);
+	snprintf(want, sizeof(want), "%s:3: key 'methods': method 'recovery': ", path);
+	assert_logged(want);
+	assert_null(strstr(errbuf, "'totp'"));
+	unlink(path);
+}
+
+static void test_planned_not_with_errors(void **state)
+{
+	char path[PATH_MAX];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	/* A broken file is refused: its errors only, not the warnings. */
+	write_conf("planned-bad.conf",
+		   "grace = 60\n"
+		   "methods = email\n"
+		   "colour = red\n",
+		   path, sizeof(path));
+	assert_int_equal(load_captured(path, NULL, &s), SU_ERR);
+	assert_zeroed(&s);
+	assert_logged(":3: key 'colour': unknown key");
+	assert_int_equal(count_lines(errbuf), 1);
+	assert_null(strstr(errbuf, "not enforced"));
+	unlink(path);
+}
+
+static void test_planned_args_warn(void **state)
+{
+	su_settings s;
+
+	(void)state;
+	assert_int_equal(su_settings_defaults(&s), SU_OK);
+	assert_int_equal(apply_captured(&s, "grace=60"), SU_OK);
+	assert_int_equal(s.grace, 60);
+	assert_string_equal(errbuf, "test: warning: module argument 'grace=60': accepted but "
+			    "not enforced by this version of pam_stepup\n");
+	assert_int_equal(apply_captured(&s, "methods=totp,recovery"), SU_OK);
+	assert_string_equal(errbuf, "test: warning: module argument 'methods=totp,recovery': "
+			    "method 'recovery': accepted but not available in "
+			    "this version of pam_stepup\n");
+	assert_int_equal(apply_captured(&s, "methods=totp"), SU_OK);
+	assert_int_equal(apply_captured(&s, "tries=2"), SU_OK);
+	assert_int_equal(apply_captured(&s, "missing=allow"), SU_OK);
+	assert_int_equal(apply_captured(&s, "debug"), SU_OK);
+	assert_string_equal(errbuf, "");
+	su_settings_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module arguments */
 
 static void test_args_good(void **state)
@@ -595,9 +816,9 @@ static void test_args_good(void **state)
 
 	(void)state;
 	assert_int_equal(su_settings_defaults(&s), SU_OK);
-	assert_int_equal(su_settings_apply_arg(&test_log, &s, "methods=totp, email"), SU_OK);
+	assert_int_equal(apply_captured(&s, "methods=totp, email"), SU_OK);
 	assert_int_equal(s.methods, SU_METHOD_TOTP | SU_METHOD_EMAIL);
-	assert_int_equal(su_settings_apply_arg(&test_log, &s, "grace=0"), SU_OK);
+	assert_int_equal(apply_captured(&s, "grace=0"), SU_OK);
 	assert_int_equal(s.grace, 0);
 	assert_int_equal(su_settings_apply_arg(&test_log, &s, "missing=allow"), SU_OK);
 	assert_int_equal(s.missing, SU_MISSING_ALLOW);
@@ -665,8 +886,8 @@ static void test_args_override_service(void **state)
 	write_conf("args.conf", design_example, path, sizeof(path));
 	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
 	assert_int_equal(s.grace, 120);
-	assert_int_equal(su_settings_apply_arg(&test_log, &s, "grace=60"), SU_OK);
-	assert_int_equal(su_settings_apply_arg(&test_log, &s, "methods=email"), SU_OK);
+	assert_int_equal(apply_captured(&s, "grace=60"), SU_OK);
+	assert_int_equal(apply_captured(&s, "methods=email"), SU_OK);
 	assert_int_equal(su_settings_apply_arg(&test_log, &s, "missing=allow"), SU_OK);
 	assert_int_equal(su_settings_apply_arg(&test_log, &s, "tries=1"), SU_OK);
 	assert_int_equal(s.grace, 60);
@@ -738,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_service_before_global),
 		cmocka_unit_test(test_keys_before_section),
 		cmocka_unit_test(test_other_service),
+		cmocka_unit_test(test_service_case),
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_unsafe_file),
@@ -745,6 +967,12 @@ int main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_every_error_reported),
+		cmocka_unit_test(test_planned_keys_warn),
+		cmocka_unit_test(test_planned_key_in_service),
+		cmocka_unit_test(test_enforced_keys_quiet),
+		cmocka_unit_test(test_planned_methods_warn),
+		cmocka_unit_test(test_planned_not_with_errors),
+		cmocka_unit_test(test_planned_args_warn),
 		cmocka_unit_test(test_args_good),
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_override_service),
