@@ -139,6 +139,29 @@ static int bad_user(const char *user)
 		      user, SU_USER_MAX);
 }
 
+/* The user a command names, as the module will look it up: validated, and
+ * spelled as the user database spells it ("ALICE" resolving to alice is
+ * alice), so that the record written is the record the module reads.
+ * *known says whether the user database knows the name at all. */
+static int user_arg(const char *given, char *out, size_t size, bool *known)
+{
+	const struct passwd *pw;
+
+	if (!su_valid_username(given))
+		return bad_user(given);
+	pw = getpwnam(given);
+	*known = pw != NULL;
+	if (pw != NULL && strcmp(pw->pw_name, given) != 0) {
+		if (!su_valid_username(pw->pw_name))
+			return bad_user(pw->pw_name);
+		su_logf(&ctl_log, LOG_NOTICE, "note: '%s' is '%s' in the user database; "
+			"using '%s'", given, pw->pw_name, pw->pw_name);
+		given = pw->pw_name;
+	}
+	snprintf(out, size, "%s", given);
+	return CTL_OK;
+}
+
 static int out_of_memory(void)
 {
 	return refuse("out of memory");
@@ -614,19 +637,22 @@ static int load_record(ctl *c, const char *user, su_kv *record, bool must_exist)
 static int cmd_enroll(ctl *c, char **args, int nargs)
 {
 	const ctl_method *m = find_method(args[1]);
+	char user[SU_USER_MAX + 1];
+	bool known = false;
 	int rc;
 
 	(void)nargs;
 	if (m == NULL || m->enroll == NULL)
 		return unknown_method("enroll");
-	if (!su_valid_username(args[0]))
-		return bad_user(args[0]);
-	rc = m->enroll(c, args[0]);
+	rc = user_arg(args[0], user, sizeof(user), &known);
+	if (rc != CTL_OK)
+		return rc;
+	rc = m->enroll(c, user);
 	/* After the fact, so that a refusal stays one line. */
-	if (rc == CTL_OK && getpwnam(args[0]) == NULL)
+	if (rc == CTL_OK && !known)
 		su_logf(&ctl_log, LOG_WARNING,
 			"warning: no user '%s' in the user database (yet); "
-			"enrolled anyway", args[0]);
+			"enrolled anyway", user);
 	return rc;
 }
 
@@ -1021,11 +1047,14 @@ static int status_user(ctl *c, const char *user)
 
 static int cmd_status(ctl *c, char **args, int nargs)
 {
+	char user[SU_USER_MAX + 1];
+	bool known;
+	int rc;
+
 	if (nargs == 0)
 		return status_all(c);
-	if (!su_valid_username(args[0]))
-		return bad_user(args[0]);
-	return status_user(c, args[0]);
+	rc = user_arg(args[0], user, sizeof(user), &known);
+	return rc != CTL_OK ? rc : status_user(c, user);
 }
 
 /* ---- remove -------------------------------------------------------------- */
@@ -1076,10 +1105,14 @@ out:
 static int cmd_remove(ctl *c, char **args, int nargs)
 {
 	const ctl_method *m = NULL;
+	char user[SU_USER_MAX + 1];
+	bool known;
+	int rc;
 
 	if (nargs == 2 && (m = find_method(args[1])) == NULL)
 		return unknown_method("remove");
-	if (!su_valid_username(args[0]))
-		return bad_user(args[0]);
-	return m == NULL ? remove_user(c, args[0]) : remove_method(c, args[0], m);
+	rc = user_arg(args[0], user, sizeof(user), &known);
+	if (rc != CTL_OK)
+		return rc;
+	return m == NULL ? remove_user(c, user) : remove_method(c, user, m);
 }
