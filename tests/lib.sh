@@ -251,3 +251,34 @@ render_service() {
 		"$template" >"$out"
 	chmod 0644 "$out"
 }
+
+# TAP diagnostics: each line of stdin as "#   line" on stderr.
+tap_diag_stream() {
+	local line
+	while IFS= read -r line; do
+		printf '#   %s\n' "$line" >&2
+	done
+}
+
+# pt EPOCH SERVICE USER ANSWER...: pamtester authenticate with the clock
+# frozen at EPOCH, one answer per line on stdin.  Output in $T/pt.out.
+pt() {
+	local epoch=$1 svc=$2 user=$3 rc
+	shift 3
+	printf '%s\n' "$@" >"$T/pt.in"
+	at_time "$epoch" pamtester "$svc" "$user" authenticate \
+		<"$T/pt.in" >"$T/pt.out" 2>&1
+	rc=$?
+	{
+		echo "--- pamtester $svc $user at @$epoch: exit $rc"
+		cat "$T/pt.out"
+	} | tap_diag_stream
+	return "$rc"
+}
+
+# Exit 1 is pamtester's "authentication failed"; anything else (a crash, a
+# timeout) is a failure of the test even where a refusal is wanted.
+refused() {
+	pt "$@"
+	[ $? -eq 1 ]
+}

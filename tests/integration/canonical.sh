@@ -128,34 +128,6 @@ mount --bind "$T/pam.d" /etc/pam.d || tap_bail "cannot bind-mount /etc/pam.d"
 
 T0=$(mid_step 1700000000)
 
-tap_diag_stream() {
-	local line
-	while IFS= read -r line; do
-		printf '#   %s\n' "$line" >&2
-	done
-}
-
-# pt EPOCH SERVICE USER ANSWER...: as in pamtester.sh; output in $T/pt.out.
-pt() {
-	local epoch=$1 svc=$2 user=$3 rc
-	shift 3
-	printf '%s\n' "$@" >"$T/pt.in"
-	at_time "$epoch" pamtester "$svc" "$user" authenticate \
-		<"$T/pt.in" >"$T/pt.out" 2>&1
-	rc=$?
-	{
-		echo "--- pamtester $svc $user at @$epoch: exit $rc"
-		cat "$T/pt.out"
-	} | tap_diag_stream
-	return "$rc"
-}
-
-# Exit 1 is pamtester's "authentication failed"; anything else is a failure.
-refused() {
-	pt "$@"
-	[ $? -eq 1 ]
-}
-
 # --- 1. the NSS module answers, in here only -------------------------------------
 got=$(getent passwd "$ALIAS")
 tap_diag "getent passwd $ALIAS: $got"

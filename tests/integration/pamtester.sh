@@ -52,36 +52,6 @@ install_service delay "config=$CONF fail_delay=1"
 
 T0=$(mid_step 1700000000)
 
-# pt EPOCH SERVICE USER ANSWER...: pamtester authenticate with the clock
-# frozen at EPOCH, one answer per line on stdin.  Output in $T/pt.out.
-pt() {
-	local epoch=$1 svc=$2 user=$3 rc
-	shift 3
-	printf '%s\n' "$@" >"$T/pt.in"
-	at_time "$epoch" pamtester "$svc" "$user" authenticate \
-		<"$T/pt.in" >"$T/pt.out" 2>&1
-	rc=$?
-	{
-		echo "--- pamtester $svc $user at @$epoch: exit $rc"
-		cat "$T/pt.out"
-	} | tap_diag_stream
-	return "$rc"
-}
-
-tap_diag_stream() {
-	local line
-	while IFS= read -r line; do
-		printf '#   %s\n' "$line" >&2
-	done
-}
-
-# Exit 1 is pamtester's "authentication failed"; anything else (a crash, a
-# timeout) is a failure of the test even where a refusal is wanted.
-refused() {
-	pt "$@"
-	[ $? -eq 1 ]
-}
-
 # --- 1. the right code ---------------------------------------------------------------
 S=$(secret_for alice)
 enroll alice "$S" || tap_bail "stepupctl enroll failed: $(cat "$T/enroll.alice.out")"
