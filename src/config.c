@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "mail.h"
 #include "safefile.h"
 #include "util.h"
 
@@ -32,7 +33,6 @@
 #define CONF_LINE_MAX 1024
 #define SERVICE_NAME_MAX 64
 #define GROUP_NAME_MAX 256
-#define EMAIL_MAX 254 /* RFC 5321 path limit */
 #define WHY_MAX 256
 
 enum kind {
@@ -108,18 +108,18 @@ static const struct key keys[] = {
 	UINT(lockout_attempts, 0, 1000, P, 5),
 	UINT(lockout_time, 1, 604800, P, 900),
 	UINT(totp_window, 0, 10, 0, 1),
-	UINT(email_code_length, 6, 10, P, 8),
-	UINT(email_code_ttl, 30, 3600, P, 300),
-	UINT(email_min_interval, 0, 3600, P, 30),
-	UINT(email_max_per_hour, 1, 1000, P, 10),
+	UINT(email_code_length, 6, 10, 0, 8),
+	UINT(email_code_ttl, 30, 3600, 0, 300),
+	UINT(email_min_interval, 0, 3600, 0, 30),
+	UINT(email_max_per_hour, 1, 300, 0, 10),
 	STR(exempt_groups, K_GROUPS, P, NULL),
 	WORD(debug, bool_words, set_debug, 0, "no"),
-	STR(smtp_url, K_URL, KEY_GLOBAL | P, NULL),
-	STR(smtp_from, K_EMAIL, KEY_GLOBAL | P, NULL),
-	STR(smtp_credentials, K_PATH, KEY_GLOBAL | P, "/etc/stepup/smtp-credentials"),
-	STR(smtp_ca_file, K_PATH, KEY_GLOBAL | P, NULL),
-	WORD(smtp_tls, tls_words, set_smtp_tls, KEY_GLOBAL | P, "required"),
-	UINT(smtp_timeout, 1, 120, KEY_GLOBAL | P, 10),
+	STR(smtp_url, K_URL, KEY_GLOBAL, NULL),
+	STR(smtp_from, K_EMAIL, KEY_GLOBAL, NULL),
+	STR(smtp_credentials, K_PATH, KEY_GLOBAL, "/etc/stepup/smtp-credentials"),
+	STR(smtp_ca_file, K_PATH, KEY_GLOBAL, NULL),
+	WORD(smtp_tls, tls_words, set_smtp_tls, KEY_GLOBAL, "required"),
+	UINT(smtp_timeout, 1, 120, KEY_GLOBAL, 10),
 	STR(user_dir, K_PATH, KEY_GLOBAL, "/etc/stepup/users"),
 	STR(state_dir, K_PATH, KEY_GLOBAL, "/var/lib/stepup/state"),
 	STR(grace_dir, K_PATH, KEY_GLOBAL, "/run/stepup/grace"),
@@ -146,7 +146,7 @@ static const struct {
 	bool planned;
 } method_names[] = {
 	{ "totp", SU_METHOD_TOTP, false },
-	{ "email", SU_METHOD_EMAIL, true },
+	{ "email", SU_METHOD_EMAIL, false },
 	{ "recovery", SU_METHOD_RECOVERY, true },
 };
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
@@ -351,22 +351,11 @@ static bool check_url(const char *text, char *why, size_t size)
 }
 
 /* One bare address: it goes into a mail header and the SMTP envelope, so
- * anything that could start a second address or a comment is refused. */
+ * anything that could start a second address or a comment is refused
+ * (the one rule, mail.c, that stepupctl enroll ... email uses too). */
 static bool check_email(const char *text, char *why, size_t size)
 {
-	const char *at = strchr(text, '@');
-
-	if (strlen(text) > EMAIL_MAX)
-		return why_fail(why, size, "address longer than %d characters",
-				EMAIL_MAX);
-	if (at == NULL || at == text || at[1] == '\0' ||
-	    strchr(at + 1, '@') != NULL)
-		return why_fail(why, size,
-				"expected one address such as stepup@example.com");
-	if (strpbrk(text, " \t<>()[],;:\"\\") != NULL)
-		return why_fail(why, size,
-				"address contains a space or one of <>()[],;:\"\\");
-	return true;
+	return su_mail_address_ok(text, why, size);
 }
 
 static bool has_dotdot(const char *path)

@@ -57,11 +57,23 @@ int su_email_rate_check(const su_log *log, const char *path, const su_kv *state,
 			const su_settings *settings, time_t now,
 			enum su_email_limit *limit, time_t *retry_at);
 
+/* How many sends of email_sent fall in the hour before now (for stepupctl
+ * status). 0 or -1 (logged) if email_sent is malformed. */
+int su_email_sends_last_hour(const su_log *log, const char *path,
+			     const su_kv *state, time_t now, unsigned *count);
+
 /* Put a new pending code in state: its HMAC and expiry, attempts 0, not
  * used; append now to email_sent and drop sends older than an hour.
  * 0 or -1 (out of memory, or email_sent malformed: logged). */
 int su_email_issue(const su_log *log, const char *path, su_kv *state,
 		   const char *hmac_hex, time_t now, time_t expires);
+
+/* Undo su_email_issue after the mail could not be sent: the code goes if
+ * it is still the pending one (hmac_hex), and the send at sent_at no longer
+ * counts against the limits, so the user is neither told to type a code
+ * that never arrived nor made to wait for one. 0 or -1 (logged). */
+int su_email_withdraw(const su_log *log, const char *path, su_kv *state,
+		      const char *hmac_hex, time_t sent_at);
 
 /* Judge an answer's HMAC against the pending code, changing state:
  * a match of a live code marks it used; a wrong answer counts an attempt

@@ -2,6 +2,7 @@
  * enrolled, then prompt and verify. The result starts as a failure and
  * becomes PAM_SUCCESS in exactly two places: a code accepted and durably
  * recorded, or a rule that lets a user who is not enrolled through. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include "audit.h"
 #include "config.h"
 #include "conv.h"
+#include "email.h"
+#include "hostkey.h"
+#include "mail.h"
 #include "secret.h"
 #include "stepup.h"
 #include "store.h"
@@ -25,6 +29,8 @@ enum verdict {
 	VERDICT_ACCEPTED,
 	VERDICT_WRONG,     /* well-formed, does not match */
 	VERDICT_REPLAYED,  /* matched a code that was already used */
+	VERDICT_EXPIRED,   /* matched an emailed code past its expiry */
+	VERDICT_VOIDED,    /* wrong, and the emailed code is now void */
 	VERDICT_MALFORMED, /* not the shape of any accepted code */
 	VERDICT_ERROR,     /* store or crypto failure: fail closed */
 };
@@ -41,11 +47,18 @@ struct stepup {
 	su_store *store;
 	su_kv record;
 	su_totp totp;
+	unsigned usable;     /* methods enrolled and accepted by the rule */
 	const char *offered; /* the method the prompt asks for, for the log */
+	unsigned char hostkey[SU_HOSTKEY_BYTES];
+	bool have_hostkey;
+	const char *address; /* enrolled email address (in record) */
+	char masked[SU_MAIL_ADDRESS_MAX + 1]; /* a***@example.com */
+	bool email_requested; /* one email per call: a second Enter is a try */
+	bool email_delivered; /* ... and the mail went out */
 };
 
-/* A method the flow can offer. Email and recovery codes will join TOTP
- * here; each says whether a user is enrolled and judges an answer. */
+/* A method the flow can offer: whether a user is enrolled, and the judge
+ * of an answer. Recovery codes will join as a row. */
 struct method {
 	enum su_method id;
 	const char *name;
@@ -54,15 +67,27 @@ struct method {
 };
 
 static enum verdict totp_check(struct stepup *s, const char *code);
+static enum verdict email_check(struct stepup *s, const char *code);
 
 static const struct method methods[] = {
 	{SU_METHOD_TOTP, "totp", su_totp_enrolled, totp_check},
+	{SU_METHOD_EMAIL, "email", su_email_enrolled, email_check},
 };
 
-static void say_error(struct stepup *s, const char *text)
+static void say_error(struct stepup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void say_error(struct stepup *s, const char *fmt, ...)
 {
-	if (!s->silent)
-		su_conv_error(s->pamh, "%s", text);
+	char text[512];
+	va_list ap;
+
+	if (s->silent)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	su_conv_error(s->pamh, "%s", text);
 }
 
 /* Record the step as used, under the user's state lock, so that two
@@ -111,6 +136,192 @@ static enum verdict totp_check(struct stepup *s, const char *code)
 	if (rc == 0)
 		return VERDICT_WRONG;
 	return consume_totp_step(s, step);
+}
+
+/* The host key, read once per call and only when a method needs it. */
+static int need_hostkey(struct stepup *s)
+{
+	if (s->have_hostkey)
+		return 0;
+	if (su_hostkey_load(&s->log, s->settings.hostkey, s->hostkey) != SU_OK)
+		return -1;
+	s->have_hostkey = true;
+	return 0;
+}
+
+static enum verdict email_verdict(enum su_email_verdict v)
+{
+	switch (v) {
+	case SU_EMAIL_MATCH: return VERDICT_ACCEPTED;
+	case SU_EMAIL_USED: return VERDICT_REPLAYED;
+	case SU_EMAIL_EXPIRED: return VERDICT_EXPIRED;
+	case SU_EMAIL_VOIDED: return VERDICT_VOIDED;
+	case SU_EMAIL_NO_CODE:
+	case SU_EMAIL_WRONG: break;
+	}
+	return VERDICT_WRONG;
+}
+
+/* An emailed code is judged under the user's state lock: the match marks
+ * it used and a miss counts against it in the same step, so neither a
+ * concurrent attempt nor a crash can use a code twice or lose a miss. */
+static enum verdict email_check(struct stepup *s, const char *code)
+{
+	enum su_email_verdict ev = SU_EMAIL_NO_CODE;
+	enum verdict v = VERDICT_ERROR;
+	char hmac[SU_HMAC_HEX];
+	su_state_txn *txn = NULL;
+	su_kv *state;
+
+	if (!su_email_code_shaped(code, s->settings.email_code_length))
+		return VERDICT_MALFORMED;
+	if (need_hostkey(s) != 0 ||
+	    su_email_code_hmac(s->hostkey, s->user, code, hmac) != 0)
+		return VERDICT_ERROR;
+	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
+		goto out;
+	if (su_email_judge(&s->log, su_state_name(txn), state, hmac, time(NULL), &ev) != 0)
+		goto out;
+	/* Nothing pending: nothing changed, nothing to make durable. */
+	if (ev != SU_EMAIL_NO_CODE && su_state_commit(txn) != SU_OK)
+		goto out;
+	v = email_verdict(ev);
+out:
+	su_state_end(txn);
+	su_erase(hmac, sizeof(hmac));
+	return v;
+}
+
+/* Why no code can be sent now; tells the user, logs, and says whether a
+ * code sent earlier is still worth typing. */
+static bool email_limited(struct stepup *s, const su_kv *state, time_t now,
+			  enum su_email_limit limit, time_t retry_at)
+{
+	time_t expires = 0;
+	bool pending = su_email_pending(state, now, &expires);
+	char when[32] = "";
+	struct tm tm;
+
+	su_audit(s->pamh, &s->who, "email", "failure",
+		 limit == SU_EMAIL_TOO_SOON ? "email-too-soon" : "email-hourly-limit");
+	if (limit == SU_EMAIL_TOO_SOON) {
+		say_error(s, pending ?
+			  "A code was sent to %s a moment ago and is still valid; enter "
+			  "it, or ask for a new one in %lld seconds." :
+			  "A code was sent to %s a moment ago; you can ask for a new "
+			  "one in %lld seconds.", s->masked, (long long)(retry_at - now));
+		return pending;
+	}
+	if (localtime_r(&retry_at, &tm) == NULL || strftime(when, sizeof(when), "%H:%M", &tm) == 0)
+		snprintf(when, sizeof(when), "in %lld seconds", (long long)(retry_at - now));
+	say_error(s, "Too many codes were sent to %s in the last hour; you can ask "
+		  "for a new one at %s.%s", s->masked, when,
+		  pending ? " The last code sent is still valid." : "");
+	return pending;
+}
+
+/* Under the state lock: check the rate limits, then store the new code's
+ * HMAC and the send time. The mail goes out after the lock is released,
+ * so a slow mail server never holds up another attempt. 0: issued; 1: a
+ * limit holds (the user was told); -1: error. */
+static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
+			    time_t expires, bool *worth_prompting)
+{
+	enum su_email_limit limit = SU_EMAIL_ALLOWED;
+	su_state_txn *txn = NULL;
+	time_t retry_at = 0;
+	su_kv *state;
+	int rc = -1;
+
+	*worth_prompting = false;
+	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
+		goto out;
+	if (su_email_rate_check(&s->log, su_state_name(txn), state, &s->settings, now,
+				&limit, &retry_at) != 0)
+		goto out;
+	if (limit != SU_EMAIL_ALLOWED) {
+		*worth_prompting = email_limited(s, state, now, limit, retry_at);
+		rc = 1;
+		goto out;
+	}
+	if (su_email_issue(&s->log, su_state_name(txn), state, hmac, now, expires) != 0 ||
+	    su_state_commit(txn) != SU_OK)
+		goto out;
+	rc = 0;
+out:
+	su_state_end(txn);
+	return rc;
+}
+
+/* The mail did not go out: take the code and the send back, so that the
+ * user is not told to type a code that never arrived, nor made to wait. */
+static int withdraw_email_code(struct stepup *s, const char *hmac, time_t sent_at)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state;
+	int rc = -1;
+
+	if (su_state_begin(s->store, s->user, &txn, &state) == SU_OK &&
+	    su_email_withdraw(&s->log, su_state_name(txn), state, hmac, sent_at) == 0 &&
+	    su_state_commit(txn) == SU_OK)
+		rc = 0;
+	su_state_end(txn);
+	return rc;
+}
+
+static void email_send_failed(struct stepup *s, const su_smtp_result *res)
+{
+	su_audit(s->pamh, &s->who, "email", "error", "email-not-sent");
+	say_error(s, "Could not send the code by email: %s.",
+		  su_smtp_status_text(res->status));
+	if (s->usable & SU_METHOD_TOTP)
+		say_error(s, "Use your authenticator app instead.");
+}
+
+/* Send the code whose HMAC was issued; withdraw it if the mail fails. */
+static int deliver_email_code(struct stepup *s, const char *code, const char *hmac,
+			      time_t now, time_t expires)
+{
+	su_email_context ctx = {s->who.user, s->who.service, s->who.tty, s->who.rhost};
+	su_smtp_result res = {0};
+
+	if (su_email_send_code(&s->log, &s->settings, s->address, &ctx, code, now,
+			       expires, &res) != 0) {
+		email_send_failed(s, &res);
+		return withdraw_email_code(s, hmac, now);
+	}
+	s->email_delivered = true;
+	su_audit(s->pamh, &s->who, "email", "sent", "code-sent");
+	if (!s->silent)
+		su_conv_info(s->pamh, "A code was sent to %s. It expires in %u minutes.",
+			     s->masked, (s->settings.email_code_ttl + 59) / 60);
+	return 0;
+}
+
+/* Make, record and send a new email code. True when a prompt is worth
+ * showing: the code went out, or one sent earlier is still valid.
+ * *failed: a store or crypto error (the caller stops). */
+static bool send_email_code(struct stepup *s, bool *failed)
+{
+	char code[SU_EMAIL_CODE_MAX + 1], hmac[SU_HMAC_HEX];
+	time_t now = time(NULL);
+	time_t expires = now + (time_t)s->settings.email_code_ttl;
+	bool worth_prompting = false;
+	int rc = -1;
+
+	s->email_requested = true;
+	if (need_hostkey(s) == 0 &&
+	    su_email_new_code(s->settings.email_code_length, code, sizeof(code)) == 0 &&
+	    su_email_code_hmac(s->hostkey, s->user, code, hmac) == 0)
+		rc = issue_email_code(s, hmac, now, expires, &worth_prompting);
+	if (rc == 0) {
+		rc = deliver_email_code(s, code, hmac, now, expires);
+		worth_prompting = s->email_delivered;
+	}
+	*failed = rc < 0;
+	su_erase(code, sizeof(code));
+	su_erase(hmac, sizeof(hmac));
+	return worth_prompting;
 }
 
 static unsigned enrolled_methods(const struct stepup *s)
@@ -163,40 +374,88 @@ static int not_enrolled(struct stepup *s)
 	return PAM_AUTH_ERR;
 }
 
-static int load_user(struct stepup *s, unsigned *usable)
+/* The enrolled address, checked as stepupctl checked it when enrolling:
+ * it goes into a mail header and the SMTP envelope. */
+static int load_email(struct stepup *s)
+{
+	char why[128] = "";
+	char *name;
+
+	s->address = su_email_address(&s->record);
+	if (s->address != NULL && su_mail_address_ok(s->address, why, sizeof(why))) {
+		su_mail_mask(s->address, s->masked, sizeof(s->masked));
+		return SU_OK;
+	}
+	name = su_store_name(s->store, s->user, SU_STORE_RECORD);
+	su_logf(&s->log, LOG_ERR, "%s: key 'email_address': %s", name ? name : s->user,
+		why[0] ? why : "missing");
+	free(name);
+	return SU_ERR;
+}
+
+static int load_user(struct stepup *s)
 {
 	int rc = su_store_open(&s->log, &s->settings, &s->store);
 
-	*usable = 0;
+	s->usable = 0;
 	if (rc == SU_OK)
 		rc = su_store_load_user(s->store, s->user, &s->record);
 	if (rc != SU_OK)
 		return rc;
-	*usable = enrolled_methods(s) & s->settings.methods;
-	if (*usable & SU_METHOD_TOTP) {
+	s->usable = enrolled_methods(s) & s->settings.methods;
+	if (s->usable & SU_METHOD_TOTP) {
 		char *name = su_store_name(s->store, s->user, SU_STORE_RECORD);
 		rc = name && su_totp_load(&s->log, name, &s->record, &s->totp) == 0 ?
 			SU_OK : SU_ERR;
 		free(name);
 	}
+	if (rc == SU_OK && (s->usable & SU_METHOD_EMAIL))
+		rc = load_email(s);
 	return rc;
 }
 
-/* Judge one answer against every usable method. */
-static enum verdict judge(struct stepup *s, unsigned usable, const char *code,
+/* How telling a refusal is: the most specific one is reported. */
+static int verdict_rank(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_MALFORMED: return 0;
+	case VERDICT_WRONG: return 1;
+	case VERDICT_VOIDED: return 2;
+	case VERDICT_EXPIRED: return 3;
+	case VERDICT_REPLAYED: return 4;
+	case VERDICT_ACCEPTED:
+	case VERDICT_ERROR: break;
+	}
+	return 5;
+}
+
+/* Judge one answer against every usable method. An answer may have the
+ * shape of more than one (an 8-digit TOTP code and an 8-digit email
+ * code): the first that accepts it wins, an error stops at once, and
+ * otherwise the most specific refusal is reported. */
+static enum verdict judge(struct stepup *s, const char *code,
 			  const char **method_name)
 {
+	enum verdict best = VERDICT_MALFORMED;
+
 	*method_name = s->offered;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		enum verdict v;
-		if (!(usable & methods[i].id))
+		if (!(s->usable & methods[i].id))
 			continue;
 		v = methods[i].check(s, code);
-		*method_name = methods[i].name;
-		if (v != VERDICT_MALFORMED)
+		if (v == VERDICT_MALFORMED)
+			continue;
+		if (v == VERDICT_ACCEPTED || v == VERDICT_ERROR) {
+			*method_name = methods[i].name;
 			return v;
+		}
+		if (verdict_rank(v) > verdict_rank(best)) {
+			best = v;
+			*method_name = methods[i].name;
+		}
 	}
-	return VERDICT_MALFORMED;
+	return best;
 }
 
 static const char *reason_of(enum verdict v)
@@ -206,6 +465,8 @@ static const char *reason_of(enum verdict v)
 	case VERDICT_WRONG: return "wrong-code";
 	case VERDICT_REPLAYED: return "replayed-code";
 	case VERDICT_MALFORMED: return "malformed-code";
+	case VERDICT_EXPIRED: return "expired-code";
+	case VERDICT_VOIDED: return "too-many-wrong-codes";
 	case VERDICT_ERROR: break;
 	}
 	return "store-error";
@@ -214,6 +475,7 @@ static const char *reason_of(enum verdict v)
 enum outcome {
 	OUTCOME_ACCEPTED,
 	OUTCOME_RETRY,      /* a wrong or malformed answer: ask again */
+	OUTCOME_EMAILED,    /* the answer asked for an email: ask again, free */
 	OUTCOME_CONV_ENDED, /* no answer could be had (EOF, Ctrl-C) */
 	OUTCOME_ERROR,      /* store or crypto failure: stop */
 };
@@ -223,22 +485,101 @@ static enum outcome refuse_answer(struct stepup *s, const char *method,
 				  const char *reason, const char *message)
 {
 	su_audit(s->pamh, &s->who, method, "failure", reason);
-	say_error(s, message);
+	say_error(s, "%s", message);
 	return OUTCOME_RETRY;
 }
 
-/* One prompt and its answer. */
-static enum outcome attempt(struct stepup *s, unsigned usable)
+static enum outcome unavailable(struct stepup *s, const char *method)
 {
+	su_audit(s->pamh, &s->who, method, "error", "store-error");
+	say_error(s, "Step-up authentication is unavailable; see the system log.");
+	return OUTCOME_ERROR;
+}
+
+/* The prompt offers email while it can still be asked for in this call
+ * and there is another method to type a code for. */
+static bool offers_email(const struct stepup *s)
+{
+	return (s->usable & SU_METHOD_EMAIL) && (s->usable & ~SU_METHOD_EMAIL) &&
+	       !s->email_requested;
+}
+
+/* An empty answer, or the word "email", asks for an email code. */
+static bool asks_for_email(const struct stepup *s, const char *answer)
+{
+	char word[8];
+	bool asks;
+	int n;
+
+	if (!(s->usable & SU_METHOD_EMAIL))
+		return false;
+	n = su_normalise_code(answer, word, sizeof(word));
+	asks = n == 0 || (n == 5 && strcmp(word, "EMAIL") == 0);
+	su_erase(word, sizeof(word)); /* may hold the start of a code */
+	return asks;
+}
+
+static enum outcome on_email_request(struct stepup *s)
+{
+	bool failed = false;
+
+	if (s->email_requested)
+		return refuse_answer(s, "email", "no-answer", s->email_delivered ?
+				     "A code was already sent by email; enter it." :
+				     "No new code can be sent by email now.");
+	send_email_code(s, &failed);
+	return failed ? unavailable(s, "email") : OUTCOME_EMAILED;
+}
+
+static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
+{
+	bool email = method != NULL && strcmp(method, "email") == 0;
+
+	switch (v) {
+	case VERDICT_ACCEPTED:
+		su_audit(s->pamh, &s->who, method, "success", reason_of(v));
+		return OUTCOME_ACCEPTED;
+	case VERDICT_ERROR:
+		return unavailable(s, method);
+	case VERDICT_REPLAYED:
+		return refuse_answer(s, method, reason_of(v), email ?
+				     "That code has already been used." :
+				     "That code has already been used. Wait for the next one.");
+	case VERDICT_EXPIRED:
+		return refuse_answer(s, method, reason_of(v),
+				     "That code has expired. Ask for a new one.");
+	case VERDICT_VOIDED:
+		return refuse_answer(s, method, reason_of(v),
+				     "Invalid verification code. Too many wrong codes: "
+				     "the code sent by email is void; ask for a new one.");
+	case VERDICT_WRONG:
+	case VERDICT_MALFORMED:
+		break;
+	}
+	return refuse_answer(s, method, reason_of(v), "Invalid verification code.");
+}
+
+/* One prompt and its answer. */
+static enum outcome attempt(struct stepup *s)
+{
+	char prompt[SU_MAIL_ADDRESS_MAX + 80] = "Verification code: ";
 	char code[ANSWER_MAX + 1];
 	const char *method = NULL;
 	char *answer = NULL;
 	enum verdict v;
-	int rc = su_conv_ask_secret(s->pamh, "Verification code: ", &answer);
+	int rc;
 
+	if (offers_email(s))
+		snprintf(prompt, sizeof(prompt), "Verification code (press Enter to get "
+			 "a code by email to %s): ", s->masked);
+	rc = su_conv_ask_secret(s->pamh, prompt, &answer);
 	if (rc != PAM_SUCCESS || answer == NULL) {
 		su_free_string(answer);
 		return OUTCOME_CONV_ENDED;
+	}
+	if (asks_for_email(s, answer)) {
+		su_free_string(answer);
+		return on_email_request(s);
 	}
 	rc = answer[0] == '\0' ? 0 : su_normalise_code(answer, code, sizeof(code));
 	su_free_string(answer);
@@ -249,32 +590,33 @@ static enum outcome attempt(struct stepup *s, unsigned usable)
 			refuse_answer(s, s->offered, "malformed-code",
 				      "Invalid verification code.");
 	}
-	v = judge(s, usable, code, &method);
+	v = judge(s, code, &method);
 	su_erase(code, sizeof(code));
-	switch (v) {
-	case VERDICT_ACCEPTED:
-		su_audit(s->pamh, &s->who, method, "success", reason_of(v));
-		return OUTCOME_ACCEPTED;
-	case VERDICT_ERROR:
-		su_audit(s->pamh, &s->who, method, "error", reason_of(v));
-		say_error(s, "Step-up authentication is unavailable; see the system log.");
-		return OUTCOME_ERROR;
-	case VERDICT_REPLAYED:
-		return refuse_answer(s, method, reason_of(v),
-				     "That code has already been used. Wait for the next one.");
-	case VERDICT_WRONG:
-	case VERDICT_MALFORMED:
-		break;
-	}
-	return refuse_answer(s, method, reason_of(v), "Invalid verification code.");
+	return judged(s, v, method);
 }
 
-static int prompt_and_verify(struct stepup *s, unsigned usable)
+/* A user whose only usable method is email gets the code at once. False
+ * when there is nothing worth prompting for (the send failed, or the rate
+ * limit holds and no earlier code is valid). */
+static bool email_first(struct stepup *s, enum outcome *o)
+{
+	bool failed = false;
+
+	if (s->usable != SU_METHOD_EMAIL)
+		return true;
+	if (send_email_code(s, &failed))
+		return true;
+	*o = failed ? unavailable(s, "email") : OUTCOME_RETRY;
+	return false;
+}
+
+static int prompt_and_verify(struct stepup *s)
 {
 	enum outcome o = OUTCOME_RETRY;
+	unsigned tries = 0;
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		if (usable & methods[i].id) {
+		if (s->usable & methods[i].id) {
 			s->offered = methods[i].name;
 			break;
 		}
@@ -285,15 +627,24 @@ static int prompt_and_verify(struct stepup *s, unsigned usable)
 		pam_fail_delay(s->pamh, s->settings.fail_delay * 1000000u);
 	if (!s->silent)
 		su_conv_info(s->pamh, "Step-up authentication required for %s.", s->service);
-	for (unsigned i = 0; i < s->settings.tries && o == OUTCOME_RETRY; i++)
-		o = attempt(s, usable);
+	/* Asking for an email costs no try; it can happen once per call
+	 * (email_requested), so the loop is bounded by tries + 1 prompts. */
+	if (email_first(s, &o)) {
+		while (tries < s->settings.tries &&
+		       (o == OUTCOME_RETRY || o == OUTCOME_EMAILED)) {
+			o = attempt(s);
+			if (o != OUTCOME_EMAILED)
+				tries++;
+		}
+	}
 	if (o == OUTCOME_ACCEPTED)
 		return PAM_SUCCESS;
 	/* Each answer was logged; this line is the outcome of the step-up,
 	 * however it ended, so that one line per failure can be alerted on. */
 	su_audit(s->pamh, &s->who, s->offered, o == OUTCOME_ERROR ? "error" : "failure",
-		 o == OUTCOME_RETRY ? "tries-exhausted" :
-		 o == OUTCOME_CONV_ENDED ? "conversation-ended" : "store-error");
+		 o == OUTCOME_CONV_ENDED ? "conversation-ended" :
+		 o == OUTCOME_ERROR ? "store-error" :
+		 tries == 0 ? "email-not-sent" : "tries-exhausted");
 	return o == OUTCOME_CONV_ENDED ? PAM_CONV_ERR : PAM_AUTH_ERR;
 }
 
@@ -320,7 +671,6 @@ static int canonical_user(struct stepup *s)
 
 static int run(struct stepup *s, const su_args *args)
 {
-	unsigned usable = 0;
 	int rc;
 
 	if (load_settings(s, args) != 0) {
@@ -331,19 +681,20 @@ static int run(struct stepup *s, const su_args *args)
 		su_audit(s->pamh, &s->who, NULL, "error", "invalid-user");
 		return PAM_AUTH_ERR;
 	}
-	rc = load_user(s, &usable);
+	rc = load_user(s);
 	if (rc == SU_ERR) {
 		su_audit(s->pamh, &s->who, NULL, "error", "store-error");
 		say_error(s, "Step-up authentication is unavailable; see the system log.");
 		return PAM_AUTH_ERR;
 	}
-	if (rc == SU_NOTFOUND || usable == 0)
+	if (rc == SU_NOTFOUND || s->usable == 0)
 		return not_enrolled(s);
-	return prompt_and_verify(s, usable);
+	return prompt_and_verify(s);
 }
 
 static void stepup_free(struct stepup *s)
 {
+	su_erase(s->hostkey, sizeof(s->hostkey));
 	su_totp_clear(&s->totp);
 	su_kv_free(&s->record);
 	su_store_close(s->store);

@@ -36,8 +36,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "email.h"
 #include "kv.h"
 #include "log.h"
+#include "mail.h"
 #include "qr.h"
 #include "safefile.h"
 #include "secret.h"
@@ -64,6 +66,7 @@ typedef struct ctl_opts {
 	unsigned digits;
 	unsigned period;
 	const char *issuer; /* NULL: the host name */
+	const char *totp_option; /* the first TOTP-only option given, or NULL */
 	bool force;
 } ctl_opts;
 
@@ -100,7 +103,8 @@ typedef struct ctl_method {
 	const char *label;  /* in messages: "TOTP" */
 	const char *prefix; /* of its record keys */
 	bool (*enrolled)(const su_kv *record);
-	int (*enroll)(ctl *c, const char *user);
+	int enroll_args;    /* positional arguments after the method name */
+	int (*enroll)(ctl *c, const char *user, char **args);
 	int (*summary)(const user_view *v, char *buf, size_t size);
 	int (*details)(const user_view *v);
 } ctl_method;
@@ -174,7 +178,11 @@ static int cmd_enroll(ctl *c, char **args, int nargs);
 static int cmd_status(ctl *c, char **args, int nargs);
 static int cmd_remove(ctl *c, char **args, int nargs);
 static int cmd_check_config(ctl *c, char **args, int nargs);
-static int enroll_totp(ctl *c, const char *user);
+static int cmd_test_email(ctl *c, char **args, int nargs);
+static int enroll_totp(ctl *c, const char *user, char **args);
+static int enroll_email(ctl *c, const char *user, char **args);
+static int email_summary(const user_view *v, char *buf, size_t size);
+static int email_details(const user_view *v);
 static int totp_summary(const user_view *v, char *buf, size_t size);
 static int totp_details(const user_view *v);
 
@@ -207,21 +215,26 @@ static const char *const enroll_help[][2] = {
 static const ctl_command commands[] = {
 	{ "init", cmd_init, 0, 0, "",
 	  "create the directories and the host key", plain_options, NULL, false },
-	{ "enroll", cmd_enroll, 2, 2, "USER totp [OPTIONS]",
-	  "enrol USER; print the otpauth URI and QR code",
+	{ "enroll", cmd_enroll, 2, 3, "USER totp [OPTIONS] | USER email ADDRESS",
+	  "enrol USER for TOTP (prints the otpauth URI and QR code) or email",
 	  enroll_options, enroll_help, true },
 	{ "status", cmd_status, 0, 1, "[USER]",
 	  "list enrolled users, or show one user", plain_options, NULL, true },
-	{ "remove", cmd_remove, 1, 2, "USER [totp]",
+	{ "remove", cmd_remove, 1, 2, "USER [totp|email]",
 	  "remove USER entirely, or only one method", plain_options,
 	  NULL, true },
 	{ "check-config", cmd_check_config, 0, 0, "",
 	  "check the config file, print every error", plain_options, NULL, false },
+	{ "test-email", cmd_test_email, 1, 1, "USER",
+	  "send USER a test message; print the mail server's answer",
+	  plain_options, NULL, true },
 };
 
 static const ctl_method methods[] = {
-	{ "totp", "TOTP", "totp_", su_totp_enrolled, enroll_totp, totp_summary,
+	{ "totp", "TOTP", "totp_", su_totp_enrolled, 0, enroll_totp, totp_summary,
 	  totp_details },
+	{ "email", "email", "email_", su_email_enrolled, 1, enroll_email,
+	  email_summary, email_details },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -363,18 +376,22 @@ static int set_option(ctl_opts *o, int id, char *value)
 	switch (id) {
 	case OPT_SECRET:
 		o->secret = value;
+		o->totp_option = o->totp_option ? o->totp_option : "--secret";
 		return CTL_OK;
 	case OPT_DIGITS:
+		o->totp_option = o->totp_option ? o->totp_option : "--digits";
 		if (strcmp(value, "6") != 0 && strcmp(value, "8") != 0)
 			return usage_error("enroll: --digits must be 6 or 8");
 		o->digits = (unsigned)(value[0] - '0');
 		return CTL_OK;
 	case OPT_PERIOD:
+		o->totp_option = o->totp_option ? o->totp_option : "--period";
 		if (!su_parse_uint(value, PERIOD_MIN, PERIOD_MAX, &o->period))
 			return usage_error("enroll: --period must be %d to %d seconds",
 					   PERIOD_MIN, PERIOD_MAX);
 		return CTL_OK;
 	case OPT_ISSUER:
+		o->totp_option = o->totp_option ? o->totp_option : "--issuer";
 		if (!valid_issuer(value))
 			return usage_error("enroll: --issuer must be 1 to %d characters "
 					   "without ':' or control characters", ISSUER_MAX);
@@ -634,6 +651,14 @@ static int load_record(ctl *c, const char *user, su_kv *record, bool must_exist)
 
 /* ---- enroll -------------------------------------------------------------- */
 
+/* Arguments left on the command line are wiped before a usage error: a
+ * secret typed in the wrong place would otherwise stay in argv. */
+static void erase_args(char **args, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		su_erase(args[i], strlen(args[i]));
+}
+
 static int cmd_enroll(ctl *c, char **args, int nargs)
 {
 	const ctl_method *m = find_method(args[1]);
@@ -641,13 +666,20 @@ static int cmd_enroll(ctl *c, char **args, int nargs)
 	bool known = false;
 	int rc;
 
-	(void)nargs;
-	if (m == NULL || m->enroll == NULL)
+	if (m == NULL || m->enroll == NULL) {
+		erase_args(args, 2, nargs);
 		return unknown_method("enroll");
+	}
+	if (nargs - 2 != m->enroll_args) {
+		erase_args(args, 2, nargs);
+		return usage_error("enroll: %s takes %s", m->name, m->enroll_args == 0 ?
+				   "nothing after the method name" :
+				   "one argument after the method name");
+	}
 	rc = user_arg(args[0], user, sizeof(user), &known);
 	if (rc != CTL_OK)
 		return rc;
-	rc = m->enroll(c, user);
+	rc = m->enroll(c, user, args + 2);
 	/* After the fact, so that a refusal stays one line. */
 	if (rc == CTL_OK && !known)
 		su_logf(&ctl_log, LOG_WARNING,
@@ -838,13 +870,14 @@ static void print_enrolment(const char *uri, const char *user)
 	fflush(stdout);
 }
 
-static int enroll_totp(ctl *c, const char *user)
+static int enroll_totp(ctl *c, const char *user, char **args)
 {
 	su_kv record = { 0 };
 	char issuer[HOST_NAME_MAX + 1];
 	char *secret = NULL, *uri = NULL;
 	int rc;
 
+	(void)args;
 	rc = issuer_name(&c->opts, issuer, sizeof(issuer));
 	if (rc == CTL_OK)
 		rc = load_record(c, user, &record, false);
@@ -879,6 +912,117 @@ out:
 	su_free_string(secret);
 	su_free_string(uri);
 	return rc;
+}
+
+static int enroll_email(ctl *c, const char *user, char **args)
+{
+	const char *address = args[0];
+	su_kv record = { 0 };
+	char why[128];
+	int rc;
+
+	if (c->opts.totp_option != NULL)
+		return usage_error("enroll: %s is for totp only", c->opts.totp_option);
+	if (!su_mail_address_ok(address, why, sizeof(why)))
+		return usage_error("enroll: not a usable email address: %s", why);
+	rc = load_record(c, user, &record, false);
+	if (rc != CTL_OK)
+		goto out;
+	if (su_email_enrolled(&record) && !c->opts.force) {
+		rc = refuse("%s already has email enrolled; run '" PROG " remove %s email' "
+			    "first, or add --force", user, user);
+		goto out;
+	}
+	if (su_kv_set(&record, "email_address", address) != 0) {
+		rc = out_of_memory();
+		goto out;
+	}
+	if (su_store_save_user(c->store, user, &record) != SU_OK) {
+		rc = CTL_REFUSED;
+		goto out;
+	}
+	printf("enrolled %s for email codes to %s\n"
+	       "Test it: " PROG " test-email %s\n", user, address, user);
+	if (c->settings.smtp_url == NULL || c->settings.smtp_from == NULL)
+		su_logf(&ctl_log, LOG_WARNING, "warning: smtp_url and smtp_from are not "
+			"both set in [global] of the config: no code can be sent "
+			"until they are");
+out:
+	su_kv_free(&record);
+	return rc;
+}
+
+/* ---- test-email ---------------------------------------------------------- */
+
+static int cmd_test_email(ctl *c, char **args, int nargs)
+{
+	char user[SU_USER_MAX + 1];
+	su_smtp_result res = { 0 };
+	su_kv record = { 0 };
+	const char *address;
+	bool known;
+	int rc;
+
+	(void)nargs;
+	rc = user_arg(args[0], user, sizeof(user), &known);
+	if (rc == CTL_OK)
+		rc = load_record(c, user, &record, true);
+	if (rc != CTL_OK)
+		goto out;
+	address = su_email_address(&record);
+	if (address == NULL) {
+		rc = refuse("%s has no email enrolled; run '" PROG " enroll %s email "
+			    "ADDRESS' first", user, user);
+		goto out;
+	}
+	/* On failure su_smtp_send has printed what failed, with libcurl's
+	 * error and the server's last reply, in one line. */
+	if (su_email_send_test(&ctl_log, &c->settings, user, address, &res) != 0) {
+		rc = CTL_REFUSED;
+		goto out;
+	}
+	printf("sent a test message to %s via %s\nthe mail server answered: %s\n",
+	       address, c->settings.smtp_url, res.reply[0] ? res.reply : "(nothing)");
+out:
+	su_kv_free(&record);
+	return rc;
+}
+
+/* ---- status (email) ------------------------------------------------------- */
+
+/* "2024-05-01 12:00:00 CEST" */
+static void local_time(time_t when, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (localtime_r(&when, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(buf, size, "@%lld", (long long)when);
+}
+
+static int email_summary(const user_view *v, char *buf, size_t size)
+{
+	snprintf(buf, size, "email %s", su_email_address(&v->record));
+	return CTL_OK;
+}
+
+static int email_details(const user_view *v)
+{
+	time_t now = time(NULL), expires = 0;
+	unsigned sent = 0;
+	char when[64];
+
+	if (su_email_sends_last_hour(&ctl_log, v->state_path, &v->state, now, &sent) != 0)
+		return CTL_REFUSED;
+	printf("email address: %s\n", su_email_address(&v->record));
+	if (su_email_pending(&v->state, now, &expires)) {
+		local_time(expires, when, sizeof(when));
+		printf("email code: pending, expires %s\n", when);
+	} else {
+		printf("email code: none pending\n");
+	}
+	printf("email codes sent in the last hour: %u\n", sent);
+	return CTL_OK;
 }
 
 /* ---- status -------------------------------------------------------------- */

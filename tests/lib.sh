@@ -282,3 +282,264 @@ refused() {
 	pt "$@"
 	[ $? -eq 1 ]
 }
+
+# --- email -----------------------------------------------------------------------
+# A real SMTP server on 127.0.0.1 (tests/integration/smtp_server.py, aiosmtpd
+# from Debian's python3-aiosmtpd, hence always /usr/bin/python3), the
+# messages it stores, and pamtester driven through a FIFO so that a code can
+# be typed once its mail has arrived.
+SMTP_PYTHON=${SMTP_PYTHON:-/usr/bin/python3}
+MAIL_TIMEOUT=${MAIL_TIMEOUT:-15}
+
+require_aiosmtpd() {
+	"$SMTP_PYTHON" -c 'import aiosmtpd' 2>/dev/null ||
+		tap_bail "$SMTP_PYTHON cannot import aiosmtpd (apt-get install python3-aiosmtpd)"
+}
+
+# make_cert NAME SAN: a self-signed certificate $T/NAME.pem with its key
+# $T/NAME.key, valid for 2 days from now, e.g.
+#     make_cert good IP:127.0.0.1
+#     make_cert wrong DNS:wrong.example
+make_cert() {
+	local name=$1 san=$2
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-days 2 -subj "/CN=stepup-test-$name" -addext "subjectAltName=$san" \
+		-keyout "$T/$name.key" -out "$T/$name.pem" >"$T/$name.openssl.out" 2>&1 ||
+		tap_bail "openssl could not make a certificate: $(cat "$T/$name.openssl.out")"
+	chmod 0600 "$T/$name.key"
+	chmod 0644 "$T/$name.pem"
+}
+
+# start_smtp NAME [smtp_server.py arguments: --mode, --cert, --user, ...]:
+# starts a server on a free port and waits (10 s at most) until it listens.
+# Sets SMTP_PORT_NAME (the port), SMTP_DIR_NAME (its maildir, $T/mail/NAME)
+# and SMTP_PID_NAME; it is stopped at exit.  NAME: letters, digits, _.
+start_smtp() {
+	local name=$1 dir pf pid i port
+	shift
+	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || tap_bail "start_smtp: bad name '$name'"
+	dir=$T/mail/$name
+	pf=$T/smtp-$name.port
+	mkdir -p "$dir"
+	rm -f "$pf"
+	"$SMTP_PYTHON" "$TOP_SRCDIR/tests/integration/smtp_server.py" \
+		--port 0 --port-file "$pf" --maildir "$dir" "$@" \
+		</dev/null >"$T/smtp-$name.out" 2>"$T/smtp-$name.err" &
+	pid=$!
+	add_cleanup _stop_smtp "$pid"
+	SMTP_PIDS+=("$pid")
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$pf" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	port=$(cat "$pf" 2>/dev/null)
+	if ! [[ $port =~ ^[0-9]+$ ]]; then
+		tap_diag "SMTP server '$name' ($*) did not start:" \
+			"$(cat "$T/smtp-$name.err" 2>/dev/null)"
+		return 1
+	fi
+	printf -v "SMTP_PORT_$name" '%s' "$port"
+	printf -v "SMTP_DIR_$name" '%s' "$dir"
+	printf -v "SMTP_PID_$name" '%s' "$pid"
+}
+SMTP_PIDS=()
+
+# TERM, then KILL after 5 s; reaps the process.
+_stop_smtp() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# smtp_servers_running: the pids started by start_smtp that are still alive.
+smtp_servers_running() {
+	local pid
+	for pid in "${SMTP_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && echo "$pid"
+	done
+	return 0
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on (bound, then
+# closed again).
+free_port() {
+	"$SMTP_PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# mail_count DIR: how many messages DIR holds.
+mail_count() {
+	local f n=0
+	for f in "$1"/*.eml; do
+		[ -e "$f" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# mail_last DIR: the newest message (the highest number).
+mail_last() {
+	local f last=
+	for f in "$1"/*.eml; do
+		[ -e "$f" ] && last=$f
+	done
+	[ -n "$last" ] && echo "$last"
+}
+
+# wait_mail DIR COUNT [TIMEOUT [PID]]: wait until DIR holds COUNT messages or
+# more; gives up after TIMEOUT seconds (default MAIL_TIMEOUT), or as soon as
+# process PID (the sender) has gone without the mail arriving.
+wait_mail() {
+	local dir=$1 count=$2 timeout=${3:-$MAIL_TIMEOUT} pid=${4:-} end
+	end=$(($(date +%s%N) + timeout * 1000000000))
+	while :; do
+		[ "$(mail_count "$dir")" -ge "$count" ] && return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			# One more look: the message may have landed just now.
+			[ "$(mail_count "$dir")" -ge "$count" ]
+			return
+		fi
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# mail_body FILE: the body, CRs removed.
+mail_body() {
+	sed -e '1,/^\r\{0,1\}$/d' -e 's/\r$//' "$1"
+}
+
+# mail_text FILE: the body as one line, blanks squeezed (for phrases that
+# may be wrapped).
+mail_text() {
+	mail_body "$1" | tr -s ' \t\n' '   '
+}
+
+# mail_code FILE: the code, from "Your verification code is:" followed (on
+# that line or the next non-blank one) by the digits.
+mail_code() {
+	mail_body "$1" | awk '
+		found && NF { print $1; exit }
+		/Your verification code is:/ {
+			sub(/.*Your verification code is:[ \t]*/, "")
+			if (NF) { print $1; exit }
+			found = 1
+		}'
+}
+
+# mail_header FILE NAME: the first NAME: header's value, unfolded; status 1
+# if there is none.
+mail_header() {
+	awk -v want="$2" '
+		{ sub(/\r$/, "") }
+		/^$/ { exit }
+		/^[ \t]/ { if (state == 1) { sub(/^[ \t]+/, " "); val = val $0 }; next }
+		state == 1 { state = 2 }
+		state == 0 {
+			i = index($0, ":")
+			if (i > 1 && tolower(substr($0, 1, i - 1)) == tolower(want)) {
+				val = substr($0, i + 1)
+				sub(/^[ \t]+/, "", val)
+				state = 1
+			}
+		}
+		END { if (state) print val; else exit 1 }' "$1"
+}
+
+# pt_email EPOCH|now SERVICE USER MAILDIR [ANSWER...]: pamtester authenticate
+# (clock frozen at EPOCH, or the real clock for "now"), its stdin a FIFO fed
+# one answer at a time:
+#   @mail    wait for the next message in MAILDIR (it sets PT_MAIL, the file,
+#            and PT_CODE, its code); if none arrives, stdin is closed
+#   @code    the code of the last message
+#   @wrong   a code of the same length that is not it
+#   other    typed as it is ("" is pressing Enter)
+# Without answers: @mail @code (an email-only user).  Output in $T/pt.out,
+# exit status pamtester's (124 if it had to be killed).
+PT_MAIL=
+PT_CODE=
+PT_PID=
+pt_email() {
+	local epoch=$1 svc=$2 user=$3 dir=$4 fifo=$T/pt.fifo n a rc
+	shift 4
+	[ $# -eq 0 ] && set -- @mail @code
+	if [ -z "${_PT_EMAIL_CLEANUP:-}" ]; then
+		_PT_EMAIL_CLEANUP=1
+		add_cleanup _pt_email_reap
+	fi
+	PT_MAIL='' PT_CODE=''
+	rm -f "$fifo"
+	mkfifo -m 0600 "$fifo" || tap_bail "mkfifo $fifo failed"
+	n=$(mail_count "$dir")
+	if [ "$epoch" = now ]; then
+		timeout -k 5 "${STEP_TIMEOUT:-60}" pamtester "$svc" "$user" authenticate \
+			<"$fifo" >"$T/pt.out" 2>&1 &
+	else
+		at_time "$epoch" pamtester "$svc" "$user" authenticate \
+			<"$fifo" >"$T/pt.out" 2>&1 &
+	fi
+	PT_PID=$!
+	exec 7>"$fifo" # returns once pamtester's side is open
+	for a in "$@"; do
+		case $a in
+		@mail)
+			n=$((n + 1))
+			if ! wait_mail "$dir" "$n" "$MAIL_TIMEOUT" "$PT_PID"; then
+				echo "[pt_email: no message $n in $dir]" >>"$T/pt.out.note"
+				break
+			fi
+			PT_MAIL=$(mail_last "$dir")
+			PT_CODE=$(mail_code "$PT_MAIL")
+			continue
+			;;
+		@code) a=$PT_CODE ;;
+		@wrong) a=$(wrong_code "$PT_CODE") ;;
+		esac
+		# In a subshell: if pamtester has gone, SIGPIPE ends only that.
+		(printf '%s\n' "$a" >&7) 2>/dev/null || break
+	done
+	exec 7>&-
+	wait "$PT_PID"
+	rc=$?
+	PT_PID=
+	rm -f "$fifo"
+	{
+		echo "--- pamtester $svc $user at @$epoch via FIFO: exit $rc"
+		cat "$T/pt.out"
+		if [ -e "$T/pt.out.note" ]; then
+			cat "$T/pt.out.note"
+			rm -f "$T/pt.out.note"
+		fi
+	} | tap_diag_stream
+	return "$rc"
+}
+
+_pt_email_reap() {
+	exec 7>&-
+	if [ -n "${PT_PID:-}" ]; then
+		kill "$PT_PID" 2>/dev/null
+		wait "$PT_PID" 2>/dev/null
+	fi
+	rm -f "$T/pt.fifo"
+	return 0
+}
+
+# wrong_code CODE: same length, every digit different.
+wrong_code() {
+	echo "$1" | tr 0123456789 1234567890
+}
+
+# A refusal through pt_email (exit 1, not a crash or a timeout).
+refused_email() {
+	pt_email "$@"
+	[ $? -eq 1 ]
+}

@@ -46,7 +46,7 @@ SECRET=JBSWY3DPEHPK3PXP # 10 bytes, the smallest accepted
 # ---- TAP helpers --------------------------------------------------------------
 
 n=0
-echo "1..43"
+echo "1..47"
 
 # run ARGS...: stepupctl with our config; sets out, err, rc.
 run() {
@@ -138,7 +138,12 @@ check "bad option values and unknown options are usage errors (2)" t_bad_options
 # A secret typed in the wrong place is neither echoed nor left in argv.
 t_secret_not_echoed() {
 	run enroll alice totp "$SECRET" && rc_is 2 &&
-		err_has "enroll: unexpected extra argument (3 given, at most 2)" || return 1
+		err_has "enroll: totp takes nothing after the method name" || return 1
+	! err_has "$SECRET" || return 1
+	run enroll alice totp "$SECRET" x && rc_is 2 &&
+		err_has "enroll: unexpected extra argument (4 given, at most 3)" || return 1
+	! err_has "$SECRET" || return 1
+	run enroll alice "$SECRET" x && rc_is 2 && err_has "unknown method" || return 1
 	! err_has "$SECRET" || return 1
 	run enroll alice "$SECRET" && rc_is 2 && err_has "unknown method" || return 1
 	! err_has "$SECRET" || return 1
@@ -172,14 +177,15 @@ check "check-config on a good file prints 'FILE: OK'" t_check_config_ok
 
 t_check_config_planned() {
 	local conf=$T/planned.conf
-	{ cat "$CONF"; printf 'grace = 60\nmethods = totp, email\n'; } >"$conf"
+	{ cat "$CONF"; printf 'grace = 60\nmethods = totp, email, recovery\n'; } >"$conf"
 	chmod 0644 "$conf"
 	out=$("$STEPUPCTL" -c "$conf" check-config 2>"$T/stderr")
 	rc=$?
 	err=$(cat "$T/stderr")
 	[ "$rc" = 0 ] && [ "$out" = "$conf: OK" ] &&
 		err_has "stepupctl: warning: $conf:6: key 'grace': accepted but not enforced by this version of pam_stepup" &&
-		err_has "stepupctl: warning: $conf:7: key 'methods': method 'email': accepted but not available in this version of pam_stepup" &&
+		err_has "stepupctl: warning: $conf:7: key 'methods': method 'recovery': accepted but not available in this version of pam_stepup" &&
+		! err_has "'email'" &&
 		[ "$(printf '%s\n' "$err" | wc -l)" = 2 ]
 }
 check "check-config warns about keys not enforced yet, and exits 0" t_check_config_planned
@@ -553,5 +559,57 @@ t_remove_user() {
 }
 check "remove USER removes record and state; twice is refused (1)" t_remove_user
 
-[ "$n" = 43 ] || echo "# planned 43 cases, ran $n"
+# ---- email ---------------------------------------------------------------------
+
+t_enroll_email() {
+	run enroll erin email erin@example.com
+	rc_is 0 && out_has "enrolled erin for email codes to erin@example.com" &&
+		grep -qx 'email_address=erin@example.com' "$USERS/erin" &&
+		[ "$(mode_owner "$USERS/erin")" = "600 root" ] || return 1
+	# no smtp_url in this config: said once, as a warning
+	err_has "warning: smtp_url and smtp_from are not both set" || return 1
+	run enroll erin email other@example.com
+	rc_is 1 && err_has "erin already has email enrolled" || return 1
+	run enroll erin email other@example.com --force
+	rc_is 0 && grep -qx 'email_address=other@example.com' "$USERS/erin" || return 1
+	run enroll erin email erin@example.com --digits 8
+	rc_is 2 && err_has "enroll: --digits is for totp only" || return 1
+	run enroll erin email
+	rc_is 2 && err_has "enroll: email takes one argument after the method name"
+}
+check "enroll USER email ADDRESS records the address; --force replaces it" t_enroll_email
+
+t_enroll_email_bad() {
+	local before a
+	before=$(cat "$USERS/erin")
+	for a in 'a@b@c' 'a b@c' 'nobody' '@example.com' 'a@' 'a@b..c' \
+		'a@b,c@d' "$(printf 'a@b\rBcc: x@y')" "$(printf '%0300d@example.com' 0)"; do
+		run enroll erin email "$a" --force
+		rc_is 2 && err_has "enroll: not a usable email address" || return 1
+	done
+	[ "$(cat "$USERS/erin")" = "$before" ]
+}
+check "bad addresses are usage errors (2) and leave the record as it was" t_enroll_email_bad
+
+t_status_email() {
+	printf 'version=1\nemail_sent=%s,%s\n' $(( $(date +%s) - 7200 )) $(( $(date +%s) - 60 )) >"$STATE/erin"
+	chmod 0600 "$STATE/erin"
+	run status erin
+	rc_is 0 && out_has "methods: email" && out_has "email address: other@example.com" &&
+		out_has "email code: none pending" &&
+		out_has "email codes sent in the last hour: 1" || return 1
+	run status
+	rc_is 0 && printf '%s\n' "$out" | grep -qx 'erin  email other@example.com'
+}
+check "status shows the address, a pending code and the sends of the last hour" t_status_email
+
+t_remove_email() {
+	run remove erin email
+	rc_is 0 && ! grep -q '^email_' "$USERS/erin" && [ -e "$STATE/erin" ] || return 1
+	run test-email erin
+	rc_is 1 && err_has "erin has no email enrolled"
+}
+check "remove USER email drops the address, keeps the state" t_remove_email
+
+[ "$n" = 47 ] || echo "# planned 47 cases, ran $n"
 exit 0

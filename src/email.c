@@ -1,0 +1,620 @@
+/* The email method: codes, their HMACs in state, rate limits, messages.
+ *
+ * What state keeps (email.h lists the keys) and why:
+ *  - only the HMAC of a pending code, so state is never a list of codes;
+ *  - the HMAC of a used code stays, so that typing it again is "already
+ *    used", not "no code"; a code voided by wrong answers loses its HMAC,
+ *    so nothing can match it any more;
+ *  - email_sent holds the sends of the last hour only, and never more than
+ *    SENT_KEEP of them, so it cannot grow past what a state value may hold.
+ * Every malformed key is an error naming path, line and key: state is
+ * written only by us, so damage is reported, never guessed around. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "email.h"
+#include "mail.h"
+#include "secret.h"
+#include "util.h"
+
+#define HOUR 3600
+/* Sends kept in email_sent: 300 times of 10 digits and commas stay well
+ * below a state value's 4096 bytes. The hourly limit counts no further. */
+#define SENT_KEEP 300
+/* No Unix time we write is later than the year 9999. */
+#define TIME_MAX 253402300799ULL
+#define FIELD_MAX 100 /* a PAM item or host name shown in a message */
+#define ORIGIN_MAX (2 * FIELD_MAX + 32)
+#define REQUEST_MAX (3 * FIELD_MAX + ORIGIN_MAX + 64)
+#define BODY_MAX 2048
+
+#define K_HMAC "email_code_hmac"
+#define K_EXPIRES "email_code_expires"
+#define K_ATTEMPTS "email_code_attempts"
+#define K_USED "email_code_used"
+#define K_SENT "email_sent"
+
+bool su_email_enrolled(const su_kv *record)
+{
+	return su_email_address(record) != NULL;
+}
+
+const char *su_email_address(const su_kv *record)
+{
+	return su_kv_get(record, "email_address");
+}
+
+/* --- codes --------------------------------------------------------------------- */
+
+int su_email_new_code(unsigned digits, char *out, size_t out_size)
+{
+	unsigned char pool[32];
+	size_t used = sizeof(pool), n = 0;
+	int rc = -1;
+
+	if (out == NULL || out_size == 0)
+		return -1;
+	out[0] = '\0';
+	if (digits < SU_EMAIL_CODE_MIN || digits > SU_EMAIL_CODE_MAX || out_size <= digits)
+		return -1;
+	while (n < digits) {
+		if (used == sizeof(pool)) {
+			if (su_random(pool, sizeof(pool)) != 0)
+				goto out;
+			used = 0;
+		}
+		/* 250 is the largest multiple of 10 a byte holds: a byte below
+		 * it gives every digit 25 ways; one above it would favour 0-5. */
+		if (pool[used] < 250)
+			out[n++] = (char)('0' + pool[used] % 10);
+		used++;
+	}
+	out[n] = '\0';
+	rc = 0;
+out:
+	if (rc != 0)
+		su_erase(out, out_size);
+	su_erase(pool, sizeof(pool));
+	return rc;
+}
+
+bool su_email_code_shaped(const char *code, unsigned digits)
+{
+	if (code == NULL || strlen(code) != digits)
+		return false;
+	for (const char *p = code; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+int su_email_code_hmac(const unsigned char key[SU_HOSTKEY_BYTES],
+		       const char *user, const char *code, char out[SU_HMAC_HEX])
+{
+	const char *parts[] = {"email-code", user, code};
+
+	return su_hmac_hex(key, parts, 3, out);
+}
+
+static bool hmac_shaped(const char *hex)
+{
+	if (hex == NULL || strlen(hex) != SU_HMAC_HEX - 1)
+		return false;
+	for (const char *p = hex; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* --- email_sent ------------------------------------------------------------------ */
+
+typedef struct sent_list {
+	time_t *t;
+	size_t n;
+} sent_list;
+
+static int cmp_time(const void *a, const void *b)
+{
+	time_t x = *(const time_t *)a, y = *(const time_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int sent_malformed(const su_log *log, const char *path, const su_kv_entry *e,
+			  const char *why)
+{
+	return su_fail(log, "%s:%u: key '%s': %s", path, e->line, K_SENT, why);
+}
+
+/* Parse one "T" of "T,T,T" into *t; false if it is not a time. */
+static bool parse_time(const char *s, size_t len, time_t *t)
+{
+	char buf[24];
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (!su_parse_u64(buf, 0, TIME_MAX, &v))
+		return false;
+	*t = (time_t)v;
+	return true;
+}
+
+/* email_sent as times, sorted; absent or empty is no sends. */
+static int sent_parse(const su_log *log, const char *path, const su_kv *state,
+		      sent_list *out)
+{
+	const su_kv_entry *e = su_kv_find(state, K_SENT);
+	const char *p;
+	size_t cap = 1;
+
+	*out = (sent_list){0};
+	if (e == NULL || e->value[0] == '\0')
+		return 0;
+	for (p = e->value; *p != '\0'; p++)
+		cap += *p == ',';
+	out->t = calloc(cap, sizeof(*out->t));
+	if (out->t == NULL)
+		return su_fail(log, "%s: out of memory", path);
+	for (p = e->value;; p++) {
+		size_t len = strcspn(p, ",");
+		if (!parse_time(p, len, &out->t[out->n])) {
+			free(out->t);
+			*out = (sent_list){0};
+			return sent_malformed(log, path, e,
+					      "expected comma-separated Unix times");
+		}
+		out->n++;
+		p += len;
+		if (*p == '\0')
+			break;
+	}
+	qsort(out->t, out->n, sizeof(*out->t), cmp_time);
+	return 0;
+}
+
+/* Sends that count at now: within the last hour. A time after now (the
+ * clock was set back) counts as now: it neither lifts a limit nor holds
+ * one for longer than the clock change. Keeps the list sorted. */
+static void sent_window(sent_list *l, time_t now)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		time_t t = l->t[i] > now ? now : l->t[i];
+		if (now - t < HOUR)
+			l->t[k++] = t;
+	}
+	l->n = k;
+}
+
+int su_email_rate_check(const su_log *log, const char *path, const su_kv *state,
+			const su_settings *settings, time_t now,
+			enum su_email_limit *limit, time_t *retry_at)
+{
+	size_t max = settings->email_max_per_hour;
+	sent_list l;
+
+	*limit = SU_EMAIL_ALLOWED;
+	*retry_at = now;
+	if (sent_parse(log, path, state, &l) != 0)
+		return -1;
+	sent_window(&l, now);
+	if (max > SENT_KEEP)
+		max = SENT_KEEP; /* no more are kept to count */
+	if (max == 0)
+		max = 1;
+	if (l.n > 0 && now - l.t[l.n - 1] < (time_t)settings->email_min_interval) {
+		*limit = SU_EMAIL_TOO_SOON;
+		*retry_at = l.t[l.n - 1] + (time_t)settings->email_min_interval;
+	} else if (l.n >= max) {
+		/* Allowed again once all but max-1 of them are an hour old. */
+		*limit = SU_EMAIL_HOURLY_LIMIT;
+		*retry_at = l.t[l.n - max] + HOUR;
+	}
+	free(l.t);
+	return 0;
+}
+
+int su_email_sends_last_hour(const su_log *log, const char *path,
+			     const su_kv *state, time_t now, unsigned *count)
+{
+	sent_list l;
+
+	*count = 0;
+	if (sent_parse(log, path, state, &l) != 0)
+		return -1;
+	sent_window(&l, now);
+	*count = (unsigned)l.n;
+	free(l.t);
+	return 0;
+}
+
+/* "T,T,T" of the newest SENT_KEEP-1 sends of the last hour and now. */
+static char *sent_format(sent_list *l, time_t now)
+{
+	size_t first = 0, off = 0, size;
+	char *out;
+
+	sent_window(l, now);
+	if (l->n > SENT_KEEP - 1)
+		first = l->n - (SENT_KEEP - 1);
+	size = (l->n - first + 1) * 21 + 1;
+	out = malloc(size);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = first; i < l->n; i++)
+		off += (size_t)snprintf(out + off, size - off, "%lld,", (long long)l->t[i]);
+	snprintf(out + off, size - off, "%lld", (long long)now);
+	return out;
+}
+
+int su_email_issue(const su_log *log, const char *path, su_kv *state,
+		   const char *hmac_hex, time_t now, time_t expires)
+{
+	sent_list l;
+	char *sent;
+	int rc = -1;
+
+	if (!hmac_shaped(hmac_hex) || now < 0 || expires < now)
+		return su_fail(log, "%s: internal error: bad email code to store", path);
+	if (sent_parse(log, path, state, &l) != 0)
+		return -1;
+	sent = sent_format(&l, now);
+	free(l.t);
+	if (sent == NULL)
+		return su_fail(log, "%s: out of memory", path);
+	/* The older code, whatever its keys said, is void from here on. */
+	su_kv_del_prefix(state, "email_code_");
+	if (su_kv_set(state, K_HMAC, hmac_hex) == 0 &&
+	    su_kv_set_u64(state, K_EXPIRES, (uint64_t)expires) == 0 &&
+	    su_kv_set_u64(state, K_ATTEMPTS, 0) == 0 &&
+	    su_kv_set_u64(state, K_USED, 0) == 0 && su_kv_set(state, K_SENT, sent) == 0)
+		rc = 0;
+	free(sent);
+	if (rc != 0) {
+		su_kv_del_prefix(state, "email_code_");
+		return su_fail(log, "%s: cannot store the email code (out of memory?)", path);
+	}
+	return 0;
+}
+
+/* Remove the newest send at sent_at from the list. */
+static void sent_drop(sent_list *l, time_t sent_at)
+{
+	for (size_t i = l->n; i-- > 0;) {
+		if (l->t[i] == sent_at) {
+			memmove(&l->t[i], &l->t[i + 1], (l->n - i - 1) * sizeof(*l->t));
+			l->n--;
+			return;
+		}
+	}
+}
+
+/* "T,T,T" of every send in l, or NULL (out of memory); l has at most
+ * SENT_KEEP entries, as it was read from what sent_format wrote. */
+static char *sent_join(const sent_list *l)
+{
+	size_t off = 0, size = l->n * 21 + 1;
+	char *out = malloc(size);
+
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < l->n; i++)
+		off += (size_t)snprintf(out + off, size - off, "%s%lld", i ? "," : "",
+					(long long)l->t[i]);
+	return out;
+}
+
+int su_email_withdraw(const su_log *log, const char *path, su_kv *state,
+		      const char *hmac_hex, time_t sent_at)
+{
+	const char *h = su_kv_get(state, K_HMAC);
+	sent_list l;
+	char *sent;
+	int rc;
+
+	/* Only our code: a concurrent call may have issued a newer one. */
+	if (h != NULL && hmac_shaped(h) && hmac_shaped(hmac_hex) &&
+	    su_equal(h, hmac_hex, SU_HMAC_HEX - 1))
+		su_kv_del_prefix(state, "email_code_");
+	if (sent_parse(log, path, state, &l) != 0)
+		return -1;
+	sent_drop(&l, sent_at);
+	if (l.n == 0) {
+		free(l.t);
+		su_kv_del(state, K_SENT);
+		return 0;
+	}
+	sent = sent_join(&l);
+	free(l.t);
+	rc = sent != NULL ? su_kv_set(state, K_SENT, sent) : -1;
+	free(sent);
+	return rc == 0 ? 0 : su_fail(log, "%s: out of memory", path);
+}
+
+/* --- judging ----------------------------------------------------------------------- */
+
+typedef struct pending {
+	const char *hmac; /* NULL: no code */
+	uint64_t expires, attempts, used;
+} pending;
+
+/* The pending code's keys; -1 (logged) if one is malformed. */
+static int pending_read(const su_log *log, const char *path, const su_kv *state,
+			pending *p)
+{
+	const su_kv_entry *h = su_kv_find(state, K_HMAC);
+
+	*p = (pending){0};
+	if (h == NULL)
+		return 0;
+	if (!hmac_shaped(h->value))
+		return su_fail(log, "%s:%u: key '%s': not %d lower-case hex digits", path,
+			       h->line, K_HMAC, SU_HMAC_HEX - 1);
+	if (su_kv_get_u64(log, path, state, K_EXPIRES, 0, TIME_MAX, &p->expires) != 0)
+		return su_kv_find(state, K_EXPIRES) == NULL
+			       ? su_fail(log, "%s:%u: key '%s' without '%s'", path, h->line,
+					 K_HMAC, K_EXPIRES)
+			       : -1;
+	if (su_kv_get_u64(log, path, state, K_ATTEMPTS, 0, SU_EMAIL_CODE_MAX_ATTEMPTS,
+			  &p->attempts) < 0 ||
+	    su_kv_get_u64(log, path, state, K_USED, 0, 1, &p->used) < 0)
+		return -1;
+	p->hmac = h->value;
+	return 0;
+}
+
+static int judge_wrong(const su_log *log, const char *path, su_kv *state,
+		       uint64_t attempts, enum su_email_verdict *out)
+{
+	attempts++;
+	if (su_kv_set_u64(state, K_ATTEMPTS, attempts) != 0)
+		return su_fail(log, "%s: out of memory", path);
+	if (attempts >= SU_EMAIL_CODE_MAX_ATTEMPTS) {
+		su_kv_del(state, K_HMAC); /* nothing can match it any more */
+		*out = SU_EMAIL_VOIDED;
+	} else {
+		*out = SU_EMAIL_WRONG;
+	}
+	return 0;
+}
+
+int su_email_judge(const su_log *log, const char *path, su_kv *state,
+		   const char *hmac_hex, time_t now, enum su_email_verdict *out)
+{
+	pending p;
+	bool match;
+
+	*out = SU_EMAIL_NO_CODE;
+	if (pending_read(log, path, state, &p) != 0)
+		return -1;
+	if (p.hmac == NULL || p.attempts >= SU_EMAIL_CODE_MAX_ATTEMPTS)
+		return 0;
+	/* Lengths are public (always 64); only the digits are compared, and
+	 * those in constant time. */
+	match = hmac_hex != NULL && strlen(hmac_hex) == strlen(p.hmac) &&
+		su_equal(hmac_hex, p.hmac, strlen(p.hmac));
+	if (!match)
+		return judge_wrong(log, path, state, p.attempts, out);
+	if (p.used) {
+		*out = SU_EMAIL_USED;
+		return 0;
+	}
+	if (now < 0 || (uint64_t)now > p.expires) {
+		*out = SU_EMAIL_EXPIRED;
+		return 0;
+	}
+	if (su_kv_set_u64(state, K_USED, 1) != 0)
+		return su_fail(log, "%s: out of memory", path);
+	*out = SU_EMAIL_MATCH;
+	return 0;
+}
+
+bool su_email_pending(const su_kv *state, time_t now, time_t *expires)
+{
+	const char *used = su_kv_get(state, K_USED), *attempts = su_kv_get(state, K_ATTEMPTS);
+	uint64_t exp, u = 0, a = 0;
+
+	if (!hmac_shaped(su_kv_get(state, K_HMAC)) ||
+	    !su_parse_u64(su_kv_get(state, K_EXPIRES), 0, TIME_MAX, &exp) ||
+	    (used != NULL && !su_parse_u64(used, 0, 1, &u)) ||
+	    (attempts != NULL && !su_parse_u64(attempts, 0, SU_EMAIL_CODE_MAX_ATTEMPTS, &a)))
+		return false;
+	if (u != 0 || a >= SU_EMAIL_CODE_MAX_ATTEMPTS || now < 0 || (uint64_t)now > exp)
+		return false;
+	if (expires != NULL)
+		*expires = (time_t)exp;
+	return true;
+}
+
+/* --- messages ------------------------------------------------------------------------ */
+
+/* A value from a PAM item, the host name or the user database, as it may
+ * appear in a mail: printable ASCII, others as '?', at most FIELD_MAX. */
+static void shown(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; in != NULL && *in != '\0' && n + 1 < size && n < FIELD_MAX; in++)
+		out[n++] = (*in >= ' ' && *in <= '~') ? *in : '?';
+	out[n] = '\0';
+}
+
+static void host_name(char *out, size_t size)
+{
+	char raw[256];
+
+	if (gethostname(raw, sizeof(raw)) != 0)
+		snprintf(raw, sizeof(raw), "this host");
+	raw[sizeof(raw) - 1] = '\0';
+	shown(raw, out, size);
+}
+
+/* Local time as "2026-11-23 12:00:00 UTC" (with_date) or "12:05:00 UTC". */
+static void local_time(time_t t, bool with_date, char *out, size_t size)
+{
+	char raw[64];
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(raw, sizeof(raw), with_date ? "%Y-%m-%d %H:%M:%S %Z" : "%H:%M:%S %Z",
+		     &tm) == 0)
+		snprintf(raw, sizeof(raw), "@%lld", (long long)t);
+	shown(raw, out, size);
+}
+
+static bool same_day(time_t a, time_t b)
+{
+	struct tm x, y;
+
+	return localtime_r(&a, &x) != NULL && localtime_r(&b, &y) != NULL &&
+	       x.tm_year == y.tm_year && x.tm_yday == y.tm_yday;
+}
+
+/* " (tty TTY, from RHOST)", " (tty TTY)", " (from RHOST)" or "". */
+static void origin(const su_email_context *ctx, char *out, size_t size)
+{
+	char tty[FIELD_MAX + 1], rhost[FIELD_MAX + 1];
+
+	shown(ctx->tty, tty, sizeof(tty));
+	shown(ctx->rhost, rhost, sizeof(rhost));
+	if (tty[0] != '\0' && rhost[0] != '\0')
+		snprintf(out, size, " (tty %s, from %s)", tty, rhost);
+	else if (tty[0] != '\0')
+		snprintf(out, size, " (tty %s)", tty);
+	else if (rhost[0] != '\0')
+		snprintf(out, size, " (from %s)", rhost);
+	else
+		out[0] = '\0';
+}
+
+/* The request line: "It was requested for SERVICE on HOST by USER (...)". */
+static void request_line(const su_email_context *ctx, const char *host, char *out,
+			 size_t size)
+{
+	char service[FIELD_MAX + 1], user[FIELD_MAX + 1], from[ORIGIN_MAX];
+
+	shown(ctx->service, service, sizeof(service));
+	shown(ctx->user, user, sizeof(user));
+	origin(ctx, from, sizeof(from));
+	snprintf(out, size, "It was requested%s%s on %s%s%s%s", service[0] ? " for " : "",
+		 service, host, user[0] ? " by " : "", user, from);
+}
+
+static int code_body(const su_email_context *ctx, const char *host, const char *code,
+		     time_t now, time_t expires, char *out, size_t size)
+{
+	char request[REQUEST_MAX], at[80], until[80];
+	long long minutes = ((long long)expires - (long long)now + 59) / 60;
+	int n;
+
+	if (minutes < 1)
+		minutes = 1;
+	request_line(ctx, host, request, sizeof(request));
+	local_time(now, true, at, sizeof(at));
+	local_time(expires, !same_day(now, expires), until, sizeof(until));
+	n = snprintf(out, size,
+		     "Your verification code is:\n"
+		     "\n"
+		     "    %s\n"
+		     "\n"
+		     "%s\n"
+		     "at %s and expires at %s (in %lld minute%s).\n"
+		     "\n"
+		     "If this was not you, tell your administrator: someone may be using\n"
+		     "your account.\n",
+		     code, request, at, until, minutes, minutes == 1 ? "" : "s");
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* Compose and send; a compose failure is SU_SMTP_LOCAL_ERROR (logged). */
+static int compose_and_send(const su_log *log, const su_settings *settings,
+			    const char *address, const char *subject,
+			    const char *body, time_t now, su_smtp_result *res)
+{
+	su_mail mail = {.from = settings->smtp_from, .to = address, .subject = subject,
+			.body = body, .date = now};
+	char why[128], masked[SU_MAIL_ADDRESS_MAX + 4];
+	const char *at;
+	size_t len = 0;
+	char *msg;
+	int rc;
+
+	/* Not configured: su_smtp_send says so (and logs it) before any I/O. */
+	if (settings->smtp_url == NULL || settings->smtp_from == NULL)
+		return su_smtp_send(log, settings, address, "", 0, res);
+	at = strchr(settings->smtp_from, '@');
+	mail.message_id_domain = at != NULL ? at + 1 : ""; /* "" is refused */
+	msg = su_mail_compose(&mail, &len, why, sizeof(why));
+	if (msg == NULL) {
+		*res = (su_smtp_result){.status = SU_SMTP_LOCAL_ERROR};
+		snprintf(res->detail, sizeof(res->detail), "cannot compose the message: %s", why);
+		su_mail_mask(address, masked, sizeof(masked));
+		return su_fail(log, "mail to %s not sent: %s", masked, res->detail);
+	}
+	rc = su_smtp_send(log, settings, address, msg, len, res);
+	su_free_secret(msg, len); /* it carries the code */
+	return rc;
+}
+
+static int local_error(const su_log *log, su_smtp_result *res, const char *what)
+{
+	*res = (su_smtp_result){.status = SU_SMTP_LOCAL_ERROR};
+	snprintf(res->detail, sizeof(res->detail), "%s", what);
+	return su_fail(log, "mail not sent: %s", what);
+}
+
+int su_email_send_code(const su_log *log, const su_settings *settings,
+		       const char *address, const su_email_context *ctx,
+		       const char *code, time_t now, time_t expires,
+		       su_smtp_result *res)
+{
+	const su_email_context none = {0};
+	char host[FIELD_MAX + 1], service[FIELD_MAX + 1], subject[2 * FIELD_MAX + 64];
+	char body[BODY_MAX];
+	int rc;
+
+	if (ctx == NULL)
+		ctx = &none;
+	if (code == NULL || strlen(code) < SU_EMAIL_CODE_MIN || strlen(code) > SU_EMAIL_CODE_MAX ||
+	    !su_email_code_shaped(code, (unsigned)strlen(code)))
+		return local_error(log, res, "internal error: the code is not digits");
+	host_name(host, sizeof(host));
+	shown(ctx->service, service, sizeof(service));
+	snprintf(subject, sizeof(subject), "Verification code%s%s on %s",
+		 service[0] ? " for " : "", service, host);
+	if (code_body(ctx, host, code, now, expires, body, sizeof(body)) != 0) {
+		su_erase(body, sizeof(body));
+		return local_error(log, res, "internal error: message body too long");
+	}
+	rc = compose_and_send(log, settings, address, subject, body, now, res);
+	su_erase(body, sizeof(body));
+	return rc;
+}
+
+int su_email_send_test(const su_log *log, const su_settings *settings,
+		       const char *user, const char *address,
+		       su_smtp_result *res)
+{
+	char host[FIELD_MAX + 1], who[FIELD_MAX + 1], at[80];
+	char subject[FIELD_MAX + 64], body[BODY_MAX];
+	time_t now = time(NULL);
+
+	host_name(host, sizeof(host));
+	shown(user, who, sizeof(who));
+	local_time(now, true, at, sizeof(at));
+	snprintf(subject, sizeof(subject), "pam_stepup test message from %s", host);
+	snprintf(body, sizeof(body),
+		 "This is a test message from pam_stepup on %s for the user %s,\n"
+		 "sent at %s by 'stepupctl test-email'.\n"
+		 "\n"
+		 "It carries no code. If it reached you, this host can send you\n"
+		 "verification codes by email.\n",
+		 host, who[0] ? who : "(unknown)", at);
+	return compose_and_send(log, settings, address, subject, body, now, res);
+}

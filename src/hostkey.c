@@ -1,0 +1,117 @@
+#include <stdint.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include "hostkey.h"
+#include "safefile.h"
+#include "secret.h"
+
+/* Read more than the key, so that a wrong file is reported with its size
+ * ("holds 33 bytes") rather than as merely too large. */
+#define HOSTKEY_READ_MAX 4096
+
+int su_hostkey_load(const su_log *log, const char *path,
+		    unsigned char key[SU_HOSTKEY_BYTES])
+{
+	su_buf buf = {0};
+	int rc;
+
+	rc = su_read_file(log, path, SU_FILE_SECRET, HOSTKEY_READ_MAX, &buf);
+	if (rc == SU_NOTFOUND) {
+		su_logf(log, LOG_ERR,
+			"%s does not exist; run 'stepupctl init' to create the host key", path);
+		return SU_NOTFOUND;
+	}
+	if (rc != SU_OK)
+		return SU_ERR; /* su_read_file said why */
+	if (buf.len != SU_HOSTKEY_BYTES) {
+		su_logf(log, LOG_ERR,
+			"%s holds %zu bytes, not %d; move it aside and run 'stepupctl init' "
+			"(pending email codes and grace periods end)",
+			path, buf.len, SU_HOSTKEY_BYTES);
+		su_buf_free(&buf);
+		return SU_ERR;
+	}
+	memcpy(key, buf.data, SU_HOSTKEY_BYTES);
+	su_buf_free(&buf);
+	return SU_OK;
+}
+
+/* One part into the MAC: its length as 4 bytes big-endian, then its bytes,
+ * so that no two different lists of parts feed the MAC the same bytes. */
+static int mac_part(EVP_MAC_CTX *ctx, const char *part)
+{
+	size_t len;
+	unsigned char prefix[4];
+
+	if (part == NULL)
+		return -1;
+	len = strlen(part);
+	if (len > UINT32_MAX)
+		return -1;
+	prefix[0] = (unsigned char)(len >> 24);
+	prefix[1] = (unsigned char)(len >> 16);
+	prefix[2] = (unsigned char)(len >> 8);
+	prefix[3] = (unsigned char)len;
+	if (EVP_MAC_update(ctx, prefix, sizeof(prefix)) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)part, len) != 1)
+		return -1;
+	return 0;
+}
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+static int mac_parts(const unsigned char key[SU_HOSTKEY_BYTES],
+		     const char *const *parts, size_t nparts,
+		     unsigned char mac[SU_HMAC_BYTES])
+{
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	size_t mac_len = 0;
+	int rc = -1;
+
+	if (hmac == NULL || (ctx = EVP_MAC_CTX_new(hmac)) == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(ctx, key, SU_HOSTKEY_BYTES, params) != 1)
+		goto out;
+	for (size_t i = 0; i < nparts; i++)
+		if (mac_part(ctx, parts[i]) != 0)
+			goto out;
+	if (EVP_MAC_final(ctx, mac, &mac_len, SU_HMAC_BYTES) != 1 ||
+	    mac_len != SU_HMAC_BYTES)
+		goto out;
+	rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx); /* cleanses the keyed state it holds */
+	EVP_MAC_free(hmac);
+	return rc;
+}
+
+int su_hmac_hex(const unsigned char key[SU_HOSTKEY_BYTES],
+		const char *const *parts, size_t nparts, char out[SU_HMAC_HEX])
+{
+	unsigned char mac[SU_HMAC_BYTES];
+	int rc = -1;
+
+	out[0] = '\0';
+	if (mac_parts(key, parts, nparts, mac) == 0) {
+		to_hex(mac, sizeof(mac), out);
+		rc = 0;
+	}
+	su_erase(mac, sizeof(mac));
+	return rc;
+}
