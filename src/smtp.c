@@ -9,6 +9,16 @@
  *    running", and it tears down state of libraries (OpenSSL) the host
  *    program may be using itself (curl_global_cleanup(3)). The few bytes
  *    of global state live until the process ends.
+ *  - The environment is the invoking user's under sudo and su, and
+ *    libcurl reads it with plain getenv, not secure_getenv: a proxy from
+ *    ALL_PROXY/smtp_proxy would route the mail through the user's host
+ *    (CURLOPT_PROXY "" turns every proxy off, environment included), and
+ *    SSLKEYLOGFILE would make root write the TLS session keys, with which
+ *    the code and the SMTP password could be decrypted, to a file the user
+ *    names. libcurl reads it once, when it initialises TLS, so it is
+ *    hidden around curl_global_init (init_curl).
+ *  - AUTH is PLAIN or LOGIN only, inside TLS: no mechanism (GSSAPI, NTLM)
+ *    that would reach for Kerberos caches or other per-user files.
  *  - The debug callback reads only what the server sends (HEADER_IN).
  *    What we send carries the AUTH exchange (HEADER_OUT) and the code
  *    (DATA_OUT); neither is ever looked at, let alone logged.
@@ -26,6 +36,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
 #include "mail.h"
@@ -246,6 +257,7 @@ static CURLcode set_transport(session *s, const su_settings *st)
 
 	SETOPT(rc, s->curl, CURLOPT_URL, st->smtp_url);
 	SETOPT(rc, s->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SETOPT(rc, s->curl, CURLOPT_PROXY, ""); /* none, whatever the environment */
 	SETOPT(rc, s->curl, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(rc, s->curl, CURLOPT_CONNECTTIMEOUT, timeout);
 	SETOPT(rc, s->curl, CURLOPT_TIMEOUT, timeout);
@@ -293,6 +305,7 @@ static CURLcode set_login(session *s, const login *l)
 
 	if (l->user == NULL)
 		return CURLE_OK;
+	SETOPT(rc, s->curl, CURLOPT_LOGIN_OPTIONS, "AUTH=PLAIN;AUTH=LOGIN");
 	SETOPT(rc, s->curl, CURLOPT_USERNAME, l->user);
 	SETOPT(rc, s->curl, CURLOPT_PASSWORD, l->password);
 	return rc;
@@ -459,13 +472,35 @@ static bool addresses_ok(const su_settings *st, const char *to, su_smtp_result *
 	return true;
 }
 
+/* curl_global_init with SSLKEYLOGFILE out of the environment (see the top
+ * of this file), then put back as it was: the host's environment is not
+ * ours to change. Not thread safe, like curl_global_init itself; PAM
+ * conversations are not run concurrently in one process. */
+static CURLcode init_curl(void)
+{
+	static const char name[] = "SSLKEYLOGFILE";
+	const char *value = getenv(name);
+	char *saved = value != NULL ? strdup(value) : NULL;
+	CURLcode rc;
+
+	if (value != NULL && (saved == NULL || unsetenv(name) != 0)) {
+		free(saved);
+		return CURLE_FAILED_INIT; /* never initialise with it set */
+	}
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (saved != NULL) {
+		setenv(name, saved, 1);
+		free(saved);
+	}
+	return rc;
+}
+
 static CURLcode perform(session *s, const su_settings *st, login *l,
 			const char *to, const char *message, size_t len)
 {
 	CURLcode rc;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (s->curl = curl_easy_init()) == NULL) {
+	if (init_curl() != CURLE_OK || (s->curl = curl_easy_init()) == NULL) {
 		login_free(l);
 		return CURLE_FAILED_INIT;
 	}

@@ -101,7 +101,7 @@ elapsed() {
 }
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-tap_plan 24
+tap_plan 25
 install_traps check_cleanup
 make_tree email
 
@@ -202,6 +202,20 @@ if pt_email "$T0" "$MAIN" bella "$MAIL" @mail @code &&
 	tap_ok "email-only user: the mail is sent before the prompt, its code accepted"
 else
 	tap_not_ok "email-only user: the mail is sent before the prompt, its code accepted"
+fi
+
+# --- the invoking user's environment (sudo and su keep it) steers nothing ---------
+# libcurl honours ALL_PROXY/smtp_proxy and SSLKEYLOGFILE from the environment
+# it finds; under sudo that is the user's. A proxy would reroute the mail;
+# a key log would let the user decrypt the session (the code, the SMTP
+# password) from a root-written file of their choosing.
+enroll_email bert bert@example.com
+if SSLKEYLOGFILE=$T/keys.log ALL_PROXY=socks5://127.0.0.1:$CLOSED \
+	smtp_proxy=socks5://127.0.0.1:$CLOSED pt_email "$T0" "$MAIN" bert "$MAIL" @mail @code &&
+	[ ! -e "$T/keys.log" ]; then
+	tap_ok "SSLKEYLOGFILE and proxy variables in the environment are ignored"
+else
+	tap_not_ok "SSLKEYLOGFILE and proxy variables in the environment are ignored ($(ls -l "$T/keys.log" 2>&1))"
 fi
 
 # --- 5. a wrong code -------------------------------------------------------------------------
