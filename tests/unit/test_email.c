@@ -683,7 +683,7 @@ static void judge_expired(void **state)
 static void judge_counts_wrong_answers_and_voids_at_the_fifth(void **state)
 {
 	su_kv kv = {0};
-	char want[8];
+	char want[16];
 
 	(void)state;
 	issue(&kv, HMAC_A, NOW, NOW + 300);
