@@ -347,6 +347,10 @@ static bool check_url(const char *text, char *why, size_t size)
 		return why_fail(why, size, "expected smtps://HOST or smtp://HOST");
 	if (strpbrk(text, " \t") != NULL)
 		return why_fail(why, size, "URL contains a space");
+	/* stepup.conf is world-readable: a password here would be everyone's. */
+	if (memchr(text + skip, '@', strcspn(text + skip, "/?#")) != NULL)
+		return why_fail(why, size, "URL contains a login; put it in the file "
+				"named by smtp_credentials (root, 0600) instead");
 	return true;
 }
 

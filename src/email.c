@@ -19,6 +19,12 @@
 #include "util.h"
 
 #define HOUR 3600
+/* How far the clock may have gone back since a time was written before
+ * that time is treated as written under a wrong clock. */
+#define CLOCK_SLACK 60
+/* No code lives longer than the longest email_code_ttl the config allows:
+ * an expiry further ahead was set under a clock that was wrong. */
+#define TTL_MAX 3600
 /* Sends kept in email_sent: 300 times of 10 digits and commas stay well
  * below a state value's 4096 bytes. The hourly limit counts no further. */
 #define SENT_KEEP 300
@@ -176,15 +182,19 @@ static int sent_parse(const su_log *log, const char *path, const su_kv *state,
 	return 0;
 }
 
-/* Sends that count at now: within the last hour. A time after now (the
- * clock was set back) counts as now: it neither lifts a limit nor holds
- * one for longer than the clock change. Keeps the list sorted. */
+/* Sends that count at now: within the last hour. A time a little after
+ * now (the clock was set back by less than CLOCK_SLACK) counts as now; one
+ * further ahead was written under a clock that was wrong, and is dropped
+ * rather than holding a limit until real time catches up with it. Keeps
+ * the list sorted. */
 static void sent_window(sent_list *l, time_t now)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
 		time_t t = l->t[i] > now ? now : l->t[i];
+		if (l->t[i] - now > CLOCK_SLACK)
+			continue;
 		if (now - t < HOUR)
 			l->t[k++] = t;
 	}
@@ -405,7 +415,8 @@ int su_email_judge(const su_log *log, const char *path, su_kv *state,
 		*out = SU_EMAIL_USED;
 		return 0;
 	}
-	if (now < 0 || (uint64_t)now > p.expires) {
+	if (now < 0 || (uint64_t)now > p.expires ||
+	    p.expires - (uint64_t)now > TTL_MAX + CLOCK_SLACK) {
 		*out = SU_EMAIL_EXPIRED;
 		return 0;
 	}
@@ -425,7 +436,8 @@ bool su_email_pending(const su_kv *state, time_t now, time_t *expires)
 	    (used != NULL && !su_parse_u64(used, 0, 1, &u)) ||
 	    (attempts != NULL && !su_parse_u64(attempts, 0, SU_EMAIL_CODE_MAX_ATTEMPTS, &a)))
 		return false;
-	if (u != 0 || a >= SU_EMAIL_CODE_MAX_ATTEMPTS || now < 0 || (uint64_t)now > exp)
+	if (u != 0 || a >= SU_EMAIL_CODE_MAX_ATTEMPTS || now < 0 || (uint64_t)now > exp ||
+	    exp - (uint64_t)now > TTL_MAX + CLOCK_SLACK)
 		return false;
 	if (expires != NULL)
 		*expires = (time_t)exp;

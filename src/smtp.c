@@ -38,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include "mail.h"
 #include "safefile.h"
 #include "secret.h"
@@ -250,6 +252,18 @@ typedef struct session {
 			(rc) = curl_easy_setopt((c), (opt), (val)); \
 	} while (0)
 
+/* libcurl installs its key-log callback when SSLKEYLOGFILE was set at its
+ * initialisation, which another module in this process may have done
+ * before us; this runs after libcurl's own set-up of the context and
+ * takes the callback out again, whoever initialised libcurl. */
+static CURLcode no_key_log(CURL *curl, void *ssl_ctx, void *userp)
+{
+	(void)curl;
+	(void)userp;
+	SSL_CTX_set_keylog_callback((SSL_CTX *)ssl_ctx, NULL);
+	return CURLE_OK;
+}
+
 static CURLcode set_transport(session *s, const su_settings *st)
 {
 	long timeout = st->smtp_timeout > 0 ? (long)st->smtp_timeout : DEFAULT_TIMEOUT;
@@ -261,12 +275,19 @@ static CURLcode set_transport(session *s, const su_settings *st)
 	SETOPT(rc, s->curl, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(rc, s->curl, CURLOPT_CONNECTTIMEOUT, timeout);
 	SETOPT(rc, s->curl, CURLOPT_TIMEOUT, timeout);
+	/* CURLOPT_TIMEOUT does not cover the QUIT that curl_easy_cleanup
+	 * sends and waits for (120 s by default), nor a resolver thread that
+	 * is still waiting for a silent name server when the transfer ends:
+	 * without these a dead server or network could hold sudo for minutes. */
+	SETOPT(rc, s->curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+	SETOPT(rc, s->curl, CURLOPT_QUICK_EXIT, 1L);
 	/* smtps:// is TLS from the start whatever this says. */
 	SETOPT(rc, s->curl, CURLOPT_USE_SSL,
 	       st->smtp_tls == SU_SMTP_TLS_NONE ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
 	SETOPT(rc, s->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SETOPT(rc, s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(rc, s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(rc, s->curl, CURLOPT_SSL_CTX_FUNCTION, no_key_log);
 	if (st->smtp_ca_file != NULL)
 		SETOPT(rc, s->curl, CURLOPT_CAINFO, st->smtp_ca_file);
 	SETOPT(rc, s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
@@ -387,7 +408,7 @@ static void explain(enum su_smtp_status status, CURLcode rc, const su_settings *
 		break;
 	case SU_SMTP_AUTH_FAILED:
 		snprintf(out, size, "the server refused the login in %s",
-			 st->smtp_credentials ? st->smtp_credentials : "smtp_url");
+			 st->smtp_credentials ? st->smtp_credentials : "smtp_credentials");
 		break;
 	case SU_SMTP_RECIPIENT_REFUSED:
 		snprintf(out, size, "the server refused the recipient");
@@ -446,12 +467,38 @@ static int report(const su_log *log, const su_settings *st, const char *to,
 	return -1;
 }
 
+/* True if the URL's host is this machine: 127.0.0.0/8, [::1], localhost.
+ * The config has already refused a login in the URL. */
+static bool loopback_url(const char *url)
+{
+	const char *host = strstr(url, "://");
+	size_t len;
+
+	if (host == NULL)
+		return false;
+	host += 3;
+	if (strncmp(host, "[::1]", 5) == 0)
+		return host[5] == '\0' || host[5] == ':' || host[5] == '/';
+	len = strcspn(host, ":/?#");
+	return (len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+	       (len >= 9 && strncmp(host, "127.", 4) == 0 &&
+		strspn(host, "0123456789.") >= len);
+}
+
 static bool configured(const su_settings *st, su_smtp_result *res)
 {
 	if (st->smtp_url == NULL || st->smtp_from == NULL) {
 		res->status = SU_SMTP_NOT_CONFIGURED;
 		set_detail(res, "%s not set in the [global] section of stepup.conf",
 			   st->smtp_url == NULL ? "smtp_url is" : "smtp_from is");
+		return false;
+	}
+	/* Plain text is for a relay on this machine only: anywhere else the
+	 * code (and any AUTH) would cross the network readable. */
+	if (st->smtp_tls == SU_SMTP_TLS_NONE && !loopback_url(st->smtp_url)) {
+		res->status = SU_SMTP_TLS_FAILED;
+		set_detail(res, "smtp_tls = none is allowed only for a relay on this "
+			   "machine (127.0.0.1, [::1] or localhost in smtp_url)");
 		return false;
 	}
 	return true;

@@ -55,6 +55,7 @@ struct stepup {
 	char masked[SU_MAIL_ADDRESS_MAX + 1]; /* a***@example.com */
 	bool email_requested; /* one email per call: a second Enter is a try */
 	bool email_delivered; /* ... and the mail went out */
+	bool caller_is_user;  /* the real uid is root or the user's own */
 };
 
 /* A method the flow can offer: whether a user is enrolled, and the judge
@@ -162,6 +163,24 @@ static enum verdict email_verdict(enum su_email_verdict v)
 	return VERDICT_WRONG;
 }
 
+/* Whether the state holds an email code at all, read without the lock;
+ * whether it matches is decided under the lock. An unreadable state is
+ * left for the locked read to report. */
+static bool email_code_on_record(struct stepup *s)
+{
+	su_kv state = {0};
+	int rc = su_state_peek(s->store, s->user, &state);
+	bool any;
+
+	if (rc == SU_NOTFOUND)
+		return false;
+	if (rc != SU_OK)
+		return true;
+	any = su_kv_get(&state, "email_code_hmac") != NULL;
+	su_kv_free(&state);
+	return any;
+}
+
 /* An emailed code is judged under the user's state lock: the match marks
  * it used and a miss counts against it in the same step, so neither a
  * concurrent attempt nor a crash can use a code twice or lose a miss. */
@@ -175,6 +194,11 @@ static enum verdict email_check(struct stepup *s, const char *code)
 
 	if (!su_email_code_shaped(code, s->settings.email_code_length))
 		return VERDICT_MALFORMED;
+	/* No code was ever sent, or none is left: no lock is taken, so an
+	 * answer cannot hold the user's state up when there is nothing to
+	 * judge (nor the caller learn when the lock is held). */
+	if (!email_code_on_record(s))
+		return VERDICT_WRONG;
 	if (need_hostkey(s) != 0 ||
 	    su_email_code_hmac(s->hostkey, s->user, code, hmac) != 0)
 		return VERDICT_ERROR;
@@ -192,13 +216,22 @@ out:
 	return v;
 }
 
-/* Why no code can be sent now; tells the user, logs, and says whether a
- * code sent earlier is still worth typing. */
-static bool email_limited(struct stepup *s, const su_kv *state, time_t now,
-			  enum su_email_limit limit, time_t retry_at)
+/* Why no code can be sent now, as read under the lock. */
+struct email_limit {
+	enum su_email_limit limit;
+	time_t retry_at;
+	bool pending; /* a code sent earlier is still valid */
+};
+
+/* Tell the user and the log why no code is sent. Called after the state
+ * lock is released: the conversation may block (a full pipe, a stopped
+ * terminal), and no one may hold up the user's other attempts by it.
+ * Returns whether a code sent earlier is still worth typing. */
+static bool email_limited(struct stepup *s, time_t now, const struct email_limit *l)
 {
-	time_t expires = 0;
-	bool pending = su_email_pending(state, now, &expires);
+	enum su_email_limit limit = l->limit;
+	time_t retry_at = l->retry_at;
+	bool pending = l->pending;
 	char when[32] = "";
 	struct tm tm;
 
@@ -227,9 +260,8 @@ static bool email_limited(struct stepup *s, const su_kv *state, time_t now,
 static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
 			    time_t expires, bool *worth_prompting)
 {
-	enum su_email_limit limit = SU_EMAIL_ALLOWED;
+	struct email_limit l = {SU_EMAIL_ALLOWED, 0, false};
 	su_state_txn *txn = NULL;
-	time_t retry_at = 0;
 	su_kv *state;
 	int rc = -1;
 
@@ -237,10 +269,10 @@ static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
 	if (su_email_rate_check(&s->log, su_state_name(txn), state, &s->settings, now,
-				&limit, &retry_at) != 0)
+				&l.limit, &l.retry_at) != 0)
 		goto out;
-	if (limit != SU_EMAIL_ALLOWED) {
-		*worth_prompting = email_limited(s, state, now, limit, retry_at);
+	if (l.limit != SU_EMAIL_ALLOWED) {
+		l.pending = su_email_pending(state, now, NULL);
 		rc = 1;
 		goto out;
 	}
@@ -250,6 +282,8 @@ static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
 	rc = 0;
 out:
 	su_state_end(txn);
+	if (rc == 1)
+		*worth_prompting = email_limited(s, now, &l);
 	return rc;
 }
 
@@ -496,12 +530,10 @@ static enum outcome unavailable(struct stepup *s, const char *method)
 	return OUTCOME_ERROR;
 }
 
-/* The prompt offers email while it can still be asked for in this call
- * and there is another method to type a code for. */
+/* The prompt offers email while it can still be asked for in this call. */
 static bool offers_email(const struct stepup *s)
 {
-	return (s->usable & SU_METHOD_EMAIL) && (s->usable & ~SU_METHOD_EMAIL) &&
-	       !s->email_requested;
+	return (s->usable & SU_METHOD_EMAIL) && !s->email_requested;
 }
 
 /* An empty answer, or the word "email", asks for an email code. */
@@ -597,12 +629,17 @@ static enum outcome attempt(struct stepup *s)
 
 /* A user whose only usable method is email gets the code at once. False
  * when there is nothing worth prompting for (the send failed, or the rate
- * limit holds and no earlier code is valid). */
+ * limit holds and no earlier code is valid).
+ * Not when someone else runs the call (su USER by another user, with a
+ * stack that reaches this module before the password was checked): each
+ * call would void the user's pending code and spend their hourly quota.
+ * That caller is offered "press Enter" like anyone, and only on purpose
+ * can spend a send. */
 static bool email_first(struct stepup *s, enum outcome *o)
 {
 	bool failed = false;
 
-	if (s->usable != SU_METHOD_EMAIL)
+	if (s->usable != SU_METHOD_EMAIL || !s->caller_is_user)
 		return true;
 	if (send_email_code(s, &failed))
 		return true;
@@ -659,6 +696,7 @@ static int canonical_user(struct stepup *s)
 	if (!su_valid_username(s->user))
 		return -1;
 	pw = pam_modutil_getpwnam(s->pamh, s->user);
+	s->caller_is_user = getuid() == 0 || (pw != NULL && pw->pw_uid == getuid());
 	if (pw == NULL || strcmp(pw->pw_name, s->user) == 0)
 		return 0;
 	if (!su_valid_username(pw->pw_name))

@@ -101,7 +101,7 @@ elapsed() {
 }
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-tap_plan 25
+tap_plan 28
 install_traps check_cleanup
 make_tree email
 
@@ -119,6 +119,8 @@ start_smtp smtps --mode smtps --cert "$T/main.pem" --key "$T/main.key" "${AUTH[@
 	tap_bail "the SMTPS server did not start"
 start_smtp plain --mode plain || tap_bail "the plain SMTP server did not start"
 start_smtp silent --mode silent || tap_bail "the silent server did not start"
+start_smtp noquit --mode starttls --cert "$T/main.pem" --key "$T/main.key" "${AUTH[@]}" \
+	--stall-quit || tap_bail "the SMTP server that never answers QUIT did not start"
 start_smtp wrongcert --mode starttls --cert "$T/wrong.pem" --key "$T/wrong.key" "${AUTH[@]}" ||
 	tap_bail "the SMTP server with the wrong certificate did not start"
 CLOSED=$(free_port)
@@ -216,6 +218,23 @@ if SSLKEYLOGFILE=$T/keys.log ALL_PROXY=socks5://127.0.0.1:$CLOSED \
 	tap_ok "SSLKEYLOGFILE and proxy variables in the environment are ignored"
 else
 	tap_not_ok "SSLKEYLOGFILE and proxy variables in the environment are ignored ($(ls -l "$T/keys.log" 2>&1))"
+fi
+
+# --- someone else runs the call (a setuid su/sudo started by another user) -------
+# The email-only user's mail is not sent on the caller's say-so alone: the
+# caller is offered "press Enter" and must ask, so they cannot void the
+# user's pending code or spend their quota just by starting calls.
+enroll_email olga olga@example.com
+n=$(mail_count "$MAIL")
+timeout -k 5 30 setpriv --ruid=65534 pamtester "$MAIN" olga authenticate \
+	</dev/null >"$T/pt.out" 2>&1
+rc=$?
+tap_diag_stream <"$T/pt.out"
+if [ $rc -ne 0 ] && has "press Enter to get a code by email to o***@example.com" &&
+	[ "$(mail_count "$MAIL")" -eq "$n" ]; then
+	tap_ok "another caller (real uid nobody) is offered email, nothing is sent unasked"
+else
+	tap_not_ok "another caller (real uid nobody): exit $rc, $(($(mail_count "$MAIL") - n)) mails"
 fi
 
 # --- 5. a wrong code -------------------------------------------------------------------------
@@ -327,6 +346,19 @@ else
 	tap_not_ok "silent server, smtp_timeout = 2: exit $rc after ${took} s (wanted 1 in < 6 s)"
 fi
 
+# A server that accepts the message and then never answers QUIT: libcurl
+# would wait 120 s for it when the handle is cleaned up.
+email_service noquit "smtp_url=smtp://127.0.0.1:$SMTP_PORT_noquit" smtp_timeout=2
+enroll_email quinn quinn@example.com
+start=$(date +%s.%N)
+pt_email now "$SVC" quinn "$SMTP_DIR_noquit" @mail @code
+rc=$? took=$(elapsed "$start")
+if [ $rc -eq 0 ] && less_than "$took" 8; then
+	tap_ok "a server that never answers QUIT costs at most smtp_timeout (${took} s)"
+else
+	tap_not_ok "a server that never answers QUIT: exit $rc after ${took} s; wanted 0 in < 8 s"
+fi
+
 # --- 13. a certificate for another name --------------------------------------------------------------------
 email_service wrongcert "smtp_url=smtp://127.0.0.1:$SMTP_PORT_wrongcert" \
 	"smtp_ca_file=$T/wrong.pem"
@@ -368,6 +400,19 @@ if pt_email "$T0" "$SVC" max "$SMTP_DIR_plain" @mail @code; then
 	tap_ok "smtp_tls = none: the same server delivers, the code is accepted"
 else
 	tap_not_ok "smtp_tls = none: the same server delivers, the code is accepted"
+fi
+
+# Plain text is for a relay on this machine only: 192.0.2.1 (TEST-NET-1)
+# is refused before any connection is tried.
+email_service plainfar "smtp_url=smtp://192.0.2.1:25" \
+	"smtp_credentials=$T/no-credentials" smtp_tls=none smtp_ca_file= smtp_timeout=30
+enroll_email mia mia@example.com
+start=$(date +%s.%N)
+if refused_email "$T0" "$SVC" mia "$MAIL" @mail @code && has "secure connection" &&
+	less_than "$(elapsed "$start")" 5; then
+	tap_ok "smtp_tls = none to a host that is not this machine is refused at once"
+else
+	tap_not_ok "smtp_tls = none to a host that is not this machine is refused at once"
 fi
 
 # --- 17. implicit TLS ---------------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ def parse_args(argv):
     p.add_argument("--maildir", help="where delivered messages go")
     p.add_argument("--cert", help="PEM certificate (starttls, smtps)")
     p.add_argument("--key", help="PEM private key (starttls, smtps)")
+    p.add_argument("--stall-quit", action="store_true",
+                   help="never answer QUIT (after the message was accepted)")
     p.add_argument("--mode", default="starttls",
                    choices=("starttls", "smtps", "plain", "silent"))
     p.add_argument("--user", help="require AUTH with this user name")
@@ -179,8 +181,17 @@ async def serve(a):
             # count STARTTLS as TLS); plain: AUTH in plain text on purpose.
             kw.update(auth_require_tls=False)
 
+        cls = SMTP
+        if a.stall_quit:
+            class StallQuit(SMTP):
+                # The message is delivered and acknowledged; the answer to
+                # QUIT never comes (a server or network gone at the end).
+                async def smtp_QUIT(self, arg):
+                    await asyncio.sleep(3600)
+            cls = StallQuit
+
         def factory():
-            proto = SMTP(handler, **kw)
+            proto = cls(handler, **kw)
             return proto
         server = await loop.create_server(
             factory, HOST, a.port, ssl=tls if a.mode == "smtps" else None)

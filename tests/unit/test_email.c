@@ -444,18 +444,49 @@ static void rate_lowered_limit_waits_for_enough_to_expire(void **state)
 static void rate_future_send_counts_as_now(void **state)
 {
 	su_settings s = settings_with(30, 10);
-	const long long ago[] = {-86400};
+	const long long ago[] = {-40};
 	enum su_email_limit limit;
 	long long retry;
 	su_kv kv = {0};
 
 	(void)state;
+	/* The clock went back 40 s since the send: it counts as now. */
 	sent_state(ago, 1, &kv);
 	assert_int_equal(rate(&kv, &s, NOW, &limit, &retry, NULL), 0);
 	assert_int_equal(limit, SU_EMAIL_TOO_SOON);
 	assert_int_equal(retry, NOW + 30);
 	su_kv_free(&kv);
 	su_settings_free(&s);
+}
+
+static void rate_ignores_sends_far_in_the_future(void **state)
+{
+	su_settings s = settings_with(30, 1);
+	const long long ago[] = {-86400, -3600 * 24 * 30};
+	enum su_email_limit limit;
+	long long retry;
+	su_kv kv = {0};
+
+	(void)state;
+	/* Written under a clock a day or a month ahead: no limit holds on
+	 * them until real time catches up. */
+	sent_state(ago, 2, &kv);
+	assert_int_equal(rate(&kv, &s, NOW, &limit, &retry, NULL), 0);
+	assert_int_equal(limit, SU_EMAIL_ALLOWED);
+	su_kv_free(&kv);
+	su_settings_free(&s);
+}
+
+static void judge_expiry_far_ahead_is_expired(void **state)
+{
+	su_kv kv = {0};
+
+	(void)state;
+	/* Issued under a clock a day ahead: not valid for a day and a TTL. */
+	issue(&kv, HMAC_A, NOW + 86400, NOW + 86400 + 300);
+	assert_false(su_email_pending(&kv, NOW, NULL));
+	expect_verdict(&kv, HMAC_A, NOW, SU_EMAIL_EXPIRED);
+	su_kv_free(&kv);
 }
 
 static void rate_refuses_malformed_email_sent(void **state)
@@ -992,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(rate_checks_too_soon_first),
 		cmocka_unit_test(rate_lowered_limit_waits_for_enough_to_expire),
 		cmocka_unit_test(rate_future_send_counts_as_now),
+		cmocka_unit_test(rate_ignores_sends_far_in_the_future),
 		cmocka_unit_test(rate_refuses_malformed_email_sent),
 		cmocka_unit_test(issue_sets_a_fresh_code_and_voids_the_old),
 		cmocka_unit_test(issue_keeps_email_sent_bounded),
@@ -999,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(withdraw_takes_back_the_code_and_the_send),
 		cmocka_unit_test(withdraw_keeps_a_newer_code),
 		cmocka_unit_test(withdraw_refuses_malformed_email_sent),
+		cmocka_unit_test(judge_expiry_far_ahead_is_expired),
 		cmocka_unit_test(judge_no_code),
 		cmocka_unit_test(judge_match_then_used),
 		cmocka_unit_test(judge_expired),
