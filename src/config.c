@@ -67,6 +67,7 @@ struct key {
 static const char *const missing_words[] = { "deny", "allow", NULL };
 static const char *const tls_words[] = { "required", "none", NULL };
 static const char *const bool_words[] = { "no", "yes", NULL };
+static const char *const identity_words[] = { "user", "ruser", NULL };
 
 /* words[] order is the enum order: index 0 is the zero value. */
 static void set_missing(su_settings *s, unsigned v)
@@ -77,6 +78,11 @@ static void set_missing(su_settings *s, unsigned v)
 static void set_smtp_tls(su_settings *s, unsigned v)
 {
 	s->smtp_tls = v == 1 ? SU_SMTP_TLS_NONE : SU_SMTP_TLS_REQUIRED;
+}
+
+static void set_identity(su_settings *s, unsigned v)
+{
+	s->identity = v == 1 ? SU_IDENTITY_RUSER : SU_IDENTITY_USER;
 }
 
 static void set_debug(su_settings *s, unsigned v)
@@ -101,7 +107,7 @@ static void set_debug(su_settings *s, unsigned v)
 #define P KEY_PLANNED
 static const struct key keys[] = {
 	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery"),
-	UINT(grace, 0, 86400, KEY_ARG | P, 300),
+	UINT(grace, 0, 86400, KEY_ARG, 300),
 	WORD(missing, missing_words, set_missing, KEY_ARG, "deny"),
 	UINT(tries, 1, 10, KEY_ARG, 3),
 	UINT(fail_delay, 0, 10, KEY_ARG, 2),
@@ -112,7 +118,8 @@ static const struct key keys[] = {
 	UINT(email_code_ttl, 30, 3600, 0, 300),
 	UINT(email_min_interval, 0, 3600, 0, 30),
 	UINT(email_max_per_hour, 1, 300, 0, 10),
-	STR(exempt_groups, K_GROUPS, P, NULL),
+	STR(exempt_groups, K_GROUPS, 0, NULL),
+	WORD(identity, identity_words, set_identity, KEY_ARG, "user"),
 	WORD(debug, bool_words, set_debug, 0, "no"),
 	STR(smtp_url, K_URL, KEY_GLOBAL, NULL),
 	STR(smtp_from, K_EMAIL, KEY_GLOBAL, NULL),

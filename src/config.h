@@ -18,6 +18,8 @@ enum su_method {
 
 enum su_missing { SU_MISSING_DENY, SU_MISSING_ALLOW };
 enum su_smtp_tls { SU_SMTP_TLS_REQUIRED, SU_SMTP_TLS_NONE };
+/* Who must step up: PAM_USER (sudo), or the invoking user (su -). */
+enum su_identity { SU_IDENTITY_USER, SU_IDENTITY_RUSER };
 
 #define SU_CONFIG_MAX_SIZE (64 * 1024)
 
@@ -36,6 +38,7 @@ typedef struct su_settings {
 	unsigned email_min_interval;
 	unsigned email_max_per_hour;
 	char *exempt_groups;        /* comma-separated group names, or NULL */
+	enum su_identity identity;
 	/* global only */
 	char *smtp_url;
 	char *smtp_from;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "conv.h"
 #include "email.h"
+#include "grace.h"
 #include "hostkey.h"
 #include "mail.h"
 #include "secret.h"
@@ -56,6 +57,9 @@ struct stepup {
 	bool email_requested; /* one email per call: a second Enter is a try */
 	bool email_delivered; /* ... and the mail went out */
 	bool caller_is_user;  /* the real uid is root or the user's own */
+	bool have_uid;        /* NSS knows the user: uid is theirs */
+	uid_t uid;
+	unsigned accepted;    /* the method whose answer was accepted */
 };
 
 /* A method the flow can offer: whether a user is enrolled, and the judge
@@ -570,6 +574,7 @@ static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
 	switch (v) {
 	case VERDICT_ACCEPTED:
 		su_audit(s->pamh, &s->who, method, "success", reason_of(v));
+		su_parse_methods(method, &s->accepted);
 		return OUTCOME_ACCEPTED;
 	case VERDICT_ERROR:
 		return unavailable(s, method);
@@ -697,6 +702,8 @@ static int canonical_user(struct stepup *s)
 		return -1;
 	pw = pam_modutil_getpwnam(s->pamh, s->user);
 	s->caller_is_user = getuid() == 0 || (pw != NULL && pw->pw_uid == getuid());
+	s->have_uid = pw != NULL;
+	s->uid = pw != NULL ? pw->pw_uid : 0;
 	if (pw == NULL || strcmp(pw->pw_name, s->user) == 0)
 		return 0;
 	if (!su_valid_username(pw->pw_name))
@@ -707,18 +714,100 @@ static int canonical_user(struct stepup *s)
 	return 0;
 }
 
+/* identity = ruser: the person at the keyboard, not the account they ask
+ * for (su - : PAM_USER is root). PAM_RUSER as the application set it, or
+ * the real uid's user (a setuid program's caller) when it is empty. */
+static int who_steps_up(struct stepup *s)
+{
+	const void *ruser = NULL;
+	const struct passwd *pw;
+
+	if (s->settings.identity != SU_IDENTITY_RUSER)
+		return 0;
+	if (pam_get_item(s->pamh, PAM_RUSER, &ruser) == PAM_SUCCESS && ruser != NULL &&
+	    ((const char *)ruser)[0] != '\0') {
+		s->user = ruser;
+	} else {
+		pw = pam_modutil_getpwuid(s->pamh, getuid());
+		if (pw == NULL)
+			return su_fail(&s->log, "identity=ruser: no PAM_RUSER and no user "
+				       "for uid %u", (unsigned)getuid());
+		s->user = pw->pw_name;
+	}
+	s->who.user = s->user;
+	return 0;
+}
+
+/* Members of an exempt group are never asked (DESIGN.md exempt_groups). */
+static bool exempt(struct stepup *s)
+{
+	const char *g = s->settings.exempt_groups;
+	char group[257];
+
+	while (g != NULL && *g != '\0') {
+		size_t len = strcspn(g, ",");
+		if (len < sizeof(group)) {
+			memcpy(group, g, len);
+			group[len] = '\0';
+			if (pam_modutil_user_in_group_nam_nam(s->pamh, s->user, group))
+				return true;
+		}
+		g += len + (g[len] == ',');
+	}
+	return false;
+}
+
+/* The grace record of this user and session, if any: checked before the
+ * user's record is even read, so the grace path costs the config, the host
+ * key and one small file. Any trouble means no grace: the user is asked. */
+static bool in_grace(struct stepup *s, su_grace_here *here)
+{
+	su_grace_want want = {s->user, s->uid, here, time(NULL), s->settings.grace,
+			      s->settings.methods};
+	unsigned method = 0;
+	char name[32];
+
+	if (s->settings.grace == 0 || !s->have_uid || su_grace_here_now(&s->log, here) != 0)
+		return false;
+	if (need_hostkey(s) != 0 ||
+	    su_grace_check(&s->log, s->settings.grace_dir, s->hostkey, &want, &method) != SU_OK)
+		return false;
+	su_audit(s->pamh, &s->who, su_methods_str(method, name, sizeof(name)), "success",
+		 "grace");
+	return true;
+}
+
+/* A success is remembered for the session (not when no binding exists). */
+static void remember(struct stepup *s, const su_grace_here *here)
+{
+	su_grace_want want = {s->user, s->uid, here, time(NULL), s->settings.grace,
+			      s->settings.methods};
+
+	if (s->settings.grace == 0 || !s->have_uid || here->binding[0] == '\0' ||
+	    s->accepted == 0 || need_hostkey(s) != 0)
+		return;
+	su_grace_write(&s->log, s->settings.grace_dir, s->hostkey, &want, s->accepted);
+}
+
 static int run(struct stepup *s, const su_args *args)
 {
+	su_grace_here here = {{0}, {0}};
 	int rc;
 
 	if (load_settings(s, args) != 0) {
 		su_audit(s->pamh, &s->who, NULL, "error", "config-error");
 		return PAM_SERVICE_ERR;
 	}
-	if (canonical_user(s) != 0) {
+	if (who_steps_up(s) != 0 || canonical_user(s) != 0) {
 		su_audit(s->pamh, &s->who, NULL, "error", "invalid-user");
 		return PAM_AUTH_ERR;
 	}
+	if (exempt(s)) {
+		su_audit(s->pamh, &s->who, NULL, "allow", "exempt-group");
+		return PAM_SUCCESS;
+	}
+	if (in_grace(s, &here))
+		return PAM_SUCCESS;
 	rc = load_user(s);
 	if (rc == SU_ERR) {
 		su_audit(s->pamh, &s->who, NULL, "error", "store-error");
@@ -727,7 +816,10 @@ static int run(struct stepup *s, const su_args *args)
 	}
 	if (rc == SU_NOTFOUND || s->usable == 0)
 		return not_enrolled(s);
-	return prompt_and_verify(s);
+	rc = prompt_and_verify(s);
+	if (rc == PAM_SUCCESS)
+		remember(s, &here);
+	return rc;
 }
 
 static void stepup_free(struct stepup *s)

@@ -37,6 +37,8 @@
 
 #include "config.h"
 #include "email.h"
+#include "grace.h"
+#include "hostkey.h"
 #include "kv.h"
 #include "log.h"
 #include "mail.h"
@@ -179,6 +181,7 @@ static int cmd_status(ctl *c, char **args, int nargs);
 static int cmd_remove(ctl *c, char **args, int nargs);
 static int cmd_check_config(ctl *c, char **args, int nargs);
 static int cmd_test_email(ctl *c, char **args, int nargs);
+static int cmd_grace(ctl *c, char **args, int nargs);
 static int enroll_totp(ctl *c, const char *user, char **args);
 static int enroll_email(ctl *c, const char *user, char **args);
 static int email_summary(const user_view *v, char *buf, size_t size);
@@ -225,6 +228,9 @@ static const ctl_command commands[] = {
 	  NULL, true },
 	{ "check-config", cmd_check_config, 0, 0, "",
 	  "check the config file, print every error", plain_options, NULL, false },
+	{ "grace", cmd_grace, 1, 2, "list|revoke [USER]",
+	  "list the grace records (of USER), or revoke them", plain_options,
+	  NULL, false },
 	{ "test-email", cmd_test_email, 1, 1, "USER",
 	  "send USER a test message; print the mail server's answer",
 	  plain_options, NULL, true },
@@ -988,8 +994,6 @@ out:
 	return rc;
 }
 
-/* ---- status (email) ------------------------------------------------------- */
-
 /* "2024-05-01 12:00:00 CEST" */
 static void local_time(time_t when, char *buf, size_t size)
 {
@@ -999,6 +1003,71 @@ static void local_time(time_t when, char *buf, size_t size)
 	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
 		snprintf(buf, size, "@%lld", (long long)when);
 }
+
+/* ---- grace --------------------------------------------------------------- */
+
+static const char *grace_status_name(enum su_grace_status st)
+{
+	return st == SU_GRACE_VALID ? "valid" : st == SU_GRACE_EXPIRED ? "expired" : "invalid";
+}
+
+static int grace_list(ctl *c, const char *user)
+{
+	unsigned char key[SU_HOSTKEY_BYTES];
+	su_grace_entry *e = NULL;
+	size_t n = 0;
+	char until[64];
+	int rc;
+
+	if (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
+		return CTL_REFUSED;
+	rc = su_grace_list(&ctl_log, c->settings.grace_dir, key, user, time(NULL), &e, &n);
+	su_erase(key, sizeof(key));
+	if (rc != SU_OK)
+		return CTL_REFUSED;
+	if (n == 0)
+		printf("no grace records%s%s\n", user ? " for " : "", user ? user : "");
+	for (size_t i = 0; i < n; i++) {
+		local_time((time_t)e[i].expires, until, sizeof(until));
+		printf("%s  %s  %s  until %s  %s%s%s\n", e[i].user,
+		       e[i].method ? e[i].method : "-", grace_status_name(e[i].status),
+		       until, e[i].binding ? e[i].binding : "-",
+		       e[i].why ? "  " : "", e[i].why ? e[i].why : "");
+	}
+	su_grace_list_free(e, n);
+	return CTL_OK;
+}
+
+static int grace_revoke(ctl *c, const char *user)
+{
+	unsigned removed = 0;
+
+	if (su_grace_revoke(&ctl_log, c->settings.grace_dir, user, &removed) != SU_OK)
+		return CTL_REFUSED;
+	printf("revoked %u grace record(s)%s%s\n", removed, user ? " of " : "",
+	       user ? user : "");
+	return CTL_OK;
+}
+
+static int cmd_grace(ctl *c, char **args, int nargs)
+{
+	char user[SU_USER_MAX + 1];
+	bool known;
+	int rc;
+
+	if (strcmp(args[0], "list") != 0 && strcmp(args[0], "revoke") != 0)
+		return usage_error("grace: expected 'list' or 'revoke'");
+	if (nargs == 2) {
+		rc = user_arg(args[1], user, sizeof(user), &known);
+		if (rc != CTL_OK)
+			return rc;
+	}
+	return strcmp(args[0], "list") == 0 ? grace_list(c, nargs == 2 ? user : NULL) :
+					      grace_revoke(c, nargs == 2 ? user : NULL);
+}
+
+/* ---- status (email) ------------------------------------------------------- */
+
 
 static int email_summary(const user_view *v, char *buf, size_t size)
 {

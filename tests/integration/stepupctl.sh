@@ -177,13 +177,13 @@ check "check-config on a good file prints 'FILE: OK'" t_check_config_ok
 
 t_check_config_planned() {
 	local conf=$T/planned.conf
-	{ cat "$CONF"; printf 'grace = 60\nmethods = totp, email, recovery\n'; } >"$conf"
+	{ cat "$CONF"; printf 'lockout_time = 60\nmethods = totp, email, recovery\n'; } >"$conf"
 	chmod 0644 "$conf"
 	out=$("$STEPUPCTL" -c "$conf" check-config 2>"$T/stderr")
 	rc=$?
 	err=$(cat "$T/stderr")
 	[ "$rc" = 0 ] && [ "$out" = "$conf: OK" ] &&
-		err_has "stepupctl: warning: $conf:6: key 'grace': accepted but not enforced by this version of pam_stepup" &&
+		err_has "stepupctl: warning: $conf:6: key 'lockout_time': accepted but not enforced by this version of pam_stepup" &&
 		err_has "stepupctl: warning: $conf:7: key 'methods': method 'recovery': accepted but not available in this version of pam_stepup" &&
 		! err_has "'email'" &&
 		[ "$(printf '%s\n' "$err" | wc -l)" = 2 ]

@@ -211,13 +211,14 @@ static void test_design_example(void **state)
 
 	assert_int_equal(load_captured(path, NULL, &s), SU_OK);
 	/* Valid, but most of it is not enforced yet: said on stderr. */
-	assert_int_equal(count_lines(errbuf), 7);
+	assert_int_equal(count_lines(errbuf), 4);
 	assert_null(strstr(errbuf, "'email'"));
 	assert_null(strstr(errbuf, "smtp_"));
+	assert_null(strstr(errbuf, "'grace'"));
+	assert_null(strstr(errbuf, "exempt_groups"));
 	assert_logged(":2: key 'methods': method 'recovery': accepted but not available");
-	assert_logged(":3: key 'grace': accepted but not enforced");
 	assert_logged(":18: key 'methods': method 'recovery': accepted but not available");
-	assert_logged(":19: key 'grace': accepted but not enforced");
+	assert_logged("key 'lockout_attempts': accepted but not enforced");
 	assert_null(strstr(errbuf, ":4:"));  /* missing */
 	assert_null(strstr(errbuf, ":5:"));  /* tries */
 	assert_null(strstr(errbuf, ":8:"));  /* totp_window */
@@ -639,10 +640,8 @@ static void test_every_error_reported(void **state)
  * without a PAM handle warns on stderr) */
 
 static const char *const planned_keys[] = {
-	"grace = 60",
 	"lockout_attempts = 3",
 	"lockout_time = 60",
-	"exempt_groups = wheel",
 };
 #define PLANNED_COUNT (sizeof(planned_keys) / sizeof(planned_keys[0]))
 
@@ -784,10 +783,15 @@ static void test_planned_args_warn(void **state)
 
 	(void)state;
 	assert_int_equal(su_settings_defaults(&s), SU_OK);
+	/* grace, exempt groups and identity are enforced now: quiet */
 	assert_int_equal(apply_captured(&s, "grace=60"), SU_OK);
 	assert_int_equal(s.grace, 60);
-	assert_string_equal(errbuf, "test: warning: module argument 'grace=60': accepted but "
-			    "not enforced by this version of pam_stepup\n");
+	assert_string_equal(errbuf, "");
+	assert_int_equal(apply_captured(&s, "identity=ruser"), SU_OK);
+	assert_int_equal(s.identity, SU_IDENTITY_RUSER);
+	assert_string_equal(errbuf, "");
+	assert_int_not_equal(apply_captured(&s, "identity=root"), SU_OK);
+	assert_non_null(strstr(errbuf, "identity=root"));
 	assert_int_equal(apply_captured(&s, "methods=totp,recovery"), SU_OK);
 	assert_string_equal(errbuf, "test: warning: module argument 'methods=totp,recovery': "
 			    "method 'recovery': accepted but not available in "

@@ -1,0 +1,477 @@
+/* Grace records: see grace.h for the file, its fields and the binding.
+ *
+ * Every field a record carries is covered by its HMAC, and every field is
+ * also compared with what is true now: the HMAC proves the record was made
+ * by this host's module, the comparisons prove it was made for this user,
+ * this session and this boot. The current rule's grace caps the lifetime
+ * (a record written under a longer grace is not stretched by it), and the
+ * current rule's methods decide whether the method that earned it counts. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "grace.h"
+#include "kv.h"
+#include "safefile.h"
+#include "secret.h"
+#include "util.h"
+
+#define NAME_HEX 32          /* hex digits of the file name's HMAC */
+#define RECORD_MAX 2048
+#define PROC_MAX 1024
+#define AUDIT_UNSET "4294967295"
+#define CLOCK_SLACK 60       /* issued this far ahead: a clock set back */
+#define LOCK_TIMEOUT_MS 5000
+
+/* ---- where we are --------------------------------------------------------- */
+
+/* A /proc file: the kernel's, not a file anyone can plant, so the safe-file
+ * checks (root owner, mode) do not apply; O_NOFOLLOW still does. */
+static int read_proc(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* Fields of /proc/PID/stat after the command name, which may itself hold
+ * blanks and parentheses: *fields points at field 3 (state). */
+static int proc_stat_fields(const char *path, char *buf, size_t size,
+			    const char **fields)
+{
+	char *close_paren;
+
+	if (read_proc(path, buf, size) != 0)
+		return -1;
+	close_paren = strrchr(buf, ')');
+	if (close_paren == NULL || close_paren[1] != ' ')
+		return -1;
+	*fields = close_paren + 2;
+	return 0;
+}
+
+/* The n-th blank-separated field (3-based, as proc(5) numbers them). */
+static bool stat_field(const char *fields, int n, unsigned long long *out)
+{
+	const char *p = fields;
+	char *end;
+
+	for (int i = 3; i < n; i++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+	errno = 0;
+	*out = strtoull(p, &end, 10);
+	return errno == 0 && end != p && (*end == ' ' || *end == '\0');
+}
+
+/* tty=DEV:sid=PID:start=TICKS, or sid=PID:start=TICKS without a tty. */
+static int session_binding(char *out, size_t size)
+{
+	char buf[PROC_MAX], path[64];
+	unsigned long long sid, tty, start;
+	const char *f;
+	int n;
+
+	if (proc_stat_fields("/proc/self/stat", buf, sizeof(buf), &f) != 0 ||
+	    !stat_field(f, 6, &sid) || !stat_field(f, 7, &tty) || sid == 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%llu/stat", sid);
+	if (proc_stat_fields(path, buf, sizeof(buf), &f) != 0 ||
+	    !stat_field(f, 22, &start))
+		return -1; /* the leader is gone: nothing left to bind to */
+	n = tty != 0 ? snprintf(out, size, "tty=%llu:sid=%llu:start=%llu", tty, sid, start) :
+		       snprintf(out, size, "sid=%llu:start=%llu", sid, start);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+int su_grace_here_now(const su_log *log, su_grace_here *here)
+{
+	char id[32];
+
+	memset(here, 0, sizeof(*here));
+	if (read_proc("/proc/sys/kernel/random/boot_id", here->boot_id,
+		      sizeof(here->boot_id)) != 0 || here->boot_id[0] == '\0') {
+		su_debug(log, "grace: no boot id");
+		return -1;
+	}
+	/* The audit session id is set once, at login (pam_loginuid), and a
+	 * user cannot change it: the best binding when there is one. */
+	if (read_proc("/proc/self/sessionid", id, sizeof(id)) == 0 && id[0] != '\0' &&
+	    strcmp(id, AUDIT_UNSET) != 0 && strspn(id, "0123456789") == strlen(id)) {
+		snprintf(here->binding, sizeof(here->binding), "audit=%s", id);
+		return 0;
+	}
+	if (session_binding(here->binding, sizeof(here->binding)) != 0) {
+		su_debug(log, "grace: no session to bind to");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- names and MACs ------------------------------------------------------- */
+
+static char *record_path(const char *grace_dir, const unsigned char *key,
+			 const char *user, const char *binding)
+{
+	const char *parts[] = {"grace-name", user, binding};
+	char mac[SU_HMAC_HEX], name[SU_USER_MAX + NAME_HEX + 2];
+
+	if (su_hmac_hex(key, parts, 3, mac) != 0)
+		return NULL;
+	snprintf(name, sizeof(name), "%s:%.*s", user, NAME_HEX, mac);
+	return su_path_join(grace_dir, name);
+}
+
+struct record {
+	const char *user, *uid, *binding, *boot_id, *method, *issued, *expires, *hmac;
+};
+
+static int record_mac(const unsigned char *key, const struct record *r,
+		      char out[SU_HMAC_HEX])
+{
+	const char *parts[] = {"grace", r->user, r->uid, r->binding, r->boot_id,
+			       r->method, r->issued, r->expires};
+
+	return su_hmac_hex(key, parts, sizeof(parts) / sizeof(parts[0]), out);
+}
+
+static void record_from(const su_kv *kv, struct record *r)
+{
+	r->user = su_kv_get(kv, "user");
+	r->uid = su_kv_get(kv, "uid");
+	r->binding = su_kv_get(kv, "binding");
+	r->boot_id = su_kv_get(kv, "boot_id");
+	r->method = su_kv_get(kv, "method");
+	r->issued = su_kv_get(kv, "issued");
+	r->expires = su_kv_get(kv, "expires");
+	r->hmac = su_kv_get(kv, "hmac");
+}
+
+static bool record_complete(const struct record *r)
+{
+	return r->user && r->uid && r->binding && r->boot_id && r->method &&
+	       r->issued && r->expires && r->hmac;
+}
+
+/* NULL if the record was made by this host's module, else what is wrong. */
+static const char *record_forged(const unsigned char *key, const struct record *r)
+{
+	char mac[SU_HMAC_HEX];
+	bool same;
+
+	if (!record_complete(r))
+		return "a field is missing";
+	if (strlen(r->hmac) != SU_HMAC_HEX - 1 || record_mac(key, r, mac) != 0)
+		return "bad hmac";
+	same = su_equal(mac, r->hmac, SU_HMAC_HEX - 1);
+	su_erase(mac, sizeof(mac));
+	return same ? NULL : "bad hmac";
+}
+
+static unsigned method_bit(const char *name)
+{
+	unsigned bit = 0;
+
+	return su_parse_methods(name, &bit) && (bit & (bit - 1)) == 0 ? bit : 0;
+}
+
+/* ---- check ------------------------------------------------------------------ */
+
+/* NULL if r holds for want now; else why not. *expired: remove it. */
+static const char *record_refused(const struct record *r, const su_grace_want *want,
+				  unsigned *method, bool *expired)
+{
+	uint64_t uid, issued, expires;
+
+	*expired = false;
+	if (!su_parse_u64(r->uid, 0, UINT32_MAX, &uid) ||
+	    !su_parse_u64(r->issued, 0, INT64_MAX, &issued) ||
+	    !su_parse_u64(r->expires, 0, INT64_MAX, &expires))
+		return "a number is malformed";
+	if (strcmp(r->user, want->user) != 0 || uid != (uint64_t)want->uid)
+		return "another user's record";
+	if (strcmp(r->binding, want->here->binding) != 0)
+		return "another session's record";
+	if (strcmp(r->boot_id, want->here->boot_id) != 0)
+		return "a record from another boot";
+	*method = method_bit(r->method);
+	if (*method == 0 || !(*method & want->methods))
+		return "earned by a method this rule does not accept";
+	if (want->now < 0 || issued > (uint64_t)want->now + CLOCK_SLACK)
+		return "issued in the future";
+	/* The current rule caps the lifetime: a record written under a
+	 * longer grace, or a grace since shortened, stretches nothing. */
+	if (expires > issued + want->grace)
+		expires = issued + want->grace;
+	if ((uint64_t)want->now >= expires) {
+		*expired = true;
+		return "expired";
+	}
+	return NULL;
+}
+
+int su_grace_check(const su_log *log, const char *grace_dir,
+		   const unsigned char key[SU_HOSTKEY_BYTES],
+		   const su_grace_want *want, unsigned *method)
+{
+	char *path = record_path(grace_dir, key, want->user, want->here->binding);
+	const char *why = NULL;
+	su_kv kv = {0};
+	su_buf buf = {0};
+	struct record r;
+	bool expired = false;
+	int rc;
+
+	*method = 0;
+	if (path == NULL)
+		return SU_ERR;
+	rc = su_read_file(log, path, SU_FILE_SECRET, RECORD_MAX, &buf);
+	if (rc == SU_OK && su_kv_parse(log, path, buf.data, buf.len, &kv) != 0)
+		rc = SU_ERR;
+	if (rc == SU_OK) {
+		record_from(&kv, &r);
+		why = record_forged(key, &r);
+		if (why == NULL)
+			why = record_refused(&r, want, method, &expired);
+		if (why != NULL) {
+			su_debug(log, "grace: %s: not honoured: %s", path, why);
+			if (expired)
+				su_remove_file(log, path);
+			*method = 0;
+			rc = SU_NOTFOUND;
+		}
+	}
+	su_kv_free(&kv);
+	su_buf_free(&buf);
+	free(path);
+	return rc;
+}
+
+/* ---- write -------------------------------------------------------------------- */
+
+static int record_text(const su_grace_want *want, unsigned method,
+		       const unsigned char *key, su_kv *kv)
+{
+	char uid[24], issued[24], expires[24], mac[SU_HMAC_HEX], names[64];
+	struct record r = {want->user, uid, want->here->binding, want->here->boot_id,
+			   su_methods_str(method, names, sizeof(names)), issued, expires, mac};
+
+	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)want->uid);
+	snprintf(issued, sizeof(issued), "%lld", (long long)want->now);
+	snprintf(expires, sizeof(expires), "%lld", (long long)want->now + want->grace);
+	if (record_mac(key, &r, mac) != 0)
+		return -1;
+	return su_kv_set(kv, "user", r.user) || su_kv_set(kv, "uid", uid) ||
+	       su_kv_set(kv, "binding", r.binding) || su_kv_set(kv, "boot_id", r.boot_id) ||
+	       su_kv_set(kv, "method", r.method) || su_kv_set(kv, "issued", issued) ||
+	       su_kv_set(kv, "expires", expires) || su_kv_set(kv, "hmac", mac) ? -1 : 0;
+}
+
+/* Writers of one user's records are serialised (su_write_file's fixed
+ * temporary name needs it) by a lock file per user in grace_dir. */
+static char *lock_path(const char *grace_dir, const char *user)
+{
+	char name[SU_USER_MAX + 8];
+
+	snprintf(name, sizeof(name), ".%s.lock", user);
+	return su_path_join(grace_dir, name);
+}
+
+int su_grace_write(const su_log *log, const char *grace_dir,
+		   const unsigned char key[SU_HOSTKEY_BYTES],
+		   const su_grace_want *want, unsigned method)
+{
+	char *path = record_path(grace_dir, key, want->user, want->here->binding);
+	char *lock = lock_path(grace_dir, want->user);
+	su_kv kv = {0};
+	char *text = NULL;
+	size_t len = 0;
+	int fd = -1, rc = -1;
+
+	if (path == NULL || lock == NULL || record_text(want, method, key, &kv) != 0 ||
+	    (text = su_kv_format(&kv, &len)) == NULL)
+		goto out;
+	if (su_lock(log, lock, LOCK_TIMEOUT_MS, &fd) != SU_OK)
+		goto out;
+	rc = su_write_file(log, path, text, len, 0600) == SU_OK ? 0 : -1;
+	su_unlock(fd);
+out:
+	if (rc != 0)
+		su_logf(log, LOG_ERR, "grace: cannot write the record for %s", want->user);
+	su_free_string(text);
+	su_kv_free(&kv);
+	free(lock);
+	free(path);
+	return rc;
+}
+
+/* ---- list and revoke ---------------------------------------------------------- */
+
+/* "USER:HEX32" -> the user part, or NULL if name is not a record's. */
+static char *record_user(const char *name)
+{
+	const char *colon = strrchr(name, ':');
+	size_t ulen;
+	char *user;
+
+	if (name[0] == '.' || colon == NULL || strlen(colon + 1) != NAME_HEX ||
+	    strspn(colon + 1, "0123456789abcdef") != NAME_HEX)
+		return NULL;
+	ulen = (size_t)(colon - name);
+	user = malloc(ulen + 1);
+	if (user == NULL)
+		return NULL;
+	memcpy(user, name, ulen);
+	user[ulen] = '\0';
+	if (!su_valid_username(user)) {
+		free(user);
+		return NULL;
+	}
+	return user;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const su_grace_entry *)a)->file, ((const su_grace_entry *)b)->file);
+}
+
+static void entry_load(const su_log *log, const char *grace_dir,
+		       const unsigned char *key, time_t now, su_grace_entry *e)
+{
+	char *path = su_path_join(grace_dir, e->file);
+	su_buf buf = {0};
+	su_kv kv = {0};
+	struct record r;
+	uint64_t v;
+
+	e->status = SU_GRACE_INVALID;
+	e->why = "unreadable";
+	if (path == NULL || su_read_file(log, path, SU_FILE_SECRET, RECORD_MAX, &buf) != SU_OK ||
+	    su_kv_parse(log, path, buf.data, buf.len, &kv) != 0)
+		goto out;
+	record_from(&kv, &r);
+	e->why = record_forged(key, &r);
+	if (r.binding)
+		e->binding = su_strdup(r.binding);
+	if (r.method)
+		e->method = su_strdup(r.method);
+	if (r.uid && su_parse_u64(r.uid, 0, UINT32_MAX, &v))
+		e->uid = (long long)v;
+	if (r.issued && su_parse_u64(r.issued, 0, INT64_MAX, &v))
+		e->issued = (long long)v;
+	if (r.expires && su_parse_u64(r.expires, 0, INT64_MAX, &v))
+		e->expires = (long long)v;
+	if (e->why == NULL && r.user && strcmp(r.user, e->user) != 0)
+		e->why = "the user in it is not the one in its name";
+	if (e->why == NULL)
+		e->status = (long long)now < e->expires ? SU_GRACE_VALID : SU_GRACE_EXPIRED;
+out:
+	su_kv_free(&kv);
+	su_buf_free(&buf);
+	free(path);
+}
+
+int su_grace_list(const su_log *log, const char *grace_dir,
+		  const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+		  time_t now, su_grace_entry **entries, size_t *count)
+{
+	DIR *d;
+	struct dirent *de;
+	su_grace_entry *list = NULL;
+	size_t n = 0;
+
+	*entries = NULL;
+	*count = 0;
+	if (su_check_dir(log, grace_dir) != SU_OK)
+		return SU_ERR;
+	d = opendir(grace_dir);
+	if (d == NULL)
+		return su_fail(log, "cannot read %s: %s", grace_dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char *owner = record_user(de->d_name);
+		su_grace_entry *grown;
+
+		if (owner == NULL || (user != NULL && strcmp(owner, user) != 0)) {
+			free(owner);
+			continue;
+		}
+		grown = realloc(list, (n + 1) * sizeof(*list));
+		if (grown == NULL) {
+			free(owner);
+			break;
+		}
+		list = grown;
+		list[n] = (su_grace_entry){.file = su_strdup(de->d_name), .user = owner};
+		if (list[n].file == NULL) {
+			free(owner);
+			break;
+		}
+		entry_load(log, grace_dir, key, now, &list[n]);
+		n++;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), cmp_entry);
+	*entries = list;
+	*count = n;
+	return SU_OK;
+}
+
+void su_grace_list_free(su_grace_entry *entries, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(entries[i].file);
+		free(entries[i].user);
+		free(entries[i].binding);
+		free(entries[i].method);
+	}
+	free(entries);
+}
+
+int su_grace_revoke(const su_log *log, const char *grace_dir, const char *user,
+		    unsigned *removed)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = SU_OK;
+
+	*removed = 0;
+	if (su_check_dir(log, grace_dir) != SU_OK)
+		return SU_ERR;
+	d = opendir(grace_dir);
+	if (d == NULL)
+		return su_fail(log, "cannot read %s: %s", grace_dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char *owner = record_user(de->d_name), *path;
+
+		if (owner == NULL || (user != NULL && strcmp(owner, user) != 0)) {
+			free(owner);
+			continue;
+		}
+		free(owner);
+		path = su_path_join(grace_dir, de->d_name);
+		if (path != NULL && su_remove_file(log, path) == SU_OK)
+			(*removed)++;
+		else
+			rc = SU_ERR;
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}

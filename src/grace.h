@@ -1,0 +1,91 @@
+/* Grace records (DESIGN.md "Grace records"): after a successful step-up,
+ * a record under grace_dir lets the same user in the same login session on
+ * the same boot through without a prompt until it expires.
+ *
+ * File: grace_dir/USER:NAME, NAME = the first 32 hex digits of
+ * HMAC(hostkey, "grace-name", user, binding): one record per user and
+ * session binding, replaced atomically; a user cannot guess another
+ * session's file name. Content (kv.h): version=1, user, uid, binding,
+ * boot_id, method, issued, expires, hmac, where hmac = HMAC(hostkey,
+ * "grace", user, uid, binding, boot_id, method, issued, expires) with
+ * su_hmac_hex (decimal numbers).
+ *
+ * The binding (su_grace_here) is "audit=ID" when the kernel audit session
+ * id is set (/proc/self/sessionid), else "tty=DEV:sid=PID:start=TICKS"
+ * (controlling tty device number, session leader's pid and its start time
+ * from /proc/PID/stat, which defeats pid reuse) or "sid=PID:start=TICKS"
+ * with no tty. Nothing in it comes from the environment or from a file a
+ * user can write. */
+#ifndef SU_GRACE_H
+#define SU_GRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+#include "hostkey.h"
+#include "log.h"
+
+#define SU_GRACE_BINDING_MAX 96
+#define SU_GRACE_BOOT_ID_MAX 40
+
+/* Where and when a step-up happens. */
+typedef struct su_grace_here {
+	char binding[SU_GRACE_BINDING_MAX];
+	char boot_id[SU_GRACE_BOOT_ID_MAX];
+} su_grace_here;
+
+/* This process's session binding and the boot id. -1 (logged at debug)
+ * when there is none to bind to (no session leader to be found): then no
+ * grace is written or honoured. */
+int su_grace_here_now(const su_log *log, su_grace_here *here);
+
+/* What a caller must match. */
+typedef struct su_grace_want {
+	const char *user;
+	uid_t uid;
+	const su_grace_here *here;
+	time_t now;
+	unsigned grace;   /* the current rule's grace: caps any record */
+	unsigned methods; /* enum su_method bits the rule accepts */
+} su_grace_want;
+
+/* SU_OK: a valid record matches; *method is the method that earned it.
+ * SU_NOTFOUND: none, or one that does not hold (reason at debug; an
+ * expired one is removed). SU_ERR: a file that is refused (logged): no
+ * grace, the caller prompts. */
+int su_grace_check(const su_log *log, const char *grace_dir,
+		   const unsigned char key[SU_HOSTKEY_BYTES],
+		   const su_grace_want *want, unsigned *method);
+
+/* Write (or replace) the record for want->user and want->here, earned by
+ * method (one enum su_method bit), valid want->grace seconds from
+ * want->now. 0 or -1 (logged); a failure costs the user a prompt later,
+ * never the step-up now. */
+int su_grace_write(const su_log *log, const char *grace_dir,
+		   const unsigned char key[SU_HOSTKEY_BYTES],
+		   const su_grace_want *want, unsigned method);
+
+/* For stepupctl grace list. */
+enum su_grace_status { SU_GRACE_VALID, SU_GRACE_EXPIRED, SU_GRACE_INVALID };
+typedef struct su_grace_entry {
+	char *file;  /* name in grace_dir */
+	char *user;  /* from the file name */
+	char *binding, *method; /* from the record; NULL if unreadable */
+	long long uid, issued, expires;
+	enum su_grace_status status;
+	const char *why; /* SU_GRACE_INVALID: what is wrong */
+} su_grace_entry;
+
+/* Every record in grace_dir (of user, or all when user is NULL), sorted by
+ * file name, each checked against key (HMAC) and now (expiry). */
+int su_grace_list(const su_log *log, const char *grace_dir,
+		  const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+		  time_t now, su_grace_entry **entries, size_t *count);
+void su_grace_list_free(su_grace_entry *entries, size_t count);
+
+/* Remove every record of user (all users when NULL); *removed counts. */
+int su_grace_revoke(const su_log *log, const char *grace_dir, const char *user,
+		    unsigned *removed);
+
+#endif
