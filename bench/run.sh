@@ -43,6 +43,7 @@ MODULE=${STEPUP_MODULE:-$TOP/tests/root/lib/x86_64-linux-gnu/security/pam_stepup
 STEPUPCTL=${STEPUPCTL:-$TOP/tests/root/usr/local/sbin/stepupctl}
 PERMIT=${PAM_PERMIT:-}
 USER_NAME=bench
+GRACE_USER=root # grace records bind a uid: an account NSS knows
 # 20 bytes (160 bits), base32; fixed so runs are comparable
 SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
 
@@ -170,10 +171,16 @@ make_tree() { # DIR: config, host key, user, PAM services under DIR
 		die "stepupctl init: $(cat "$t/init.log")"
 	"$STEPUPCTL" -c "$t/stepup.conf" enroll "$USER_NAME" totp --secret "$SECRET" \
 		>"$t/enroll.log" 2>&1 || die "stepupctl enroll: $(cat "$t/enroll.log")"
+	# the grace row's user: its own state, so priming it uses no code of
+	# the right-code rows
+	"$STEPUPCTL" -c "$t/stepup.conf" enroll "$GRACE_USER" totp --secret "$SECRET" \
+		>>"$t/enroll.log" 2>&1 || die "stepupctl enroll: $(cat "$t/enroll.log")"
 	mkdir -m 0755 "$t/pam.d"
 	echo "auth required $PERMIT" >"$t/pam.d/bench-permit"
 	echo "auth required $MODULE config=$t/stepup.conf" >"$t/pam.d/bench-stepup"
 	echo "auth required $MODULE config=$t/stepup.conf tries=1" >"$t/pam.d/bench-stepup-tries1"
+	# grace records on: after one success, every call is the grace path
+	echo "auth required $MODULE config=$t/stepup.conf grace=300" >"$t/pam.d/bench-grace"
 	chmod 0644 "$t"/pam.d/*
 }
 make_tree "$W"
@@ -245,14 +252,17 @@ LABELS=(
 	"pam_stepup, right code"
 	"pam_stepup, wrong code (tries=3)"
 	"pam_stepup, wrong code (tries=1)"
+	"pam_stepup, grace record (no prompt)"
 )
 ARGS=(
 	"-d $W/pam.d -s bench-permit -c any"
 	"-d $W/pam.d -s bench-stepup -c right --state-file $W/$STATE --secret $SECRET"
 	"-d $W/pam.d -s bench-stepup -c wrong --secret $SECRET"
 	"-d $W/pam.d -s bench-stepup-tries1 -c wrong --secret $SECRET"
+	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
 )
 RIGHT=1 # index of the right-code path
+GRACE=4 # index of the grace path: any prompt would fail the run
 if [ "$TMPFS" = 1 ]; then
 	LABELS+=("pam_stepup, right code, state on tmpfs")
 	ARGS+=("-d $W2/pam.d -s bench-stepup -c right --state-file $W2/$STATE --secret $SECRET")
@@ -272,6 +282,10 @@ field() { # LINE KEY
 # exists and every timed right-code call replaces it (the steady state).
 bench $RIGHT -n 1 -w 0 --prime >/dev/null
 if [ "$TMPFS" = 1 ]; then bench $((${#ARGS[@]} - 1)) -n 1 -w 0 --prime >/dev/null; fi
+# One success through the grace service writes this session's record; the
+# grace row then never prompts (its answer is not a code: a prompt fails).
+"${IN_NS[@]}" "$W/pam_bench" -u "$GRACE_USER" -d "$W/pam.d" -s bench-grace -c right \
+	--state-file "$W/var/lib/stepup/state/$GRACE_USER" --secret "$SECRET" -n 1 -w 0 >/dev/null
 
 declare -a RES IR
 for i in "${!ARGS[@]}"; do

@@ -60,6 +60,8 @@ struct stepup {
 	bool have_uid;        /* NSS knows the user: uid is theirs */
 	uid_t uid;
 	unsigned accepted;    /* the method whose answer was accepted */
+	struct passwd pw;     /* the user's entry; strings in pw_buf */
+	char pw_buf[4096];
 };
 
 /* A method the flow can offer: whether a user is enrolled, and the judge
@@ -690,6 +692,20 @@ static int prompt_and_verify(struct stepup *s)
 	return o == OUTCOME_CONV_ENDED ? PAM_CONV_ERR : PAM_AUTH_ERR;
 }
 
+/* The user database, without pam_modutil_getpw*: those keep every result
+ * in the PAM handle under a fresh name, so a handle used for many calls
+ * (a screen locker, a daemon) grows and slows each lookup. One entry per
+ * call is all the flow needs; it lives in s. */
+static const struct passwd *lookup_user(struct stepup *s, const char *name, uid_t uid,
+					bool by_uid)
+{
+	struct passwd *found = NULL;
+	int rc = by_uid ? getpwuid_r(uid, &s->pw, s->pw_buf, sizeof(s->pw_buf), &found) :
+			  getpwnam_r(name, &s->pw, s->pw_buf, sizeof(s->pw_buf), &found);
+
+	return rc == 0 ? found : NULL;
+}
+
 /* Records are keyed by the account's name as NSS spells it: "ALICE" or
  * "alice@corp" resolving to alice must find alice's record, not slip
  * through as a user who is not enrolled. A name NSS does not know is
@@ -700,7 +716,7 @@ static int canonical_user(struct stepup *s)
 
 	if (!su_valid_username(s->user))
 		return -1;
-	pw = pam_modutil_getpwnam(s->pamh, s->user);
+	pw = lookup_user(s, s->user, 0, false);
 	s->caller_is_user = getuid() == 0 || (pw != NULL && pw->pw_uid == getuid());
 	s->have_uid = pw != NULL;
 	s->uid = pw != NULL ? pw->pw_uid : 0;
@@ -728,7 +744,7 @@ static int who_steps_up(struct stepup *s)
 	    ((const char *)ruser)[0] != '\0') {
 		s->user = ruser;
 	} else {
-		pw = pam_modutil_getpwuid(s->pamh, getuid());
+		pw = lookup_user(s, NULL, getuid(), true);
 		if (pw == NULL)
 			return su_fail(&s->log, "identity=ruser: no PAM_RUSER and no user "
 				       "for uid %u", (unsigned)getuid());
