@@ -1,0 +1,214 @@
+#!/bin/bash
+# Grace records and policy through a real PAM stack (pamtester): honoured in
+# the session that earned them and only there, never forged, copied,
+# stretched or carried to another boot; grace=0, service sections, module
+# arguments, exempt groups, stepupctl grace list|revoke.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program pamtester oathtool python3 setsid useradd groupadd
+
+SERVICE=stepup-grace-$$
+SERVICE_FILES=()
+USERS=()
+GROUP=stepupg$$
+
+cleanup_accounts() {
+	local u
+	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
+	groupdel "$GROUP" 2>/dev/null
+	rm -f -- "${SERVICE_FILES[@]}"
+}
+
+tap_plan 13
+install_traps
+add_cleanup cleanup_accounts
+make_tree grace "grace = 120" "methods = totp" \
+	"[service $SERVICE-svc]" "grace = 30"
+
+# service NAME ARGS...: /etc/pam.d/$SERVICE-NAME with the module and ARGS
+service() {
+	local name=$SERVICE-$1 f
+	shift
+	f=/etc/pam.d/$name
+	printf 'auth required %s config=%s %s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$CONF" "$*" >"$f"
+	SERVICE_FILES+=("$f")
+	SVC=$name
+}
+
+new_user() { # NAME: a throwaway account, enrolled with its own secret
+	useradd -M -N -s /usr/sbin/nologin "$1" || tap_bail "useradd $1 failed"
+	USERS+=("$1")
+	enroll "$1" "$(secret_for "$1")" || tap_bail "enroll $1 failed"
+}
+
+GRACE=$T/run/stepup/grace
+record_of() { ls "$GRACE/$1":* 2>/dev/null | head -1; }
+asked() { grep -qF "Verification code" "$T/pt.out"; }
+
+# resign FILE KEY=VALUE...: change fields and sign again with the host key
+resign() {
+	python3 - "$T/etc/stepup/hostkey" "$@" <<'PY'
+import hmac, hashlib, sys
+key = open(sys.argv[1], "rb").read()
+path = sys.argv[2]
+lines = open(path).read().splitlines()
+rec = dict(l.split("=", 1) for l in lines[1:])
+for kv in sys.argv[3:]:
+    k, v = kv.split("=", 1)
+    rec[k] = v
+parts = [b"grace"] + [rec[k].encode() for k in
+        ("user", "uid", "binding", "boot_id", "method", "issued", "expires")]
+rec["hmac"] = hmac.new(key, b"".join(len(p).to_bytes(4, "big") + p for p in parts),
+                       hashlib.sha256).hexdigest()
+with open(path, "w") as f:
+    f.write("version=1\n" + "".join("%s=%s\n" % (k, rec[k]) for k in
+            ("user", "uid", "binding", "boot_id", "method", "issued", "expires", "hmac")))
+PY
+}
+
+service main
+MAIN=$SVC
+T0=$(mid_step "$(date +%s)")
+A=stepupga$$ B=stepupgb$$
+new_user "$A"
+new_user "$B"
+SA=$(secret_for "$A") SB=$(secret_for "$B")
+
+# 1-2: a success is remembered for grace seconds, then asked again
+pt "$T0" "$MAIN" "$A" "$(code_at "$T0" "$SA")"
+REC=$(record_of "$A")
+if pt $((T0 + 10)) "$MAIN" "$A" && ! asked && [ -n "$REC" ] &&
+	[ "$(stat -c '%a %U' "$REC")" = "600 root" ]; then
+	tap_ok "within grace (10 s later, same session): no prompt"
+else
+	tap_not_ok "within grace (10 s later, same session): no prompt"
+fi
+if refused $((T0 + 121)) "$MAIN" "$A" && asked && [ ! -e "$REC" ]; then
+	tap_ok "after grace (121 s): asked again, the expired record removed"
+else
+	tap_not_ok "after grace (121 s): asked again, the expired record removed"
+fi
+
+# 3: another session (setsid) does not get this session's grace
+pt $((T0 + 30)) "$MAIN" "$A" "$(code_at $((T0 + 30)) "$SA")"
+if at_time $((T0 + 40)) setsid -w pamtester "$MAIN" "$A" authenticate \
+	</dev/null >"$T/pt.out" 2>&1; then
+	tap_not_ok "another session (setsid) is asked"
+elif asked; then
+	tap_ok "another session (setsid) is asked"
+else
+	tap_not_ok "another session (setsid) is asked (no prompt seen)"
+fi
+
+# 4: B's record copied over A's file name is not A's grace
+pt $((T0 + 60)) "$MAIN" "$B" "$(code_at $((T0 + 60)) "$SB")"
+REC=$(record_of "$A") RB=$(record_of "$B")
+cp -p "$RB" "$REC"
+if refused $((T0 + 65)) "$MAIN" "$A" && asked; then
+	tap_ok "another user's record copied in place is refused"
+else
+	tap_not_ok "another user's record copied in place is refused"
+fi
+
+# 5-8: tampering
+pt $((T0 + 90)) "$MAIN" "$A" "$(code_at $((T0 + 90)) "$SA")"
+REC=$(record_of "$A")
+cp -p "$REC" "$T/good.rec"
+sed -i 's/^expires=\(.*\)./expires=\19/' "$REC"
+if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
+	tap_ok "a record with one changed byte is refused"
+else
+	tap_not_ok "a record with one changed byte is refused"
+fi
+cp -p "$T/good.rec" "$REC"
+head -c 32 /dev/urandom >"$T/otherkey"
+python3 - "$REC" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p).read().replace("hmac=", "hmac=0" * 0 + "hmac=", 1)
+lines = t.splitlines()
+lines[-1] = "hmac=" + ("0123456789abcdef" * 4)
+open(p, "w").write("\n".join(lines) + "\n")
+PY
+if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
+	tap_ok "a record with a bad HMAC is refused"
+else
+	tap_not_ok "a record with a bad HMAC is refused"
+fi
+cp -p "$T/good.rec" "$REC"
+resign "$REC" boot_id=00000000-0000-0000-0000-000000000000
+if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
+	tap_ok "a record of another boot (re-signed with the right key) is refused"
+else
+	tap_not_ok "a record of another boot (re-signed with the right key) is refused"
+fi
+cp -p "$T/good.rec" "$REC"
+resign "$REC" method=email
+if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
+	tap_ok "a record earned by email is refused by a totp-only rule"
+else
+	tap_not_ok "a record earned by email is refused by a totp-only rule"
+fi
+
+# 9: the unchanged record still works (the cases above failed for their change)
+cp -p "$T/good.rec" "$REC"
+if pt $((T0 + 95)) "$MAIN" "$A" && ! asked; then
+	tap_ok "the untouched record is honoured"
+else
+	tap_not_ok "the untouched record is honoured"
+fi
+
+# 10: grace=0 always asks and writes nothing
+service zero grace=0
+rm -f "$GRACE/$B":*
+pt $((T0 + 120)) "$SVC" "$B" "$(code_at $((T0 + 120)) "$SB")"
+if refused $((T0 + 125)) "$SVC" "$B" && asked && [ -z "$(record_of "$B")" ]; then
+	tap_ok "grace=0: asked every time, no record written"
+else
+	tap_not_ok "grace=0: asked every time, no record written"
+fi
+
+# 11: [service] grace = 30 overrides [global] 120; the argument grace=200 overrides both
+service svc
+pt $((T0 + 150)) "$SVC" "$B" "$(code_at $((T0 + 150)) "$SB")"
+ok=1
+pt $((T0 + 170)) "$SVC" "$B" && ! asked || ok=0
+refused $((T0 + 181)) "$SVC" "$B" || ok=0
+service svc grace=200
+pt $((T0 + 210)) "$SVC" "$B" "$(code_at $((T0 + 210)) "$SB")" || ok=0
+pt $((T0 + 390)) "$SVC" "$B" && ! asked || ok=0
+if [ $ok = 1 ]; then
+	tap_ok "[service] grace overrides [global]; the module argument overrides both"
+else
+	tap_not_ok "[service] grace overrides [global]; the module argument overrides both"
+fi
+
+# 12: exempt group members are never asked
+groupadd "$GROUP" || tap_bail "groupadd failed"
+C=stepupgc$$
+useradd -M -N -G "$GROUP" -s /usr/sbin/nologin "$C" || tap_bail "useradd $C failed"
+USERS+=("$C")
+write_conf "$T/exempt.conf" "exempt_groups = $GROUP"
+printf 'auth required %s config=%s\n' "$STEPUP_MODULE" "$T/exempt.conf" >"/etc/pam.d/$SERVICE-exempt"
+SERVICE_FILES+=("/etc/pam.d/$SERVICE-exempt")
+if pt $((T0 + 400)) "$SERVICE-exempt" "$C" && ! asked &&
+	refused $((T0 + 400)) "$SERVICE-exempt" "$A"; then
+	tap_ok "a member of an exempt group is not asked (others are)"
+else
+	tap_not_ok "a member of an exempt group is not asked (others are)"
+fi
+
+# 13: stepupctl grace list and revoke
+pt $((T0 + 420)) "$MAIN" "$A" "$(code_at $((T0 + 420)) "$SA")"
+list=$(at_time $((T0 + 425)) "$STEPUPCTL" -c "$CONF" grace list "$A" 2>&1)
+revoke=$("$STEPUPCTL" -c "$CONF" grace revoke "$A" 2>&1)
+printf '%s\n' "$list" "$revoke" | tap_diag_stream
+if [[ $list == *"$A  totp  valid"* ]] && [[ $revoke == "revoked 1 grace record(s) of $A" ]] &&
+	refused $((T0 + 430)) "$MAIN" "$A" && asked; then
+	tap_ok "grace list shows the record valid; revoke removes it; then asked again"
+else
+	tap_not_ok "grace list shows the record valid; revoke removes it; then asked again"
+fi
