@@ -1,0 +1,119 @@
+#!/bin/bash
+# Real sudo and real su through pam_stepup. sudo uses a test PAM service of
+# its own (sudoers' pam_service option), so /etc/pam.d/sudo is never
+# touched; su's service name is fixed, so /etc/pam.d/su is replaced for the
+# test and put back (checked at the end). Throwaway users, group and the
+# sudoers drop-in are removed on every exit path.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program sudo su visudo setpriv oathtool useradd groupadd
+
+ID=$$
+U=stepupsu$ID A=stepupsa$ID B=stepupsb$ID G=stepupsg$ID
+SUDOERS=/etc/sudoers.d/stepup-test-$ID
+SUDO_SVC=stepup-sudo-$ID
+SU_BACKUP=
+created_users=()
+
+cleanup() {
+	local u
+	rm -f "$SUDOERS" "/etc/pam.d/$SUDO_SVC"
+	if [ -n "$SU_BACKUP" ] && [ -f "$SU_BACKUP/su" ]; then
+		cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP"
+	fi
+	for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null; done
+	groupdel "$G" 2>/dev/null
+}
+
+tap_plan 7
+install_traps
+add_cleanup cleanup
+make_tree sudo "grace = 300" "methods = totp"
+
+groupadd "$G" || tap_bail "groupadd failed"
+for u in "$U" "$A" "$B"; do
+	useradd -M -g "$G" -s /bin/sh "$u" || tap_bail "useradd $u failed"
+	created_users+=("$u")
+done
+SU_SECRET=$(secret_for "$U") SA=$(secret_for "$A") SB=$(secret_for "$B")
+enroll "$U" "$SU_SECRET" && enroll "$A" "$SA" && enroll "$B" "$SB" || tap_bail "enroll failed"
+
+printf 'auth required %s config=%s\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$SUDO_SVC"
+cat >"$T/sudoers" <<EOF
+Defaults:$U timestamp_timeout=0
+Defaults:$U pam_service=$SUDO_SVC
+Defaults:$U !lecture
+$U ALL=(ALL) ALL
+EOF
+visudo -cqf "$T/sudoers" || tap_bail "the sudoers drop-in does not parse"
+install -m 0440 "$T/sudoers" "$SUDOERS"
+
+# as_user USER INPUT CMD...: run CMD as USER with INPUT on stdin; output in $T/out
+as_user() {
+	local user=$1 input=$2
+	shift 2
+	printf '%s\n' "$input" | timeout -k 5 60 setpriv --reuid="$user" --regid="$G" \
+		--init-groups "$@" >"$T/out" 2>&1
+	local rc=$?
+	{ echo "\$ (as $user) $*   # stdin: ${input:-<empty>}"; cat "$T/out"; echo "exit $rc"; } |
+		tee -a "$T/transcript" | tap_diag_stream
+	return $rc
+}
+asked() { grep -qF "Verification code" "$T/out"; }
+
+now=$(date +%s)
+if as_user "$U" "$(code_at "$now" "$SU_SECRET")" sudo -S true && asked; then
+	tap_ok "sudo: the first call asks for the code and succeeds"
+else
+	tap_not_ok "sudo: the first call asks for the code and succeeds"
+fi
+if as_user "$U" "" sudo -S true && ! asked; then
+	tap_ok "sudo: a second call in the same session, within grace, does not ask"
+else
+	tap_not_ok "sudo: a second call in the same session, within grace, does not ask"
+fi
+"$STEPUPCTL" -c "$CONF" grace revoke "$U" | tap_diag_stream
+if ! as_user "$U" "" sudo -S true && asked; then
+	tap_ok "sudo: after stepupctl grace revoke it asks again"
+else
+	tap_not_ok "sudo: after stepupctl grace revoke it asks again"
+fi
+if ! as_user "$U" "000000" sudo -S true && asked; then
+	tap_ok "sudo: a wrong code is refused, sudo exits non-zero"
+else
+	tap_not_ok "sudo: a wrong code is refused, sudo exits non-zero"
+fi
+
+# su with identity=ruser: the caller's code, not the target's
+# Outside the test tree: the tree is removed by an earlier cleanup.
+SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX)
+cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
+SU_SUM=$(sha256sum </etc/pam.d/su)
+printf 'auth required %s config=%s identity=ruser grace=0\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF" >/etc/pam.d/su
+now=$(date +%s)
+if as_user "$A" "$(code_at "$now" "$SA")" su "$B" -c true && asked; then
+	tap_ok "su B by A with identity=ruser: A's code is accepted"
+else
+	tap_not_ok "su B by A with identity=ruser: A's code is accepted"
+fi
+if ! as_user "$A" "$(code_at "$now" "$SB")" su "$B" -c true && asked; then
+	tap_ok "su B by A with identity=ruser: B's code is refused"
+else
+	tap_not_ok "su B by A with identity=ruser: B's code is refused"
+fi
+
+run_cleanups
+left=()
+[ -e "$SUDOERS" ] && left+=("$SUDOERS")
+[ -e "/etc/pam.d/$SUDO_SVC" ] && left+=("/etc/pam.d/$SUDO_SVC")
+for u in "$U" "$A" "$B"; do getent passwd "$u" >/dev/null && left+=("user $u"); done
+[ "$(sha256sum </etc/pam.d/su)" = "$SU_SUM" ] || left+=("/etc/pam.d/su differs from the original")
+if [ ${#left[@]} -eq 0 ]; then
+	tap_ok "cleanup: users, sudoers drop-in and service removed, /etc/pam.d/su restored"
+else
+	tap_not_ok "cleanup: left ${left[*]}"
+fi
