@@ -80,21 +80,30 @@ static bool stat_field(const char *fields, int n, unsigned long long *out)
 	return errno == 0 && end != p && (*end == ' ' || *end == '\0');
 }
 
-/* tty=DEV:sid=PID:start=TICKS, or sid=PID:start=TICKS without a tty. */
-static int session_binding(char *out, size_t size)
+/* tty=DEV:sid=PID:start=TICKS, or sid=PID:start=TICKS without a tty.
+ * Says why when there is nothing to bind to, for the log. */
+static int session_binding(char *out, size_t size, const char **why)
 {
 	char buf[PROC_MAX], path[64];
 	unsigned long long sid, tty, start;
 	const char *f;
 	int n;
 
+	*why = "cannot read /proc/self/stat";
 	if (proc_stat_fields("/proc/self/stat", buf, sizeof(buf), &f) != 0 ||
-	    !stat_field(f, 6, &sid) || !stat_field(f, 7, &tty) || sid == 0)
+	    !stat_field(f, 6, &sid) || !stat_field(f, 7, &tty))
 		return -1;
+	/* getsid() is 0 when the leader lives in another PID namespace, as
+	 * after docker exec or nsenter: there is no session here to bind to. */
+	*why = "the session leader is outside this PID namespace";
+	if (sid == 0)
+		return -1;
+	*why = "the session leader has exited";
 	snprintf(path, sizeof(path), "/proc/%llu/stat", sid);
 	if (proc_stat_fields(path, buf, sizeof(buf), &f) != 0 ||
 	    !stat_field(f, 22, &start))
-		return -1; /* the leader is gone: nothing left to bind to */
+		return -1;
+	*why = "binding too long";
 	n = tty != 0 ? snprintf(out, size, "tty=%llu:sid=%llu:start=%llu", tty, sid, start) :
 		       snprintf(out, size, "sid=%llu:start=%llu", sid, start);
 	return n > 0 && (size_t)n < size ? 0 : -1;
@@ -102,6 +111,7 @@ static int session_binding(char *out, size_t size)
 
 int su_grace_here_now(const su_log *log, su_grace_here *here)
 {
+	const char *why;
 	char id[32];
 
 	memset(here, 0, sizeof(*here));
@@ -117,8 +127,11 @@ int su_grace_here_now(const su_log *log, su_grace_here *here)
 		snprintf(here->binding, sizeof(here->binding), "audit=%s", id);
 		return 0;
 	}
-	if (session_binding(here->binding, sizeof(here->binding)) != 0) {
-		su_debug(log, "grace: no session to bind to");
+	if (session_binding(here->binding, sizeof(here->binding), &why) != 0) {
+		/* Not an error, but an administrator wondering why grace never
+		 * holds (typically inside a container) needs to see this. */
+		su_logf(log, LOG_INFO,
+			"grace records unavailable: no audit session id and %s", why);
 		return -1;
 	}
 	return 0;

@@ -66,6 +66,23 @@ require_root() {
 	fi
 }
 
+# own_visible_session SCRIPT ARGS...: grace records bind to the session
+# leader, which cannot be seen from inside a PID namespace entered from
+# outside (docker exec, nsenter: getsid() is 0 there, as on CI machines).
+# Then run SCRIPT again as the leader of a session of its own, once.
+own_visible_session() {
+	local stat sid
+	stat=$(</proc/$$/stat) || return 0
+	stat=${stat##*) }
+	read -r _ _ _ sid _ <<<"$stat"
+	if [ "$sid" != 0 ] && [ -e "/proc/$sid" ]; then
+		return 0
+	fi
+	[ -z "${STEPUP_OWN_SESSION:-}" ] || tap_bail "no visible session leader even after setsid"
+	require_program setsid
+	STEPUP_OWN_SESSION=1 exec setsid -w /bin/bash "$@"
+}
+
 # The variables `make check` exports (AM_TESTS_ENVIRONMENT).
 require_env() {
 	local v

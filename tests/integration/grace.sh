@@ -7,7 +7,8 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 require_root
 require_env
-require_program pamtester oathtool python3 setsid useradd groupadd
+require_program pamtester oathtool python3 setsid unshare useradd groupadd
+own_visible_session "$0" "$@"
 
 SERVICE=stepup-grace-$$
 SERVICE_FILES=()
@@ -21,7 +22,7 @@ cleanup_accounts() {
 	rm -f -- "${SERVICE_FILES[@]}"
 }
 
-tap_plan 13
+tap_plan 14
 install_traps
 add_cleanup cleanup_accounts
 make_tree grace "grace = 120" "methods = totp" \
@@ -211,4 +212,17 @@ if [[ $list == *"$A  totp  valid"* ]] && [[ $revoke == "revoked 1 grace record(s
 	tap_ok "grace list shows the record valid; revoke removes it; then asked again"
 else
 	tap_not_ok "grace list shows the record valid; revoke removes it; then asked again"
+fi
+
+# 14: where no session can be seen (a PID namespace entered from outside,
+# getsid() = 0) there is nothing to bind to: success is not remembered.
+PIDNS=(unshare --pid --fork --mount-proc)
+if at_time $((T0 + 480)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
+	<<<"$(code_at $((T0 + 480)) "$SA")" >"$T/pt.out" 2>&1 &&
+	[ -z "$(record_of "$A")" ] &&
+	! at_time $((T0 + 485)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
+		</dev/null >"$T/pt.out" 2>&1 && asked; then
+	tap_ok "no visible session (PID namespace): success accepted, not remembered, asked again"
+else
+	tap_not_ok "no visible session (PID namespace): success accepted, not remembered, asked again"
 fi

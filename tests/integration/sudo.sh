@@ -9,6 +9,7 @@
 require_root
 require_env
 require_program sudo su visudo setpriv oathtool useradd groupadd
+own_visible_session "$0" "$@"
 
 ID=$$
 U=stepupsu$ID A=stepupsa$ID B=stepupsb$ID G=stepupsg$ID
