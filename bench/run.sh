@@ -35,6 +35,7 @@
 set -euo pipefail
 
 ORIG_ARGS="$*"
+ORIG_ARGV=("$@")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$HERE")
 N=2000 WARMUP=20 CG_N=200 ST_N=200 CALLGRIND=1 STRACE=1 TMPFS=1 SYSLOG=host KEEP=0
@@ -73,6 +74,19 @@ done
 case $SYSLOG in host | discard | none) ;; *) die "--syslog: host, discard or none" ;; esac
 
 [ "$(id -u)" = 0 ] || die "run as root: the module refuses to run otherwise"
+# The grace row binds to this shell's session: its audit session id if it
+# has one, else the session leader, which cannot be seen from inside a PID
+# namespace entered from outside (docker exec): then run again under setsid.
+if [ "$(cat /proc/self/sessionid)" != 4294967295 ]; then
+	OWN_BINDING="this login's audit session"
+else
+	OWN_BINDING="no audit session (tty/sid binding)"
+	stat=$(</proc/$$/stat)
+	read -r _ _ _ sid _ <<<"${stat##*) }"
+	if [ "$sid" = 0 ] && [ -z "${BENCH_SETSID:-}" ]; then
+		BENCH_SETSID=1 exec setsid -w bash "$0" "${ORIG_ARGV[@]}"
+	fi
+fi
 MODULE=$(realpath -e "$MODULE") || die "no module; run 'make tests/root.stamp' or pass --module"
 STEPUPCTL=$(realpath -e "$STEPUPCTL") || die "no stepupctl; run 'make tests/root.stamp' or pass --stepupctl"
 if [ -z "$PERMIT" ]; then
@@ -252,7 +266,8 @@ LABELS=(
 	"pam_stepup, right code"
 	"pam_stepup, wrong code (tries=3)"
 	"pam_stepup, wrong code (tries=1)"
-	"pam_stepup, grace record (no prompt)"
+	"pam_stepup, grace record (no prompt), $OWN_BINDING"
+	"pam_stepup, grace record (no prompt), new audit session"
 )
 ARGS=(
 	"-d $W/pam.d -s bench-permit -c any"
@@ -260,19 +275,47 @@ ARGS=(
 	"-d $W/pam.d -s bench-stepup -c wrong --secret $SECRET"
 	"-d $W/pam.d -s bench-stepup-tries1 -c wrong --secret $SECRET"
 	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
+	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
 )
 RIGHT=1 # index of the right-code path
 GRACE=4 # index of the grace path: any prompt would fail the run
+AUDIT=5 # the grace path in an audit session of its own (see row_run)
+if ! (echo 0 >/proc/self/loginuid) 2>/dev/null; then
+	echo "run.sh: cannot write /proc/self/loginuid (no CAP_AUDIT_CONTROL, or loginuid is immutable): no audit-session row" >&2
+	unset 'LABELS[AUDIT]' 'ARGS[AUDIT]'
+	AUDIT=-1
+fi
 if [ "$TMPFS" = 1 ]; then
 	LABELS+=("pam_stepup, right code, state on tmpfs")
 	ARGS+=("-d $W2/pam.d -s bench-stepup -c right --state-file $W2/$STATE --secret $SECRET")
 fi
 
+# prime_grace: one success through the grace service writes a grace record
+# for this session; the grace rows then never prompt (their answer is not a
+# code: a prompt fails the run).
+prime_grace() {
+	"${IN_NS[@]}" "$W/pam_bench" -u "$GRACE_USER" -d "$W/pam.d" -s bench-grace -c right \
+		--state-file "$W/var/lib/stepup/state/$GRACE_USER" --secret "$SECRET" -n 1 -w 0 >/dev/null
+}
+# row_run INDEX COMMAND...: run a row's command. Logins through pam_loginuid
+# (sshd, login) have an audit session id, and then the binding is audit=ID
+# with no /proc/PID/stat read. Writing /proc/self/loginuid as root starts a
+# new audit session that children inherit: the audit row's commands run in
+# a subshell that does so and primes its own record first.
+row_run() {
+	local i=$1
+	shift
+	if [ "$i" = "$AUDIT" ]; then
+		(echo 0 >/proc/self/loginuid && prime_grace && "$@")
+	else
+		"$@"
+	fi
+}
 bench() { # INDEX [extra pam_bench args]; prints pam_bench's result line
 	local i=$1
 	shift
 	# shellcheck disable=SC2086
-	"${IN_NS[@]}" "$W/pam_bench" -u "$USER_NAME" ${ARGS[$i]} "$@"
+	row_run "$i" "${IN_NS[@]}" "$W/pam_bench" -u "$USER_NAME" ${ARGS[$i]} "$@"
 }
 field() { # LINE KEY
 	sed -n "s/.*\\<$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
@@ -282,10 +325,7 @@ field() { # LINE KEY
 # exists and every timed right-code call replaces it (the steady state).
 bench $RIGHT -n 1 -w 0 --prime >/dev/null
 if [ "$TMPFS" = 1 ]; then bench $((${#ARGS[@]} - 1)) -n 1 -w 0 --prime >/dev/null; fi
-# One success through the grace service writes this session's record; the
-# grace row then never prompts (its answer is not a code: a prompt fails).
-"${IN_NS[@]}" "$W/pam_bench" -u "$GRACE_USER" -d "$W/pam.d" -s bench-grace -c right \
-	--state-file "$W/var/lib/stepup/state/$GRACE_USER" --secret "$SECRET" -n 1 -w 0 >/dev/null
+prime_grace
 
 declare -a RES IR
 for i in "${!ARGS[@]}"; do
@@ -297,7 +337,7 @@ if [ "$CALLGRIND" = 1 ]; then
 	for i in "${!ARGS[@]}"; do
 		echo "callgrind: ${LABELS[$i]} (n=$CG_N) ..." >&2
 		# shellcheck disable=SC2086
-		"${IN_NS[@]}" valgrind --tool=callgrind --collect-atstart=no \
+		row_run "$i" "${IN_NS[@]}" valgrind --tool=callgrind --collect-atstart=no \
 			--callgrind-out-file="$W/callgrind.$i" "$W/pam_bench" -u "$USER_NAME" ${ARGS[$i]} \
 			-n "$CG_N" -w 0 --callgrind >/dev/null 2>"$W/callgrind.$i.log" ||
 			die "callgrind run failed: $(tail -5 "$W/callgrind.$i.log")"
@@ -356,12 +396,13 @@ if [ "$TMPFS" = 1 ]; then
 	}'
 fi
 
-if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
+# annotate ROW: where that row's instructions go, self cost per call, top 12
+annotate() {
 	echo
-	echo "Where the instructions of the right-code path go (callgrind, self cost per call, top 12):"
+	echo "Where the instructions of the ${LABELS[$1]} path go (callgrind, self cost per call, top 12):"
 	echo
 	echo '```'
-	callgrind_annotate --inclusive=no "$W/callgrind.$RIGHT" 2>/dev/null | awk -v n="$CG_N" '
+	callgrind_annotate --inclusive=no "$W/callgrind.$1" 2>/dev/null | awk -v n="$CG_N" '
 		BEGIN { printf "%8s %6s  %s  %s\n", "Ir/call", "share", "function", "object" }
 		/PROGRAM TOTALS/ || !/^ *[0-9,]+ \( *[0-9.]+%\) / { next }
 		++rows <= 12 {
@@ -372,6 +413,11 @@ if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
 			printf "%8d %6s  %s  %s\n", ir / n, share, fn, obj
 		}'
 	echo '```'
+}
+if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
+	annotate "$RIGHT"
+	annotate "$GRACE"
+	if [ "$AUDIT" -ge 0 ]; then annotate "$AUDIT"; fi
 fi
 
 if [ "$STRACE" = 1 ]; then

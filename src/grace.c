@@ -20,7 +20,6 @@
 #include "secret.h"
 #include "util.h"
 
-#define NAME_HEX 32          /* hex digits of the file name's HMAC */
 #define RECORD_MAX 2048
 #define PROC_MAX 1024
 #define AUDIT_UNSET "4294967295"
@@ -80,33 +79,57 @@ static bool stat_field(const char *fields, int n, unsigned long long *out)
 	return errno == 0 && end != p && (*end == ' ' || *end == '\0');
 }
 
-/* tty=DEV:sid=PID:start=TICKS, or sid=PID:start=TICKS without a tty.
- * Says why when there is nothing to bind to, for the log. */
+#define BINDING_CHARS "abcdefghijklmnopqrstuvwxyz0123456789=:"
+
+static bool binding_chars_ok(const char *binding)
+{
+	return binding[0] != '\0' && strspn(binding, BINDING_CHARS) == strlen(binding);
+}
+
+/* tty=DEV:sid=PID:start=TICKS, or sid=PID:start=TICKS without a tty, all
+ * from the session leader's /proc/PID/stat: its start time defeats pid
+ * reuse, and its controlling tty is the session's. (getsid() rather than
+ * our own /proc/self/stat: that read cost as much as the rest of the
+ * binding.) Says why when there is nothing to bind to, for the log. */
 static int session_binding(char *out, size_t size, const char **why)
 {
 	char buf[PROC_MAX], path[64];
-	unsigned long long sid, tty, start;
+	unsigned long long tty, start;
 	const char *f;
+	pid_t sid = getsid(0);
 	int n;
 
-	*why = "cannot read /proc/self/stat";
-	if (proc_stat_fields("/proc/self/stat", buf, sizeof(buf), &f) != 0 ||
-	    !stat_field(f, 6, &sid) || !stat_field(f, 7, &tty))
-		return -1;
 	/* getsid() is 0 when the leader lives in another PID namespace, as
 	 * after docker exec or nsenter: there is no session here to bind to. */
 	*why = "the session leader is outside this PID namespace";
-	if (sid == 0)
+	if (sid <= 0)
 		return -1;
 	*why = "the session leader has exited";
-	snprintf(path, sizeof(path), "/proc/%llu/stat", sid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)sid);
 	if (proc_stat_fields(path, buf, sizeof(buf), &f) != 0 ||
-	    !stat_field(f, 22, &start))
+	    !stat_field(f, 7, &tty) || !stat_field(f, 22, &start))
 		return -1;
 	*why = "binding too long";
-	n = tty != 0 ? snprintf(out, size, "tty=%llu:sid=%llu:start=%llu", tty, sid, start) :
-		       snprintf(out, size, "sid=%llu:start=%llu", sid, start);
+	n = tty != 0 ? snprintf(out, size, "tty=%llu:sid=%d:start=%llu", tty, (int)sid, start) :
+		       snprintf(out, size, "sid=%d:start=%llu", (int)sid, start);
 	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* A process never outlives its boot, so the boot id is read once. */
+static int boot_id(char *out, size_t size)
+{
+	static char cached[SU_GRACE_BOOT_ID_MAX];
+
+	if (cached[0] == '\0' &&
+	    (read_proc("/proc/sys/kernel/random/boot_id", cached, sizeof(cached)) != 0 ||
+	     cached[0] == '\0')) {
+		cached[0] = '\0';
+		return -1;
+	}
+	if (strlen(cached) >= size)
+		return -1;
+	memcpy(out, cached, strlen(cached) + 1);
+	return 0;
 }
 
 int su_grace_here_now(const su_log *log, su_grace_here *here)
@@ -115,8 +138,7 @@ int su_grace_here_now(const su_log *log, su_grace_here *here)
 	char id[32];
 
 	memset(here, 0, sizeof(*here));
-	if (read_proc("/proc/sys/kernel/random/boot_id", here->boot_id,
-		      sizeof(here->boot_id)) != 0 || here->boot_id[0] == '\0') {
+	if (boot_id(here->boot_id, sizeof(here->boot_id)) != 0) {
 		su_debug(log, "grace: no boot id");
 		return -1;
 	}
@@ -139,15 +161,17 @@ int su_grace_here_now(const su_log *log, su_grace_here *here)
 
 /* ---- names and MACs ------------------------------------------------------- */
 
-static char *record_path(const char *grace_dir, const unsigned char *key,
-			 const char *user, const char *binding)
+/* grace_dir/USER:BINDING. The binding is made of [a-z0-9=:] only (see
+ * session_binding), and a user name has no ':' or '/': the name is one
+ * path component, and the first ':' splits it. Nothing in it is secret
+ * (grace_dir is root's alone), so it needs no MAC: the record inside does. */
+static char *record_path(const char *grace_dir, const char *user, const char *binding)
 {
-	const char *parts[] = {"grace-name", user, binding};
-	char mac[SU_HMAC_HEX], name[SU_USER_MAX + NAME_HEX + 2];
+	char name[SU_USER_MAX + SU_GRACE_BINDING_MAX + 2];
 
-	if (su_hmac_hex(key, parts, 3, mac) != 0)
+	if (!su_valid_username(user) || !binding_chars_ok(binding))
 		return NULL;
-	snprintf(name, sizeof(name), "%s:%.*s", user, NAME_HEX, mac);
+	snprintf(name, sizeof(name), "%s:%s", user, binding);
 	return su_path_join(grace_dir, name);
 }
 
@@ -243,7 +267,7 @@ int su_grace_check(const su_log *log, const char *grace_dir,
 		   const unsigned char key[SU_HOSTKEY_BYTES],
 		   const su_grace_want *want, unsigned *method)
 {
-	char *path = record_path(grace_dir, key, want->user, want->here->binding);
+	char *path = record_path(grace_dir, want->user, want->here->binding);
 	const char *why = NULL;
 	su_kv kv = {0};
 	su_buf buf = {0};
@@ -310,7 +334,7 @@ int su_grace_write(const su_log *log, const char *grace_dir,
 		   const unsigned char key[SU_HOSTKEY_BYTES],
 		   const su_grace_want *want, unsigned method)
 {
-	char *path = record_path(grace_dir, key, want->user, want->here->binding);
+	char *path = record_path(grace_dir, want->user, want->here->binding);
 	char *lock = lock_path(grace_dir, want->user);
 	su_kv kv = {0};
 	char *text = NULL;
@@ -336,15 +360,15 @@ out:
 
 /* ---- list and revoke ---------------------------------------------------------- */
 
-/* "USER:HEX32" -> the user part, or NULL if name is not a record's. */
+/* "USER:BINDING" -> the user part, or NULL if name is not a record's
+ * (dot files: the lock files and su_write_file's temporary names). */
 static char *record_user(const char *name)
 {
-	const char *colon = strrchr(name, ':');
+	const char *colon = strchr(name, ':');
 	size_t ulen;
 	char *user;
 
-	if (name[0] == '.' || colon == NULL || strlen(colon + 1) != NAME_HEX ||
-	    strspn(colon + 1, "0123456789abcdef") != NAME_HEX)
+	if (name[0] == '.' || colon == NULL || !binding_chars_ok(colon + 1))
 		return NULL;
 	ulen = (size_t)(colon - name);
 	user = malloc(ulen + 1);

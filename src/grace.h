@@ -2,19 +2,18 @@
  * a record under grace_dir lets the same user in the same login session on
  * the same boot through without a prompt until it expires.
  *
- * File: grace_dir/USER:NAME, NAME = the first 32 hex digits of
- * HMAC(hostkey, "grace-name", user, binding): one record per user and
- * session binding, replaced atomically; a user cannot guess another
- * session's file name. Content (kv.h): version=1, user, uid, binding,
+ * File: grace_dir/USER:BINDING: one record per user and session binding,
+ * replaced atomically (grace_dir is root's alone, 0700). Content (kv.h):
+ * version=1, user, uid, binding,
  * boot_id, method, issued, expires, hmac, where hmac = HMAC(hostkey,
  * "grace", user, uid, binding, boot_id, method, issued, expires) with
  * su_hmac_hex (decimal numbers).
  *
  * The binding (su_grace_here) is "audit=ID" when the kernel audit session
  * id is set (/proc/self/sessionid), else "tty=DEV:sid=PID:start=TICKS"
- * (controlling tty device number, session leader's pid and its start time
- * from /proc/PID/stat, which defeats pid reuse) or "sid=PID:start=TICKS"
- * with no tty. Nothing in it comes from the environment or from a file a
+ * (the session's controlling tty device number, the session leader's pid
+ * and its start time from its /proc/PID/stat, which defeats pid reuse) or
+ * "sid=PID:start=TICKS" with no tty. Nothing in it comes from the environment or from a file a
  * user can write. */
 #ifndef SU_GRACE_H
 #define SU_GRACE_H
@@ -35,9 +34,9 @@ typedef struct su_grace_here {
 	char boot_id[SU_GRACE_BOOT_ID_MAX];
 } su_grace_here;
 
-/* This process's session binding and the boot id. -1 (logged at debug)
- * when there is none to bind to (no session leader to be found): then no
- * grace is written or honoured. */
+/* This process's session binding and the boot id. -1 (logged at info,
+ * with the reason) when there is none to bind to (no audit session and no
+ * session leader to be seen): then no grace is written or honoured. */
 int su_grace_here_now(const su_log *log, su_grace_here *here);
 
 /* What a caller must match. */

@@ -72,13 +72,20 @@ static char *dir_of(const char *path)
 	return dir;
 }
 
-static int check_one_dir(const su_log *log, const char *dir, bool holding)
+/* FALLBACK: dir cannot be judged from its text (it is not there, or is a
+ * symlink); the caller resolves the path and asks again. */
+#define FALLBACK 99
+
+static int check_one_dir(const su_log *log, const char *dir, bool holding,
+			 bool may_fall_back)
 {
 	struct stat st;
 	char reason[128];
 
 	if (lstat(dir, &st) != 0)
-		return refuse_errno(log, dir, "cannot stat directory");
+		return may_fall_back ? FALLBACK : refuse_errno(log, dir, "cannot stat directory");
+	if (S_ISLNK(st.st_mode) && may_fall_back)
+		return FALLBACK;
 	if (!S_ISDIR(st.st_mode))
 		return refuse(log, dir, "not a directory");
 	if (st.st_uid != 0) {
@@ -96,30 +103,135 @@ static int check_one_dir(const su_log *log, const char *dir, bool holding)
 	return SU_OK;
 }
 
-int su_check_dir(const su_log *log, const char *dir)
+/* ---- directories found safe during one PAM call ----------------------------
+ * A call reads the config, the host key and a grace record or the user's
+ * files, in directories that share their ancestors; on the grace path the
+ * lstat of each directory was the largest single cost. Between
+ * su_dir_memo_begin and su_dir_memo_end a directory found safe is not
+ * checked again (it could change within the call as it could between a
+ * check and the open that follows it: no new window). Only successes are
+ * kept; a directory kept as an ancestor (sticky allowed) does not stand in
+ * for a holding directory. Per thread, off unless begun. */
+#define MEMO_MAX 12
+
+static _Thread_local struct {
+	bool on;
+	size_t n;
+	struct {
+		char *dir;
+		bool holding;
+	} e[MEMO_MAX];
+} memo;
+
+void su_dir_memo_begin(void)
 {
-	char *real = realpath(dir, NULL);
+	su_dir_memo_end();
+	memo.on = true;
+}
+
+void su_dir_memo_end(void)
+{
+	for (size_t i = 0; i < memo.n; i++)
+		free(memo.e[i].dir);
+	memset(&memo, 0, sizeof(memo));
+}
+
+/* dir was found safe, and so were all its ancestors. */
+static bool memo_has(const char *dir, bool holding)
+{
+	for (size_t i = 0; memo.on && i < memo.n; i++)
+		if (strcmp(memo.e[i].dir, dir) == 0 && (memo.e[i].holding || !holding))
+			return true;
+	return false;
+}
+
+static void memo_add(const char *dir, bool holding)
+{
+	if (!memo.on || memo.n == MEMO_MAX || memo_has(dir, holding))
+		return;
+	memo.e[memo.n].dir = strdup(dir);
+	if (memo.e[memo.n].dir != NULL)
+		memo.e[memo.n++].holding = holding;
+}
+
+/* "/a/b/c" -> "/a/b" -> "/a" -> "/" -> false (no parent). */
+static bool cut_to_parent(char *dir)
+{
+	char *slash = strrchr(dir, '/');
+
+	if (slash == NULL || (slash == dir && dir[1] == '\0'))
+		return false;
+	slash[slash == dir ? 1 : 0] = '\0';
+	return true;
+}
+
+/* Check dir, then each directory above it, stopping at one this call has
+ * already found safe. The whole chain is remembered only when it all
+ * passed. */
+static int check_chain(const su_log *log, const char *dir, bool may_fall_back)
+{
+	char *d = strdup(dir);
+	bool holding = true;
 	int rc = SU_OK;
 
-	if (real == NULL) {
+	if (d == NULL)
+		return refuse(log, dir, "out of memory");
+	do {
+		if (memo_has(d, holding))
+			break;
+		rc = check_one_dir(log, d, holding, may_fall_back);
+		holding = false;
+	} while (rc == SU_OK && cut_to_parent(d));
+	if (rc == SU_OK) {
+		strcpy(d, dir);
+		holding = true;
+		do {
+			memo_add(d, holding);
+			holding = false;
+		} while (cut_to_parent(d));
+	}
+	free(d);
+	return rc;
+}
+
+/* Absolute, with no empty, "." or ".." component: such a path is its own
+ * canonical form unless one of its components is a symlink, which
+ * check_chain notices. Checking it as written saves realpath's readlink
+ * on every component (half the syscalls of these checks). */
+static bool plain_path(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (const char *c = p + 1; *c != '\0'; c = strchr(c, '/') + 1) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 0 || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (c[len] == '\0')
+			break;
+	}
+	return true;
+}
+
+int su_check_dir(const su_log *log, const char *dir)
+{
+	char *path;
+	int rc;
+
+	if (plain_path(dir)) {
+		rc = check_chain(log, dir, true);
+		if (rc != FALLBACK)
+			return rc;
+	}
+	path = realpath(dir, NULL);
+	if (path == NULL) {
 		if (errno == ENOENT)
 			return SU_NOTFOUND;
 		return refuse_errno(log, dir, "cannot resolve directory");
 	}
-	rc = check_one_dir(log, real, true);
-	/* Walk up: "/a/b/c" -> "/a/b" -> "/a" -> "/". */
-	for (char *slash = strrchr(real, '/'); rc == SU_OK && slash != NULL;
-	     slash = strrchr(real, '/')) {
-		if (slash == real) {
-			if (real[1] == '\0')
-				break;
-			real[1] = '\0';
-		} else {
-			*slash = '\0';
-		}
-		rc = check_one_dir(log, real, false);
-	}
-	free(real);
+	rc = check_chain(log, path, false);
+	free(path);
 	return rc;
 }
 
@@ -166,9 +278,12 @@ static int open_checked(const su_log *log, const char *path, int *fd_out)
 	return SU_OK;
 }
 
-/* Read to EOF, at most max bytes: the file may have grown since fstat. */
+/* Read to EOF, at most max bytes: the file may have grown since fstat.
+ * When a read brings exactly the size fstat saw, that is the file (ours
+ * are replaced by rename, never rewritten in place), and the read that
+ * would only return 0 is saved; any other count reads on to EOF. */
 static int read_all(const su_log *log, const char *path, int fd, size_t max,
-		    su_buf *out)
+		    size_t expected, su_buf *out)
 {
 	char *data = malloc(max + 1);
 	size_t len = 0;
@@ -190,6 +305,8 @@ static int read_all(const su_log *log, const char *path, int fd, size_t max,
 			su_free_secret(data, max + 1);
 			return refuse(log, path, "grew beyond its size limit while read");
 		}
+		if (len == expected)
+			break;
 	}
 	data[len] = '\0';
 	out->data = data;
@@ -213,7 +330,7 @@ int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 	if (rc == SU_OK)
 		rc = check_file(log, path, fd, kind, max_size, &st);
 	if (rc == SU_OK)
-		rc = read_all(log, path, fd, max_size, out);
+		rc = read_all(log, path, fd, max_size, (size_t)st.st_size, out);
 	if (fd >= 0)
 		close(fd);
 	free(dir);

@@ -27,6 +27,11 @@ void su_buf_free(su_buf *buf);
  * writable by group or others, ancestors likewise unless sticky (/tmp). */
 int su_check_dir(const su_log *log, const char *dir);
 
+/* Within one PAM call: a directory su_check_dir found safe is not checked
+ * again until su_dir_memo_end (this thread only; begin also clears). */
+void su_dir_memo_begin(void);
+void su_dir_memo_end(void);
+
 /* Read a whole file after the checks above. SU_NOTFOUND (not logged) when it
  * does not exist; SU_ERR (logged: path and reason) for any refusal. */
 int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,

@@ -805,6 +805,24 @@ static void remember(struct stepup *s, const su_grace_here *here)
 	su_grace_write(&s->log, s->settings.grace_dir, s->hostkey, &want, s->accepted);
 }
 
+/* After the grace check: the user's record, then the prompts. */
+static int prompt_if_enrolled(struct stepup *s, const su_grace_here *here)
+{
+	int rc = load_user(s);
+
+	if (rc == SU_ERR) {
+		su_audit(s->pamh, &s->who, NULL, "error", "store-error");
+		say_error(s, "Step-up authentication is unavailable; see the system log.");
+		return PAM_AUTH_ERR;
+	}
+	if (rc == SU_NOTFOUND || s->usable == 0)
+		return not_enrolled(s);
+	rc = prompt_and_verify(s);
+	if (rc == PAM_SUCCESS)
+		remember(s, here);
+	return rc;
+}
+
 static int run(struct stepup *s, const su_args *args)
 {
 	su_grace_here here = {{0}, {0}};
@@ -824,17 +842,14 @@ static int run(struct stepup *s, const su_args *args)
 	}
 	if (in_grace(s, &here))
 		return PAM_SUCCESS;
-	rc = load_user(s);
-	if (rc == SU_ERR) {
-		su_audit(s->pamh, &s->who, NULL, "error", "store-error");
-		say_error(s, "Step-up authentication is unavailable; see the system log.");
-		return PAM_AUTH_ERR;
+	/* liboath only from here: the grace path has no use for it. */
+	if (su_totp_init() != 0) {
+		su_logf(&s->log, LOG_ERR, "cannot initialise liboath");
+		su_audit(s->pamh, &s->who, NULL, "error", "liboath");
+		return PAM_SERVICE_ERR;
 	}
-	if (rc == SU_NOTFOUND || s->usable == 0)
-		return not_enrolled(s);
-	rc = prompt_and_verify(s);
-	if (rc == PAM_SUCCESS)
-		remember(s, &here);
+	rc = prompt_if_enrolled(s, &here);
+	su_totp_done();
 	return rc;
 }
 
@@ -867,12 +882,9 @@ int su_stepup_authenticate(pam_handle_t *pamh, const su_args *args)
 	}
 	su_audit_who_from_pam(pamh, s.user, &s.who);
 	s.service = s.who.service ? s.who.service : "this action";
-	if (su_totp_init() != 0) {
-		su_logf(&s.log, LOG_ERR, "cannot initialise liboath");
-		return PAM_SERVICE_ERR;
-	}
+	su_dir_memo_begin();
 	rc = run(&s, args);
+	su_dir_memo_end();
 	stepup_free(&s);
-	su_totp_done();
 	return rc;
 }

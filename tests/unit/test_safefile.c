@@ -479,6 +479,36 @@ static void r4_chain_is_checked_after_resolving_links(void **state)
 	expect_read_ok(via, SU_FILE_SECRET, "version=1\n");
 }
 
+/* The same when the link is higher up, not the holding directory, and when
+ * the path takes a detour through "..": the chain judged is still the one
+ * the file really sits in. */
+static void r4_link_or_dotdot_above_the_holding_dir_is_resolved(void **state)
+{
+	fixture *fx = *state;
+	char unsafe[PATH_MAX], real[PATH_MAX], dir[PATH_MAX], file[PATH_MAX];
+	char alias[PATH_MAX], via[PATH_MAX], other[PATH_MAX], detour[PATH_MAX];
+
+	NEED_ROOT();
+	JOIN(unsafe, fx->dir, "unsafe");
+	JOIN(real, fx->real, "unsafe");
+	JOIN(dir, unsafe, "users");
+	JOIN(file, dir, "alice");
+	JOIN(alias, fx->dir, "alias");
+	JOIN(via, alias, "users/alice");
+	JOIN(other, fx->dir, "other");
+	JOIN(detour, other, "../unsafe/users/alice");
+	make_dir(unsafe, 0777, 0);
+	make_dir(dir, 0700, 0);
+	make_dir(other, 0755, 0);
+	make_file(file, "version=1\n", 0600, 0);
+	assert_int_equal(symlink("unsafe", alias), 0);
+	expect_read_refused(via, SU_FILE_SECRET, real, "directory mode 0777");
+	expect_read_refused(detour, SU_FILE_SECRET, real, "directory mode 0777");
+	assert_int_equal(chmod(unsafe, 0755), 0);
+	expect_read_ok(via, SU_FILE_SECRET, "version=1\n");
+	expect_read_ok(detour, SU_FILE_SECRET, "version=1\n");
+}
+
 static void r4_missing_file_is_notfound_silently(void **state)
 {
 	fixture *fx = *state;
@@ -1129,6 +1159,7 @@ int main(void)
 		T(r4_ancestor_writable_without_sticky_is_refused),
 		T(r4_ancestor_not_root_owned_is_refused),
 		T(r4_chain_is_checked_after_resolving_links),
+		T(r4_link_or_dotdot_above_the_holding_dir_is_resolved),
 		T(r4_missing_file_is_notfound_silently),
 		T(r4_missing_dir_is_notfound_silently),
 		T(r5_write_creates_root_owned_file_with_mode),
