@@ -10,6 +10,9 @@
 #   --no-callgrind     skip the instruction counts
 #   --strace-n N       calls of the right-code path under strace (default 200)
 #   --no-strace        skip the syscall breakdown
+#   --cold-n N         processes per path for the one-call-per-process rows
+#                      (default 200; 0 skips them): what each sudo pays,
+#                      module load and first-call set-up included
 #   --syslog MODE      what pam_syslog talks to (default host):
 #                        host     whatever /dev/log is on this host, as it is
 #                        discard  a throwaway python3 receiver that drops every
@@ -38,7 +41,7 @@ ORIG_ARGS="$*"
 ORIG_ARGV=("$@")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$HERE")
-N=2000 WARMUP=20 CG_N=200 ST_N=200 CALLGRIND=1 STRACE=1 TMPFS=1 SYSLOG=host KEEP=0
+N=2000 WARMUP=20 CG_N=200 ST_N=200 COLD_N=200 CALLGRIND=1 STRACE=1 TMPFS=1 SYSLOG=host KEEP=0
 TMPBASE=${TMPDIR:-/tmp}
 MODULE=${STEPUP_MODULE:-$TOP/tests/root/lib/x86_64-linux-gnu/security/pam_stepup.so}
 STEPUPCTL=${STEPUPCTL:-$TOP/tests/root/usr/local/sbin/stepupctl}
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--no-callgrind) CALLGRIND=0 ;;
 	--strace-n) ST_N=$2; shift ;;
 	--no-strace) STRACE=0 ;;
+	--cold-n) COLD_N=$2; shift ;;
 	--syslog) SYSLOG=$2; shift ;;
 	--tmpdir) TMPBASE=$2; shift ;;
 	--no-tmpfs) TMPFS=0 ;;
@@ -346,6 +350,26 @@ if [ "$CALLGRIND" = 1 ]; then
 	done
 fi
 
+# One process per call, as sudo and su run: pam_start (which loads the
+# module and what it links), one pam_authenticate, pam_end, exit. The
+# permit row is the floor (the driver's own start included in both).
+cold() { # INDEX: mean µs per process over COLD_N processes
+	local i=$1 t0 t1
+	t0=$(date +%s%N)
+	for _ in $(seq "$COLD_N"); do
+		bench "$i" -n 1 -w 0 >/dev/null || die "cold run of ${LABELS[$i]} failed"
+	done
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / COLD_N / 1000))
+}
+declare -a COLD
+if [ "$COLD_N" -gt 0 ]; then
+	for i in 0 "$GRACE"; do
+		echo "one call per process: ${LABELS[$i]} (n=$COLD_N) ..." >&2
+		COLD[i]=$(cold "$i")
+	done
+fi
+
 # --- report --------------------------------------------------------------------------
 fs_of() { df -T "$1" | awk 'NR == 2 { print $2 " on " $1 " (" $7 ")" }'; }
 echo
@@ -453,6 +477,14 @@ if [ "$STRACE" = 1 ]; then
 			printf "-1\t| all (floor %.0f µs) | %.1f | %.1f | %.1f | 100%% |\n", floor,
 				calls / n, total / n, net_total / n
 		}' "$W/strace.out" | sort -t"$(printf '\t')" -k1,1 -g -r | cut -f2-
+fi
+
+if [ "$COLD_N" -gt 0 ]; then
+	echo
+	echo "One call per process (pam_start, one pam_authenticate, pam_end, exit; mean of $COLD_N processes):"
+	echo
+	echo "- ${LABELS[0]}: ${COLD[0]} µs"
+	echo "- ${LABELS[$GRACE]}: ${COLD[$GRACE]} µs (+$((COLD[GRACE] - COLD[0])) µs)"
 fi
 
 echo

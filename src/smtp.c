@@ -39,8 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <curl/curl.h>
-#include <openssl/ssl.h>
+#include "curlapi.h"
 #include "mail.h"
 #include "safefile.h"
 #include "secret.h"
@@ -49,6 +48,9 @@
 #define CREDENTIALS_MAX 4096
 #define URL_LOG_MAX 256
 #define DEFAULT_TIMEOUT 10
+
+/* libcurl's functions, loaded on the first send (curlapi.h says why). */
+static const su_curl_api *lib;
 
 /* What libcurl's read callback uploads. */
 struct upload {
@@ -249,7 +251,7 @@ typedef struct session {
 #define SETOPT(rc, c, opt, val)                                  \
 	do {                                                     \
 		if ((rc) == CURLE_OK)                            \
-			(rc) = curl_easy_setopt((c), (opt), (val)); \
+			(rc) = lib->easy_setopt((c), (opt), (val)); \
 	} while (0)
 
 /* libcurl installs its key-log callback when SSLKEYLOGFILE was set at its
@@ -260,7 +262,7 @@ static CURLcode no_key_log(CURL *curl, void *ssl_ctx, void *userp)
 {
 	(void)curl;
 	(void)userp;
-	SSL_CTX_set_keylog_callback((SSL_CTX *)ssl_ctx, NULL);
+	lib->ssl_ctx_set_keylog_callback((SSL_CTX *)ssl_ctx, NULL);
 	return CURLE_OK;
 }
 
@@ -305,7 +307,7 @@ static CURLcode set_envelope(session *s, const su_settings *st, const char *to,
 
 	snprintf(s->from, sizeof(s->from), "<%s>", st->smtp_from);
 	snprintf(rcpt, sizeof(rcpt), "<%s>", to);
-	s->rcpt = curl_slist_append(NULL, rcpt);
+	s->rcpt = lib->slist_append(NULL, rcpt);
 	if (s->rcpt == NULL)
 		return CURLE_OUT_OF_MEMORY;
 	s->upload = (struct upload){message, len, 0};
@@ -439,11 +441,11 @@ static void describe(su_smtp_result *res, CURLcode rc, const char *err,
 
 static void finish(session *s, CURLcode rc, const su_settings *st, su_smtp_result *res)
 {
-	const char *err = s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(rc);
+	const char *err = s->errbuf[0] != '\0' ? s->errbuf : lib->easy_strerror(rc);
 	long code = 0;
 
 	if (s->curl != NULL &&
-	    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
+	    lib->easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
 		res->code = code;
 	snprintf(res->reply, sizeof(res->reply), "%s", reply_for(&s->replies, res->code));
 	res->status = status_of(rc, res->code, err);
@@ -534,7 +536,7 @@ static CURLcode init_curl(void)
 		free(saved);
 		return CURLE_FAILED_INIT; /* never initialise with it set */
 	}
-	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = lib->global_init(CURL_GLOBAL_DEFAULT);
 	if (saved != NULL) {
 		setenv(name, saved, 1);
 		free(saved);
@@ -547,7 +549,7 @@ static CURLcode perform(session *s, const su_settings *st, login *l,
 {
 	CURLcode rc;
 
-	if (init_curl() != CURLE_OK || (s->curl = curl_easy_init()) == NULL) {
+	if (init_curl() != CURLE_OK || (s->curl = lib->easy_init()) == NULL) {
 		login_free(l);
 		return CURLE_FAILED_INIT;
 	}
@@ -558,7 +560,7 @@ static CURLcode perform(session *s, const su_settings *st, login *l,
 		rc = set_login(s, l);
 	login_free(l); /* libcurl has its own copies now */
 	if (rc == CURLE_OK)
-		rc = curl_easy_perform(s->curl);
+		rc = lib->easy_perform(s->curl);
 	return rc;
 }
 
@@ -574,11 +576,16 @@ int su_smtp_send(const su_log *log, const su_settings *settings,
 	if (!configured(settings, res) || !addresses_ok(settings, to, res) ||
 	    load_login(log, settings->smtp_credentials, &l, res) != 0)
 		return report(log, settings, to, res);
+	lib = su_curl_api_load(res->detail, sizeof(res->detail));
+	if (lib == NULL) {
+		login_free(&l);
+		return report(log, settings, to, res);
+	}
 	rc = perform(&s, settings, &l, to, message, len); /* frees l */
 	finish(&s, rc, settings, res);
-	curl_slist_free_all(s.rcpt);
+	lib->slist_free_all(s.rcpt);
 	if (s.curl != NULL)
-		curl_easy_cleanup(s.curl);
+		lib->easy_cleanup(s.curl);
 	return report(log, settings, to, res);
 }
 

@@ -147,12 +147,43 @@ static void module_dynsym_has_only_pam_entry_points(void **state)
 	assert_int_equal(found, sizeof(exported) / sizeof(exported[0]));
 }
 
+/* Loading the module maps neither libcurl nor libssl: they come only with
+ * the first mail (src/curlapi.h), not into every sudo. */
+static int find_mapped(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char **found = data;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+
+	(void)size;
+	if (strncmp(base, "libcurl.so", 10) == 0 || strncmp(base, "libssl.so", 9) == 0)
+		*found = name;
+	return 0;
+}
+
+static void module_loads_no_libcurl_or_libssl(void **state)
+{
+	const char *found = NULL;
+	void *handle;
+
+	(void)state;
+	dl_iterate_phdr(find_mapped, &found);
+	if (found != NULL)
+		fail_msg("%s is mapped before the module is loaded", found);
+	handle = open_module();
+	dl_iterate_phdr(find_mapped, &found);
+	if (found != NULL)
+		fail_msg("loading the module mapped %s", found);
+	dlclose(handle);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(module_exports_pam_entry_points),
 		cmocka_unit_test(module_hides_internal_symbols),
 		cmocka_unit_test(module_dynsym_has_only_pam_entry_points),
+		cmocka_unit_test(module_loads_no_libcurl_or_libssl),
 	};
 
 	return cmocka_run_group_tests_name("exports", tests, NULL, NULL);
