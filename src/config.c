@@ -958,6 +958,22 @@ out:
 	return rc;
 }
 
+int su_config_parse(const su_log *log, const char *name, const char *text, size_t len,
+		    const char *service, su_settings *out)
+{
+	char *copy = malloc(len + 1);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (copy == NULL)
+		return su_fail(log, "%s: out of memory", name);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = parse_text(log, name, copy, len, service, out);
+	free(copy);
+	return rc;
+}
+
 int su_config_load(const su_log *log, const char *path, const char *service,
 		   su_settings *out)
 {

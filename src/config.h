@@ -63,6 +63,11 @@ void su_settings_free(su_settings *s);
 int su_config_load(const su_log *log, const char *path, const char *service,
 		   su_settings *out);
 
+/* The same from text in memory (len bytes, need not be NUL-terminated);
+ * name stands for the file in messages. For tests and fuzzing. */
+int su_config_parse(const su_log *log, const char *name, const char *text, size_t len,
+		    const char *service, su_settings *out);
+
 /* Apply one module argument "key=value" (or a bare flag such as "debug").
  * Only the keys that DESIGN.md allows as arguments are accepted; errors
  * name the argument. "config=" is handled by the caller, not here. */
