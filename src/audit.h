@@ -20,6 +20,17 @@ void su_audit_who_from_pam(pam_handle_t *pamh, const char *user,
 /* result: "success", "failure", "allow", "deny", "error". */
 void su_audit(pam_handle_t *pamh, const su_audit_who *who, const char *method,
 	      const char *result, const char *reason);
+/* The same line with one more field, key=value (value escaped), at the end. */
+void su_audit_extra(pam_handle_t *pamh, const su_audit_who *who, const char *method,
+		    const char *result, const char *reason, const char *key,
+		    const char *value);
+
+/* The same format from stepupctl, which has no PAM handle: syslog
+ * (authpriv, ident "stepupctl") and the administrator who ran it. For
+ * enrolments, removals, new recovery codes, unlocks and grace revokes:
+ * action=ACTION user=USER by=ADMIN result=RESULT [key=value]. */
+void su_audit_admin(const char *action, const char *user, const char *result,
+		    const char *key, const char *value);
 
 /* Escape a value for a key=value log line into buf: printable ASCII without
  * spaces, '"', '\\' or '=' passes; anything else becomes \xHH; empty or NULL

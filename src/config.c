@@ -13,10 +13,7 @@
  * wrong anywhere is wrong, and the caller fails closed.
  *
  * Service names match without regard to ASCII case (libpam lowercases
- * PAM_SERVICE). Keys and methods that this version parses but does not act
- * on yet (KEY_PLANNED, method_names[].planned) load fine and earn a warning
- * once the file is clean: on stderr in the CLI, in the debug log only in
- * the module (see warn_planned). */
+ * PAM_SERVICE). */
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,8 +45,6 @@ enum kind {
 enum {
 	KEY_GLOBAL = 1u << 0,  /* [global] only: host-wide, not per service */
 	KEY_ARG = 1u << 1,     /* also accepted as a module argument */
-	KEY_PLANNED = 1u << 2, /* parsed and checked, but nothing acts on it in
-				  this version: setting it earns a warning */
 };
 
 struct key {
@@ -99,20 +94,15 @@ static void set_debug(su_settings *s, unsigned v)
 	{ #name, kind, flags, F(name), 0, 0, NULL, NULL, def }
 
 /* Defaults from DESIGN.md. "debug" is an argument only as the bare flag,
- * handled in su_settings_apply_arg, so it carries no KEY_ARG here.
- * KEY_PLANNED marks what grace records, lockout, exempt groups and email
- * codes will use: configs written for them stay valid, but an administrator
- * who sets one is told that it does nothing yet. Drop the flag in the
- * change that makes the flow act on the key. */
-#define P KEY_PLANNED
+ * handled in su_settings_apply_arg, so it carries no KEY_ARG here. */
 static const struct key keys[] = {
 	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery"),
 	UINT(grace, 0, 86400, KEY_ARG, 300),
 	WORD(missing, missing_words, set_missing, KEY_ARG, "deny"),
 	UINT(tries, 1, 10, KEY_ARG, 3),
 	UINT(fail_delay, 0, 10, KEY_ARG, 2),
-	UINT(lockout_attempts, 0, 1000, P, 5),
-	UINT(lockout_time, 1, 604800, P, 900),
+	UINT(lockout_attempts, 0, 1000, 0, 5),
+	UINT(lockout_time, 1, 604800, 0, 900),
 	UINT(totp_window, 0, 10, 0, 1),
 	UINT(email_code_length, 6, 10, 0, 8),
 	UINT(email_code_ttl, 30, 3600, 0, 300),
@@ -134,7 +124,6 @@ static const struct key keys[] = {
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
-#undef P
 #undef F
 #undef UINT
 #undef WORD
@@ -145,16 +134,13 @@ union val {
 	char *s; /* heap; NULL for an empty exempt_groups */
 };
 
-/* planned: a rule may list it (configs stay valid), but the flow has no
- * method for it yet; listing it earns a warning like a KEY_PLANNED key. */
 static const struct {
 	const char *name;
 	unsigned bit;
-	bool planned;
 } method_names[] = {
-	{ "totp", SU_METHOD_TOTP, false },
-	{ "email", SU_METHOD_EMAIL, false },
-	{ "recovery", SU_METHOD_RECOVERY, true },
+	{ "totp", SU_METHOD_TOTP },
+	{ "email", SU_METHOD_EMAIL },
+	{ "recovery", SU_METHOD_RECOVERY },
 };
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
 
@@ -453,67 +439,6 @@ static void store(su_settings *s, const struct key *k, union val *v)
 }
 
 /* ------------------------------------------------------------------------ */
-/* What this version accepts but does not act on yet */
-
-/* The methods in bits that the flow cannot use yet. */
-static unsigned planned_methods(unsigned bits)
-{
-	unsigned planned = 0;
-
-	for (size_t i = 0; i < METHOD_COUNT; i++)
-		if (method_names[i].planned)
-			planned |= method_names[i].bit;
-	return bits & planned;
-}
-
-static bool is_planned(const struct key *k, const union val *v)
-{
-	return (k->flags & KEY_PLANNED) ||
-	       (k->kind == K_METHODS && planned_methods(v->u) != 0);
-}
-
-static void warn_planned(const su_log *log, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* The CLI (log->pamh == NULL: stepupctl check-config and the other
- * commands) warns on stderr: an administrator must learn that a setting
- * does nothing, and a clean config still passes. The module reads the
- * config at every pam_authenticate, and a setting made on purpose is not
- * a fault: a warning there would add a syslog line to every sudo, for
- * ever, so it goes to the debug log only. */
-static void warn_planned(const su_log *log, const char *fmt, ...)
-{
-	char msg[PATH_MAX + WHY_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (log->pamh != NULL)
-		su_debug(log, "%s", msg);
-	else /* "warning:" as stepupctl's other warnings: not an error */
-		su_logf(log, LOG_WARNING, "warning: %s", msg);
-}
-
-/* where: "PATH:LINE: key 'K'" or "module argument 'K=V'"; methods: the
- * value of a K_METHODS key. */
-static void warn_if_planned(const su_log *log, const char *where,
-			    const struct key *k, unsigned methods)
-{
-	if (k->flags & KEY_PLANNED)
-		warn_planned(log, "%s: accepted but not enforced by this version "
-			     "of pam_stepup", where);
-	if (k->kind != K_METHODS)
-		return;
-	methods = planned_methods(methods);
-	for (size_t i = 0; i < METHOD_COUNT; i++)
-		if (methods & method_names[i].bit)
-			warn_planned(log, "%s: method '%s': accepted but not "
-				     "available in this version of pam_stepup",
-				     where, method_names[i].name);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Settings */
 
 void su_settings_free(su_settings *s)
@@ -609,13 +534,6 @@ int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg)
 		return su_fail(log, "unknown module argument '%s'", arg);
 	if (!parse_value(k, eq + 1, &v, why, sizeof(why)))
 		return su_fail(log, "module argument '%s': %s", arg, why);
-	if (is_planned(k, &v)) {
-		char where[WHY_MAX];
-
-		snprintf(where, sizeof(where), "module argument '%.*s'",
-			 echo_len(strlen(arg)), arg);
-		warn_if_planned(log, where, k, k->kind == K_METHODS ? v.u : 0);
-	}
 	store(s, k, &v);
 	return SU_OK;
 }
@@ -635,13 +553,6 @@ struct seen_service {
 	unsigned line;
 };
 
-/* A line that set something this version does not act on. */
-struct planned_note {
-	unsigned line;
-	const struct key *key;
-	unsigned methods; /* K_METHODS: the value */
-};
-
 struct parser {
 	const su_log *log;
 	const char *path;
@@ -655,8 +566,6 @@ struct parser {
 	unsigned global_line; /* line of the explicit [global] header */
 	struct seen_service *services;
 	size_t nservices;
-	struct planned_note *notes;
-	size_t nnotes;
 };
 
 static void layer_free(struct layer *l)
@@ -777,33 +686,6 @@ static void enter_service(struct parser *p, const char *name)
 	}
 }
 
-static void note_planned(struct parser *p, const struct key *k, unsigned methods)
-{
-	struct planned_note *grown;
-
-	grown = realloc(p->notes, (p->nnotes + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		p->out_of_memory = true;
-		return;
-	}
-	p->notes = grown;
-	p->notes[p->nnotes++] = (struct planned_note){ p->lineno, k, methods };
-}
-
-/* Only for a file that parsed clean: a broken file is refused, its errors
- * are what to read first, and one bad line stays one message. */
-static void warn_notes(const struct parser *p)
-{
-	for (size_t i = 0; i < p->nnotes; i++) {
-		char where[PATH_MAX + 64];
-
-		snprintf(where, sizeof(where), "%s:%u: key '%s'", p->path,
-			 p->notes[i].line, p->notes[i].key->name);
-		warn_if_planned(p->log, where, p->notes[i].key,
-				p->notes[i].methods);
-	}
-}
-
 /* line starts with '['. */
 static void parse_header(struct parser *p, char *line)
 {
@@ -881,8 +763,6 @@ static void parse_assignment(struct parser *p, char *line)
 	p->cur->line[i] = p->lineno;
 	if (!parse_value(k, value, &p->cur->val[i], why, sizeof(why)))
 		line_error(p, key, "%s", why);
-	else if (is_planned(k, &p->cur->val[i]))
-		note_planned(p, k, k->kind == K_METHODS ? p->cur->val[i].u : 0);
 }
 
 static void parse_line(struct parser *p, char *line, size_t len)
@@ -938,7 +818,6 @@ static int parse_text(const su_log *log, const char *path, char *text,
 	}
 	if (p.errors > 0)
 		goto out;
-	warn_notes(&p);
 	if (su_settings_defaults(&s) != SU_OK) {
 		su_logf(log, LOG_ERR, "%s: out of memory", path);
 		goto out;
@@ -954,7 +833,6 @@ out:
 	layer_free(&p.target);
 	layer_free(&p.scratch);
 	free(p.services);
-	free(p.notes);
 	return rc;
 }
 

@@ -17,7 +17,9 @@
 #include "email.h"
 #include "grace.h"
 #include "hostkey.h"
+#include "lockout.h"
 #include "mail.h"
+#include "recovery.h"
 #include "secret.h"
 #include "stepup.h"
 #include "store.h"
@@ -33,6 +35,7 @@ enum verdict {
 	VERDICT_EXPIRED,   /* matched an emailed code past its expiry */
 	VERDICT_VOIDED,    /* wrong, and the emailed code is now void */
 	VERDICT_MALFORMED, /* not the shape of any accepted code */
+	VERDICT_LOCKED,    /* the user is locked out: not judged */
 	VERDICT_ERROR,     /* store or crypto failure: fail closed */
 };
 
@@ -60,12 +63,14 @@ struct stepup {
 	bool have_uid;        /* NSS knows the user: uid is theirs */
 	uid_t uid;
 	unsigned accepted;    /* the method whose answer was accepted */
+	time_t locked_until;  /* set when a lockout is found or imposed */
+	unsigned recovery_left; /* after a recovery code was accepted */
 	struct passwd pw;     /* the user's entry; strings in pw_buf */
 	char pw_buf[4096];
 };
 
 /* A method the flow can offer: whether a user is enrolled, and the judge
- * of an answer. Recovery codes will join as a row. */
+ * of an answer. */
 struct method {
 	enum su_method id;
 	const char *name;
@@ -75,10 +80,12 @@ struct method {
 
 static enum verdict totp_check(struct stepup *s, const char *code);
 static enum verdict email_check(struct stepup *s, const char *code);
+static enum verdict recovery_check(struct stepup *s, const char *code);
 
 static const struct method methods[] = {
 	{SU_METHOD_TOTP, "totp", su_totp_enrolled, totp_check},
 	{SU_METHOD_EMAIL, "email", su_email_enrolled, email_check},
+	{SU_METHOD_RECOVERY, "recovery", su_recovery_enrolled, recovery_check},
 };
 
 static void say_error(struct stepup *s, const char *fmt, ...)
@@ -95,6 +102,15 @@ static void say_error(struct stepup *s, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	su_conv_error(s->pamh, "%s", text);
+}
+
+/* Inside a state transaction: whether the user is locked out now (a
+ * concurrent attempt may have locked them since the prompt was shown).
+ * -1: malformed state. */
+static int locked_now(struct stepup *s, su_state_txn *txn, const su_kv *state)
+{
+	return su_lockout_locked(&s->log, su_state_name(txn), state, time(NULL),
+				 &s->locked_until);
 }
 
 /* Record the step as used, under the user's state lock, so that two
@@ -114,6 +130,11 @@ static enum verdict consume_totp_step(struct stepup *s, uint64_t step)
 	start = step * s->totp.period;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		return VERDICT_ERROR;
+	switch (locked_now(s, txn, state)) {
+	case 0: break;
+	case 1: v = VERDICT_LOCKED; /* fall through */
+	default: goto out;
+	}
 	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_time", 0,
 			  UINT64_MAX, &last) < 0)
 		goto out;
@@ -121,6 +142,7 @@ static enum verdict consume_totp_step(struct stepup *s, uint64_t step)
 		v = VERDICT_REPLAYED;
 		goto out;
 	}
+	su_lockout_clear(state);
 	if (su_kv_set_u64(state, "totp_last_time", start) != 0 ||
 	    su_state_commit(txn) != SU_OK)
 		goto out;
@@ -210,8 +232,15 @@ static enum verdict email_check(struct stepup *s, const char *code)
 		return VERDICT_ERROR;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
+	switch (locked_now(s, txn, state)) {
+	case 0: break;
+	case 1: v = VERDICT_LOCKED; /* fall through */
+	default: goto out;
+	}
 	if (su_email_judge(&s->log, su_state_name(txn), state, hmac, time(NULL), &ev) != 0)
 		goto out;
+	if (ev == SU_EMAIL_MATCH)
+		su_lockout_clear(state);
 	/* Nothing pending: nothing changed, nothing to make durable. */
 	if (ev != SU_EMAIL_NO_CODE && su_state_commit(txn) != SU_OK)
 		goto out;
@@ -219,6 +248,54 @@ static enum verdict email_check(struct stepup *s, const char *code)
 out:
 	su_state_end(txn);
 	su_erase(hmac, sizeof(hmac));
+	return v;
+}
+
+/* A recovery code: which one it is is found without the lock (up to
+ * SU_RECOVERY_COUNT_MAX HMACs); using it is decided under the lock, so 16
+ * concurrent attempts with one code give one success. */
+static enum verdict recovery_check(struct stepup *s, const char *code)
+{
+	enum verdict v = VERDICT_ERROR;
+	char canon[SU_RECOVERY_CHARS + 1];
+	su_state_txn *txn = NULL;
+	unsigned index = 0, total = 0;
+	bool was_used = false;
+	char *name = NULL;
+	su_kv *state;
+
+	if (!su_recovery_canonical(code, canon))
+		return VERDICT_MALFORMED;
+	name = su_store_name(s->store, s->user, SU_STORE_RECORD);
+	if (name == NULL || need_hostkey(s) != 0 ||
+	    su_recovery_match(&s->log, name, s->hostkey, s->user, &s->record, canon, &index) != 0)
+		goto out;
+	if (index == 0) {
+		v = VERDICT_WRONG;
+		goto out;
+	}
+	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
+		goto out;
+	switch (locked_now(s, txn, state)) {
+	case 0: break;
+	case 1: v = VERDICT_LOCKED; /* fall through */
+	default: goto out;
+	}
+	if (su_recovery_use(&s->log, su_state_name(txn), &s->record, state, index, &was_used) != 0)
+		goto out;
+	if (was_used) {
+		v = VERDICT_REPLAYED;
+		goto out;
+	}
+	su_lockout_clear(state);
+	if (su_state_commit(txn) != SU_OK ||
+	    su_recovery_left(&s->log, name, &s->record, state, &s->recovery_left, &total) != 0)
+		goto out;
+	v = VERDICT_ACCEPTED;
+out:
+	su_state_end(txn);
+	su_erase(canon, sizeof(canon));
+	free(name);
 	return v;
 }
 
@@ -464,6 +541,7 @@ static int verdict_rank(enum verdict v)
 	case VERDICT_EXPIRED: return 3;
 	case VERDICT_REPLAYED: return 4;
 	case VERDICT_ACCEPTED:
+	case VERDICT_LOCKED:
 	case VERDICT_ERROR: break;
 	}
 	return 5;
@@ -486,7 +564,7 @@ static enum verdict judge(struct stepup *s, const char *code,
 		v = methods[i].check(s, code);
 		if (v == VERDICT_MALFORMED)
 			continue;
-		if (v == VERDICT_ACCEPTED || v == VERDICT_ERROR) {
+		if (v == VERDICT_ACCEPTED || v == VERDICT_ERROR || v == VERDICT_LOCKED) {
 			*method_name = methods[i].name;
 			return v;
 		}
@@ -507,6 +585,7 @@ static const char *reason_of(enum verdict v)
 	case VERDICT_MALFORMED: return "malformed-code";
 	case VERDICT_EXPIRED: return "expired-code";
 	case VERDICT_VOIDED: return "too-many-wrong-codes";
+	case VERDICT_LOCKED: return "locked-out";
 	case VERDICT_ERROR: break;
 	}
 	return "store-error";
@@ -517,6 +596,7 @@ enum outcome {
 	OUTCOME_RETRY,      /* a wrong or malformed answer: ask again */
 	OUTCOME_EMAILED,    /* the answer asked for an email: ask again, free */
 	OUTCOME_CONV_ENDED, /* no answer could be had (EOF, Ctrl-C) */
+	OUTCOME_LOCKED,     /* locked out (now or by a concurrent attempt) */
 	OUTCOME_ERROR,      /* store or crypto failure: stop */
 };
 
@@ -534,6 +614,64 @@ static enum outcome unavailable(struct stepup *s, const char *method)
 	su_audit(s->pamh, &s->who, method, "error", "store-error");
 	say_error(s, "Step-up authentication is unavailable; see the system log.");
 	return OUTCOME_ERROR;
+}
+
+/* Tell the user and the log that the user is locked out. */
+static enum outcome locked_out(struct stepup *s, const char *reason)
+{
+	char when[32], until[24];
+
+	snprintf(until, sizeof(until), "%lld", (long long)s->locked_until);
+	su_audit_extra(s->pamh, &s->who, NULL, "deny", reason, "locked_until", until);
+	say_error(s, "Too many failed attempts: step-up authentication for %s is locked "
+		  "until %s. An administrator can unlock it with 'stepupctl unlock %s'.",
+		  s->user, su_local_time(s->locked_until, time(NULL), when, sizeof(when)),
+		  s->user);
+	return OUTCOME_LOCKED;
+}
+
+/* A lock ends every grace period the user has: the grace path does not
+ * read the state, so a record earned before the lockout must not outlive
+ * it (docs/decisions.md, "Lockout"). */
+static void end_grace(struct stepup *s)
+{
+	unsigned removed = 0;
+
+	if (su_grace_revoke(&s->log, s->settings.grace_dir, s->user, &removed) == SU_OK &&
+	    removed > 0)
+		su_logf(&s->log, LOG_NOTICE, "lockout of %s: %u grace record(s) revoked",
+			s->user, removed);
+}
+
+/* Count one refused answer in the user's state (every method counts);
+ * lock the user out when the rule says so. */
+static enum outcome count_failure(struct stepup *s, enum outcome o)
+{
+	su_lockout_rule rule = {s->settings.lockout_attempts, s->settings.lockout_time};
+	time_t until = 0;
+	su_state_txn *txn = NULL;
+	su_kv *state;
+	int locked;
+
+	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK) {
+		su_state_end(txn);
+		return unavailable(s, s->offered);
+	}
+	locked = locked_now(s, txn, state);
+	if (locked == 0 &&
+	    (su_lockout_fail(&s->log, su_state_name(txn), state, rule, time(NULL), &until) != 0 ||
+	     su_state_commit(txn) != SU_OK))
+		locked = -1;
+	su_state_end(txn);
+	if (locked < 0)
+		return unavailable(s, s->offered);
+	if (locked > 0) /* another attempt locked the user meanwhile */
+		return locked_out(s, "locked-out");
+	if (until == 0)
+		return o;
+	s->locked_until = until;
+	end_grace(s);
+	return locked_out(s, "lockout");
 }
 
 /* The prompt offers email while it can still be asked for in this call. */
@@ -569,17 +707,57 @@ static enum outcome on_email_request(struct stepup *s)
 	return failed ? unavailable(s, "email") : OUTCOME_EMAILED;
 }
 
+static enum outcome judged_refusal(struct stepup *s, enum verdict v, const char *method);
+
+/* After a recovery code: how many are left, and what to do at none. */
+static void recovery_accepted(struct stepup *s)
+{
+	if (s->silent)
+		return;
+	if (s->recovery_left == 0)
+		su_conv_info(s->pamh, "Recovery code accepted. That was your last one: ask an "
+			     "administrator for new codes (stepupctl recovery %s).", s->user);
+	else
+		su_conv_info(s->pamh, "Recovery code accepted. %u recovery code%s left.",
+			     s->recovery_left, s->recovery_left == 1 ? "" : "s");
+}
+
+/* A refused answer: said, logged and counted against the user. */
+static enum outcome refused(struct stepup *s, enum verdict v, const char *method)
+{
+	return count_failure(s, judged_refusal(s, v, method));
+}
+
 static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
 {
-	bool email = method != NULL && strcmp(method, "email") == 0;
+	char left[16];
 
 	switch (v) {
 	case VERDICT_ACCEPTED:
-		su_audit(s->pamh, &s->who, method, "success", reason_of(v));
+		if (method != NULL && strcmp(method, "recovery") == 0) {
+			snprintf(left, sizeof(left), "%u", s->recovery_left);
+			su_audit_extra(s->pamh, &s->who, method, "success", reason_of(v),
+				       "recovery_left", left);
+			recovery_accepted(s);
+		} else {
+			su_audit(s->pamh, &s->who, method, "success", reason_of(v));
+		}
 		su_parse_methods(method, &s->accepted);
 		return OUTCOME_ACCEPTED;
 	case VERDICT_ERROR:
 		return unavailable(s, method);
+	case VERDICT_LOCKED:
+		return locked_out(s, "locked-out");
+	default:
+		return refused(s, v, method);
+	}
+}
+
+static enum outcome judged_refusal(struct stepup *s, enum verdict v, const char *method)
+{
+	bool email = method != NULL && strcmp(method, "email") == 0;
+
+	switch (v) {
 	case VERDICT_REPLAYED:
 		return refuse_answer(s, method, reason_of(v), email ?
 				     "That code has already been used." :
@@ -591,8 +769,7 @@ static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
 		return refuse_answer(s, method, reason_of(v),
 				     "Invalid verification code. Too many wrong codes: "
 				     "the code sent by email is void; ask for a new one.");
-	case VERDICT_WRONG:
-	case VERDICT_MALFORMED:
+	default:
 		break;
 	}
 	return refuse_answer(s, method, reason_of(v), "Invalid verification code.");
@@ -626,8 +803,8 @@ static enum outcome attempt(struct stepup *s)
 		su_erase(code, sizeof(code));
 		return rc == 0 ?
 			refuse_answer(s, s->offered, "no-answer", "No code entered.") :
-			refuse_answer(s, s->offered, "malformed-code",
-				      "Invalid verification code.");
+			count_failure(s, refuse_answer(s, s->offered, "malformed-code",
+						       "Invalid verification code."));
 	}
 	v = judge(s, code, &method);
 	su_erase(code, sizeof(code));
@@ -688,6 +865,7 @@ static int prompt_and_verify(struct stepup *s)
 	su_audit(s->pamh, &s->who, s->offered, o == OUTCOME_ERROR ? "error" : "failure",
 		 o == OUTCOME_CONV_ENDED ? "conversation-ended" :
 		 o == OUTCOME_ERROR ? "store-error" :
+		 o == OUTCOME_LOCKED ? "locked-out" :
 		 tries == 0 ? "email-not-sent" : "tries-exhausted");
 	return o == OUTCOME_CONV_ENDED ? PAM_CONV_ERR : PAM_AUTH_ERR;
 }
@@ -805,6 +983,32 @@ static void remember(struct stepup *s, const su_grace_here *here)
 	su_grace_write(&s->log, s->settings.grace_dir, s->hostkey, &want, s->accepted);
 }
 
+/* DESIGN.md step 3: a locked-out user is told until when and refused
+ * without a prompt. Read without the lock (every judgement checks again
+ * under it). 1: locked; 0: not; -1: the state cannot be read. */
+static int lockout_before_prompt(struct stepup *s)
+{
+	su_kv state = {0};
+	char *name;
+	int rc = su_state_peek(s->store, s->user, &state);
+
+	if (rc == SU_NOTFOUND)
+		return 0;
+	if (rc != SU_OK)
+		return -1;
+	name = su_store_name(s->store, s->user, SU_STORE_STATE);
+	rc = name == NULL ? -1 : su_lockout_locked(&s->log, name, &state, time(NULL),
+						   &s->locked_until);
+	free(name);
+	su_kv_free(&state);
+	if (rc == 1) {
+		locked_out(s, "locked-out");
+		if (s->settings.fail_delay > 0)
+			pam_fail_delay(s->pamh, s->settings.fail_delay * 1000000u);
+	}
+	return rc;
+}
+
 /* After the grace check: the user's record, then the prompts. */
 static int prompt_if_enrolled(struct stepup *s, const su_grace_here *here)
 {
@@ -817,6 +1021,13 @@ static int prompt_if_enrolled(struct stepup *s, const su_grace_here *here)
 	}
 	if (rc == SU_NOTFOUND || s->usable == 0)
 		return not_enrolled(s);
+	switch (lockout_before_prompt(s)) {
+	case 0: break;
+	case 1: return PAM_AUTH_ERR;
+	default:
+		unavailable(s, NULL);
+		return PAM_AUTH_ERR;
+	}
 	rc = prompt_and_verify(s);
 	if (rc == PAM_SUCCESS)
 		remember(s, here);

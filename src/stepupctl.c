@@ -35,14 +35,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "email.h"
 #include "grace.h"
 #include "hostkey.h"
 #include "kv.h"
+#include "lockout.h"
 #include "log.h"
 #include "mail.h"
 #include "qr.h"
+#include "recovery.h"
 #include "safefile.h"
 #include "secret.h"
 #include "store.h"
@@ -70,6 +73,7 @@ typedef struct ctl_opts {
 	const char *issuer; /* NULL: the host name */
 	const char *totp_option; /* the first TOTP-only option given, or NULL */
 	bool force;
+	unsigned count;     /* recovery --count */
 } ctl_opts;
 
 typedef struct ctl {
@@ -182,6 +186,10 @@ static int cmd_remove(ctl *c, char **args, int nargs);
 static int cmd_check_config(ctl *c, char **args, int nargs);
 static int cmd_test_email(ctl *c, char **args, int nargs);
 static int cmd_grace(ctl *c, char **args, int nargs);
+static int cmd_recovery(ctl *c, char **args, int nargs);
+static int cmd_unlock(ctl *c, char **args, int nargs);
+static int recovery_summary(const user_view *v, char *buf, size_t size);
+static int recovery_details(const user_view *v);
 static int enroll_totp(ctl *c, const char *user, char **args);
 static int enroll_email(ctl *c, const char *user, char **args);
 static int email_summary(const user_view *v, char *buf, size_t size);
@@ -189,7 +197,7 @@ static int email_details(const user_view *v);
 static int totp_summary(const user_view *v, char *buf, size_t size);
 static int totp_details(const user_view *v);
 
-enum { OPT_SECRET = 256, OPT_DIGITS, OPT_PERIOD, OPT_ISSUER, OPT_FORCE };
+enum { OPT_SECRET = 256, OPT_DIGITS, OPT_PERIOD, OPT_ISSUER, OPT_FORCE, OPT_COUNT };
 
 static const struct option plain_options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -204,6 +212,17 @@ static const struct option enroll_options[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option recovery_options[] = {
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const recovery_help[][2] = {
+	{ "--count N", "how many codes, 1 to 50 (default 10)" },
+	{ NULL, NULL },
 };
 
 static const char *const enroll_help[][2] = {
@@ -223,7 +242,12 @@ static const ctl_command commands[] = {
 	  enroll_options, enroll_help, true },
 	{ "status", cmd_status, 0, 1, "[USER]",
 	  "list enrolled users, or show one user", plain_options, NULL, true },
-	{ "remove", cmd_remove, 1, 2, "USER [totp|email]",
+	{ "recovery", cmd_recovery, 1, 1, "USER [--count N]",
+	  "print new single-use recovery codes for USER; earlier ones stop working",
+	  recovery_options, recovery_help, true },
+	{ "unlock", cmd_unlock, 1, 1, "USER",
+	  "end USER's lockout and clear the failure tally", plain_options, NULL, true },
+	{ "remove", cmd_remove, 1, 2, "USER [totp|email|recovery]",
 	  "remove USER entirely, or only one method", plain_options,
 	  NULL, true },
 	{ "check-config", cmd_check_config, 0, 0, "",
@@ -241,6 +265,8 @@ static const ctl_method methods[] = {
 	  totp_details },
 	{ "email", "email", "email_", su_email_enrolled, 1, enroll_email,
 	  email_summary, email_details },
+	{ "recovery", "recovery codes", "recovery_", su_recovery_enrolled, 0, NULL,
+	  recovery_summary, recovery_details },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -405,6 +431,11 @@ static int set_option(ctl_opts *o, int id, char *value)
 		return CTL_OK;
 	case OPT_FORCE:
 		o->force = true;
+		return CTL_OK;
+	case OPT_COUNT:
+		if (!su_parse_uint(value, 1, SU_RECOVERY_COUNT_MAX, &o->count))
+			return usage_error("recovery: --count must be 1 to %d",
+					   SU_RECOVERY_COUNT_MAX);
 		return CTL_OK;
 	default:
 		return usage_error("internal error: option %d has no handler", id);
@@ -672,7 +703,11 @@ static int cmd_enroll(ctl *c, char **args, int nargs)
 	bool known = false;
 	int rc;
 
-	if (m == NULL || m->enroll == NULL) {
+	if (m != NULL && m->enroll == NULL) {
+		erase_args(args, 2, nargs);
+		return usage_error("enroll: %s are made with '" PROG " recovery USER'", m->label);
+	}
+	if (m == NULL) {
 		erase_args(args, 2, nargs);
 		return unknown_method("enroll");
 	}
@@ -686,6 +721,8 @@ static int cmd_enroll(ctl *c, char **args, int nargs)
 	if (rc != CTL_OK)
 		return rc;
 	rc = m->enroll(c, user, args + 2);
+	if (rc == CTL_OK)
+		su_audit_admin("enroll", user, "success", "method", m->name);
 	/* After the fact, so that a refusal stays one line. */
 	if (rc == CTL_OK && !known)
 		su_logf(&ctl_log, LOG_WARNING,
@@ -1046,6 +1083,7 @@ static int grace_revoke(ctl *c, const char *user)
 		return CTL_REFUSED;
 	printf("revoked %u grace record(s)%s%s\n", removed, user ? " of " : "",
 	       user ? user : "");
+	su_audit_admin("grace-revoke", user ? user : "*", "success", NULL, NULL);
 	return CTL_OK;
 }
 
@@ -1196,6 +1234,46 @@ static int totp_details(const user_view *v)
 	return CTL_OK;
 }
 
+/* Failures and lock of a user, appended to a status line. */
+static int lockout_summary(const user_view *v, char *line, size_t size)
+{
+	char part[96], when[64];
+	uint64_t failures = su_lockout_failures(&v->state);
+	time_t until = 0;
+	int locked = su_lockout_locked(&ctl_log, v->state_path, &v->state, time(NULL), &until);
+
+	if (locked < 0)
+		return CTL_REFUSED;
+	part[0] = '\0';
+	if (locked == 1) {
+		local_time(until, when, sizeof(when));
+		snprintf(part, sizeof(part), "; LOCKED OUT until %s", when);
+	} else if (failures > 0) {
+		snprintf(part, sizeof(part), "; %llu failure(s)", (unsigned long long)failures);
+	}
+	strncat(line, part, size - strlen(line) - 1);
+	return CTL_OK;
+}
+
+static int lockout_details(const user_view *v)
+{
+	char when[64];
+	time_t until = 0;
+	int locked = su_lockout_locked(&ctl_log, v->state_path, &v->state, time(NULL), &until);
+
+	if (locked < 0)
+		return CTL_REFUSED;
+	printf("failures since the last success: %llu\n",
+	       (unsigned long long)su_lockout_failures(&v->state));
+	if (locked == 1) {
+		local_time(until, when, sizeof(when));
+		printf("locked out until: %s (" PROG " unlock %s ends it now)\n", when, v->user);
+	} else {
+		printf("locked out: no\n");
+	}
+	return CTL_OK;
+}
+
 /* "alice  totp (6 digits, 30 s), ..." */
 static int status_line(ctl *c, const char *user)
 {
@@ -1211,6 +1289,8 @@ static int status_line(ctl *c, const char *user)
 			strncat(line, "; ", sizeof(line) - strlen(line) - 1);
 		strncat(line, part, sizeof(line) - strlen(line) - 1);
 	}
+	if (rc == CTL_OK)
+		rc = lockout_summary(&v, line, sizeof(line));
 	if (rc == CTL_OK)
 		printf("%s  %s\n", user, line[0] != '\0' ? line : "no methods");
 	user_view_free(&v);
@@ -1254,6 +1334,8 @@ static int status_user(ctl *c, const char *user)
 	for (size_t i = 0; rc == CTL_OK && i < COUNT(methods); i++)
 		if (methods[i].enrolled(&v.record))
 			rc = methods[i].details(&v);
+	if (rc == CTL_OK)
+		rc = lockout_details(&v);
 	user_view_free(&v);
 	return rc;
 }
@@ -1281,7 +1363,9 @@ static int remove_user(ctl *c, const char *user)
 	if (rc != SU_OK)
 		return CTL_REFUSED;
 	printf("removed %s: record and state\n", user);
-	return CTL_OK;
+	su_audit_admin("remove", user, "success", "method", "all");
+	/* Nothing of the user may let them through any more. */
+	return grace_revoke(c, user);
 }
 
 /* Only the method's record keys go. The state stays, and so does a record
@@ -1307,6 +1391,7 @@ static int remove_method(ctl *c, const char *user, const ctl_method *m)
 		goto out;
 	}
 	printf("removed %s from %s\n", m->name, user);
+	su_audit_admin("remove", user, "success", "method", m->name);
 	if (record.count == 0)
 		printf("%s has no method left; '" PROG " remove %s' deletes the "
 		       "record and the state\n", user, user);
@@ -1328,4 +1413,139 @@ static int cmd_remove(ctl *c, char **args, int nargs)
 	if (rc != CTL_OK)
 		return rc;
 	return m == NULL ? remove_user(c, user) : remove_method(c, user, m);
+}
+
+/* ---- recovery codes ------------------------------------------------------ */
+
+static int recovery_view(const user_view *v, unsigned *left, unsigned *total)
+{
+	return su_recovery_left(&ctl_log, v->record_path, &v->record, &v->state, left,
+				total) == 0 ? CTL_OK : CTL_REFUSED;
+}
+
+static int recovery_summary(const user_view *v, char *buf, size_t size)
+{
+	unsigned left, total;
+	int rc = recovery_view(v, &left, &total);
+
+	if (rc == CTL_OK)
+		snprintf(buf, size, "recovery (%u of %u left)", left, total);
+	return rc;
+}
+
+static int recovery_details(const user_view *v)
+{
+	unsigned left, total;
+	int rc = recovery_view(v, &left, &total);
+
+	if (rc == CTL_OK)
+		printf("recovery codes: %u of %u left%s\n", left, total,
+		       left == 0 ? " (make new ones: " PROG " recovery USER)" : "");
+	return rc;
+}
+
+static void print_codes(const char *user, char (*shown)[SU_RECOVERY_SHOWN], unsigned count)
+{
+	printf("New recovery codes for %s. Each works once, at any step-up prompt; "
+	       "the earlier codes no longer work.\nGive them to %s only, to keep "
+	       "somewhere safe and offline:\n\n", user, user);
+	for (unsigned i = 0; i < count; i++)
+		printf("  %2u.  %s\n", i + 1, shown[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+static bool has_other_method(const su_kv *record)
+{
+	for (size_t i = 0; i < COUNT(methods); i++)
+		if (methods[i].enroll != NULL && methods[i].enrolled(record))
+			return true;
+	return false;
+}
+
+static int cmd_recovery(ctl *c, char **args, int nargs)
+{
+	char user[SU_USER_MAX + 1], (*shown)[SU_RECOVERY_SHOWN] = NULL;
+	unsigned char key[SU_HOSTKEY_BYTES];
+	unsigned count = c->opts.count ? c->opts.count : SU_RECOVERY_COUNT_DEFAULT;
+	su_kv record = { 0 };
+	char count_text[16];
+	bool known;
+	int rc;
+
+	(void)nargs;
+	rc = user_arg(args[0], user, sizeof(user), &known);
+	if (rc != CTL_OK)
+		return rc;
+	shown = calloc(count, sizeof(*shown));
+	if (shown == NULL)
+		return out_of_memory();
+	rc = load_record(c, user, &record, false);
+	if (rc == CTL_OK && su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
+		rc = CTL_REFUSED;
+	if (rc == CTL_OK && su_recovery_generate(key, user, count, &record, shown) != 0)
+		rc = refuse("cannot make recovery codes (out of memory or no randomness)");
+	if (rc == CTL_OK && su_store_save_user(c->store, user, &record) != SU_OK)
+		rc = CTL_REFUSED;
+	if (rc == CTL_OK) {
+		print_codes(user, shown, count);
+		snprintf(count_text, sizeof(count_text), "%u", count);
+		su_audit_admin("recovery", user, "success", "count", count_text);
+		if (!has_other_method(&record))
+			su_logf(&ctl_log, LOG_WARNING, "warning: %s has no other method: "
+				"once the codes are used up, step-up fails", user);
+		if (!(c->settings.methods & SU_METHOD_RECOVERY))
+			su_logf(&ctl_log, LOG_WARNING, "warning: the config's methods do "
+				"not include recovery: the codes are not accepted yet");
+	}
+	su_erase(key, sizeof(key));
+	su_erase(shown, count * sizeof(*shown));
+	free(shown);
+	su_kv_free(&record);
+	return rc;
+}
+
+/* ---- unlock -------------------------------------------------------------- */
+
+static int cmd_unlock(ctl *c, char **args, int nargs)
+{
+	char user[SU_USER_MAX + 1], until_text[64] = "", failures[24];
+	su_state_txn *txn = NULL;
+	su_kv record = { 0 }, *state;
+	time_t until = 0;
+	uint64_t count;
+	bool known;
+	int rc, locked;
+
+	(void)nargs;
+	rc = user_arg(args[0], user, sizeof(user), &known);
+	if (rc != CTL_OK)
+		return rc;
+	rc = load_record(c, user, &record, true);
+	su_kv_free(&record);
+	if (rc != CTL_OK)
+		return rc;
+	if (su_state_begin(c->store, user, &txn, &state) != SU_OK) {
+		su_state_end(txn);
+		return CTL_REFUSED;
+	}
+	locked = su_lockout_locked(&ctl_log, su_state_name(txn), state, time(NULL), &until);
+	count = su_lockout_failures(state);
+	su_lockout_clear(state);
+	/* A malformed lock is cleared too: that is what unlock is for. */
+	rc = su_state_commit(txn) == SU_OK ? CTL_OK : CTL_REFUSED;
+	su_state_end(txn);
+	if (rc != CTL_OK)
+		return rc;
+	if (locked == 1) {
+		local_time(until, until_text, sizeof(until_text));
+		printf("%s: unlocked (the lock would have ended %s); %llu failure(s) "
+		       "cleared\n", user, until_text, (unsigned long long)count);
+	} else {
+		printf("%s: was not locked out; %llu failure(s) cleared\n", user,
+		       (unsigned long long)count);
+	}
+	snprintf(failures, sizeof(failures), "%llu", (unsigned long long)count);
+	su_audit_admin("unlock", user, "success", "failures", failures);
+	return CTL_OK;
 }

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
@@ -77,4 +78,15 @@ char *su_path_join(const char *dir, const char *name)
 	p[dlen] = '/';
 	memcpy(p + dlen + 1, name, nlen + 1);
 	return p;
+}
+
+const char *su_local_time(time_t t, time_t now, char *buf, size_t size)
+{
+	struct tm when, today;
+
+	if (localtime_r(&t, &when) == NULL || localtime_r(&now, &today) == NULL ||
+	    strftime(buf, size, when.tm_yday == today.tm_yday && when.tm_year == today.tm_year ?
+			     "%H:%M" : "%Y-%m-%d %H:%M", &when) == 0)
+		snprintf(buf, size, "%lld (epoch)", (long long)t);
+	return buf;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define SU_USER_MAX 64
 
@@ -24,5 +25,9 @@ char *su_strdup(const char *s);
 
 /* Join dir and name with one '/'; NULL on overflow or allocation failure. */
 char *su_path_join(const char *dir, const char *name);
+
+/* t as local time for a message: "14:05" when it is on the same day as
+ * now, "2026-11-24 14:05" otherwise. */
+const char *su_local_time(time_t t, time_t now, char *buf, size_t size);
 
 #endif

@@ -1180,42 +1180,6 @@ static void test_tries_argument_1(void **state)
 	assert_int_equal(count_msgs(&ex, PAM_ERROR_MSG, "Invalid verification code."), 1);
 }
 
-/* A key this version does not enforce is worth a warning from stepupctl
- * check-config, but not a syslog line at every step-up: the module says
- * so in its debug log only. */
-static void test_planned_key_debug_only(void **state)
-{
-	struct exchange ex;
-	char secret[33], code[CODE_MAX];
-	char *path = xasprintf("%s/stepup.conf", tree);
-	char *text = read_text(path);
-	char *where;
-	int line = 1;
-
-	(void)state;
-	assert_non_null(text);
-	for (const char *c = text; *c != '\0'; c++)
-		line += *c == '\n';
-	where = xasprintf("%s:%d: key 'lockout_time': accepted but not enforced",
-			  path, line);
-	saved_conf = strdup(text);
-	assert_non_null(saved_conf);
-	write_text(path, xasprintf("%slockout_time = 60\n", text), 0644);
-
-	enroll("planned", NULL, secret);
-	code_now(secret, code);
-	authenticate(&ex, "stepup", "planned", code, NULL);
-	expect_rc(&ex, PAM_SUCCESS);
-	if (strstr(ex.log, "not enforced") != NULL)
-		fail_msg("without debug the module logged the planned key");
-	/* stepup-totp: the same config, with the debug argument */
-	code_at(secret, now + 30, 6, 30, code);
-	authenticate(&ex, "stepup-totp", "planned", code, NULL);
-	expect_rc(&ex, PAM_SUCCESS);
-	expect_log(&ex, where);
-	restore_conf();
-}
-
 static void test_methods_and_debug_arguments(void **state)
 {
 	struct exchange ex;
@@ -1266,7 +1230,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_module_argument, test_teardown),
 		cmocka_unit_test_teardown(test_tries_argument_1, test_teardown),
 		cmocka_unit_test_teardown(test_methods_and_debug_arguments, test_teardown),
-		cmocka_unit_test_teardown(test_planned_key_debug_only, test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -210,19 +210,10 @@ static void test_design_example(void **state)
 	write_conf("design.conf", design_example, path, sizeof(path));
 
 	assert_int_equal(load_captured(path, NULL, &s), SU_OK);
-	/* Valid, but most of it is not enforced yet: said on stderr. */
-	assert_int_equal(count_lines(errbuf), 4);
-	assert_null(strstr(errbuf, "'email'"));
-	assert_null(strstr(errbuf, "smtp_"));
-	assert_null(strstr(errbuf, "'grace'"));
-	assert_null(strstr(errbuf, "exempt_groups"));
-	assert_logged(":2: key 'methods': method 'recovery': accepted but not available");
-	assert_logged(":18: key 'methods': method 'recovery': accepted but not available");
-	assert_logged("key 'lockout_attempts': accepted but not enforced");
-	assert_null(strstr(errbuf, ":4:"));  /* missing */
-	assert_null(strstr(errbuf, ":5:"));  /* tries */
-	assert_null(strstr(errbuf, ":8:"));  /* totp_window */
-	assert_null(strstr(errbuf, ":18: key 'methods': method 'totp'"));
+	/* Every key of DESIGN.md's example is enforced: not a word on stderr. */
+	assert_string_equal(errbuf, "");
+	assert_int_equal(s.lockout_attempts, 5);
+	assert_int_equal(s.lockout_time, 900);
 	assert_defaults_policy(&s);
 	assert_string_equal(s.smtp_url, "smtps://mail.example.com");
 	assert_string_equal(s.smtp_from, "stepup@example.com");
@@ -636,64 +627,7 @@ static void test_every_error_reported(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Keys and methods accepted but not enforced yet (the CLI's view: a log
- * without a PAM handle warns on stderr) */
-
-static const char *const planned_keys[] = {
-	"lockout_attempts = 3",
-	"lockout_time = 60",
-};
-#define PLANNED_COUNT (sizeof(planned_keys) / sizeof(planned_keys[0]))
-
-static void test_planned_keys_warn(void **state)
-{
-	char path[PATH_MAX], text[4096], want[PATH_MAX + 256];
-	size_t used;
-	su_settings s;
-
-	(void)state;
-	need_root();
-	used = (size_t)snprintf(text, sizeof(text), "[global]\n");
-	for (size_t i = 0; i < PLANNED_COUNT; i++)
-		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s\n",
-					 planned_keys[i]);
-	assert_true(used < sizeof(text));
-	write_conf("planned.conf", text, path, sizeof(path));
-	assert_int_equal(load_captured(path, NULL, &s), SU_OK);
-	su_settings_free(&s);
-	/* one warning per key, naming file, line and key */
-	assert_int_equal(count_lines(errbuf), PLANNED_COUNT);
-	for (size_t i = 0; i < PLANNED_COUNT; i++) {
-		snprintf(want, sizeof(want),
-			 "test: warning: %s:%zu: key '%.*s': accepted but not enforced by "
-			 "this version of pam_stepup\n",
-			 path, i + 2, (int)strcspn(planned_keys[i], " "),
-			 planned_keys[i]);
-		assert_logged(want);
-	}
-	unlink(path);
-}
-
-static void test_planned_key_in_service(void **state)
-{
-	char path[PATH_MAX], want[PATH_MAX + 128];
-	su_settings s;
-
-	(void)state;
-	need_root();
-	/* Warned wherever it is, also in another service's section. */
-	write_conf("planned-svc.conf",
-		   "[service sshd]\n"
-		   "lockout_time = 60\n",
-		   path, sizeof(path));
-	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
-	su_settings_free(&s);
-	snprintf(want, sizeof(want),
-		 "test: warning: %s:2: key 'lockout_time': accepted but not enforced", path);
-	assert_logged(want);
-	assert_int_equal(count_lines(errbuf), 1);
-	unlink(path);
-}
+/* Every key is enforced: a clean file is quiet */
 
 static void test_enforced_keys_quiet(void **state)
 {
@@ -730,54 +664,7 @@ static void test_enforced_keys_quiet(void **state)
 	unlink(path);
 }
 
-static void test_planned_methods_warn(void **state)
-{
-	char path[PATH_MAX], want[PATH_MAX + 128];
-	su_settings s;
-
-	(void)state;
-	need_root();
-	write_conf("methods.conf",
-		   "methods = totp, email\n"
-		   "[service sudo]\n"
-		   "methods = recovery, email\n",
-		   path, sizeof(path));
-	assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
-	assert_int_equal(s.methods, SU_METHOD_EMAIL | SU_METHOD_RECOVERY);
-	su_settings_free(&s);
-	/* email is a working method now: only recovery is warned about */
-	assert_int_equal(count_lines(errbuf), 1);
-	snprintf(want, sizeof(want),
-		 "test: warning: %s:3: key 'methods': method 'recovery': accepted but not "
-		 "available in this version of pam_stepup\n", path);
-	assert_logged(want);
-	assert_null(strstr(errbuf, "'totp'"));
-	assert_null(strstr(errbuf, "'email'"));
-	unlink(path);
-}
-
-static void test_planned_not_with_errors(void **state)
-{
-	char path[PATH_MAX];
-	su_settings s;
-
-	(void)state;
-	need_root();
-	/* A broken file is refused: its errors only, not the warnings. */
-	write_conf("planned-bad.conf",
-		   "grace = 60\n"
-		   "methods = email\n"
-		   "colour = red\n",
-		   path, sizeof(path));
-	assert_int_equal(load_captured(path, NULL, &s), SU_ERR);
-	assert_zeroed(&s);
-	assert_logged(":3: key 'colour': unknown key");
-	assert_int_equal(count_lines(errbuf), 1);
-	assert_null(strstr(errbuf, "not enforced"));
-	unlink(path);
-}
-
-static void test_planned_args_warn(void **state)
+static void test_args_quiet(void **state)
 {
 	su_settings s;
 
@@ -793,9 +680,7 @@ static void test_planned_args_warn(void **state)
 	assert_int_not_equal(apply_captured(&s, "identity=root"), SU_OK);
 	assert_non_null(strstr(errbuf, "identity=root"));
 	assert_int_equal(apply_captured(&s, "methods=totp,recovery"), SU_OK);
-	assert_string_equal(errbuf, "test: warning: module argument 'methods=totp,recovery': "
-			    "method 'recovery': accepted but not available in "
-			    "this version of pam_stepup\n");
+	assert_string_equal(errbuf, "");
 	assert_int_equal(apply_captured(&s, "methods=totp"), SU_OK);
 	assert_int_equal(apply_captured(&s, "tries=2"), SU_OK);
 	assert_int_equal(apply_captured(&s, "missing=allow"), SU_OK);
@@ -964,12 +849,8 @@ int main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_every_error_reported),
-		cmocka_unit_test(test_planned_keys_warn),
-		cmocka_unit_test(test_planned_key_in_service),
 		cmocka_unit_test(test_enforced_keys_quiet),
-		cmocka_unit_test(test_planned_methods_warn),
-		cmocka_unit_test(test_planned_not_with_errors),
-		cmocka_unit_test(test_planned_args_warn),
+		cmocka_unit_test(test_args_quiet),
 		cmocka_unit_test(test_args_good),
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_override_service),

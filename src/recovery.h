@@ -1,0 +1,64 @@
+/* Recovery codes (DESIGN.md, `stepupctl recovery`): single-use codes for a
+ * user who has lost their phone, accepted at any step-up prompt when the
+ * rule accepts the `recovery` method.
+ *
+ * A code is 12 characters of Crockford's base32 alphabet (0-9 and A-Z
+ * without I, L, O and U: 32 symbols, no two alike), 60 bits from RAND_bytes
+ * (a byte's low 5 bits: no bias), shown as xxxx-xxxx-xxxx in lower case.
+ * Typing is forgiving: case, blanks and dashes are ignored, and O, I and L
+ * are read as 0, 1 and 1.
+ *
+ * The user record keeps only, per code, a random 128-bit salt and
+ * HMAC-SHA256(hostkey, "recovery", user, set, salt, code) (su_hmac_hex's
+ * length-prefixed parts), as recovery_K=SALT:MAC for K = 1..recovery_count,
+ * under a fresh random recovery_set id; new codes replace every earlier
+ * one. Which codes are used lives in the state (the record is a secret
+ * file the module never writes): recovery_set (the set the list is about)
+ * and recovery_used=K,K,...; a used list of another set counts for
+ * nothing. */
+#ifndef SU_RECOVERY_H
+#define SU_RECOVERY_H
+
+#include <stdbool.h>
+#include "hostkey.h"
+#include "kv.h"
+#include "log.h"
+
+#define SU_RECOVERY_COUNT_DEFAULT 10
+#define SU_RECOVERY_COUNT_MAX 50
+#define SU_RECOVERY_CHARS 12                    /* 60 bits */
+#define SU_RECOVERY_SHOWN (SU_RECOVERY_CHARS + 3) /* xxxx-xxxx-xxxx + NUL */
+
+/* count new codes for user into record (every earlier recovery_* key is
+ * removed first); shown[i] receives code i+1 for display. 0 or -1. */
+int su_recovery_generate(const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+			 unsigned count, su_kv *record, char (*shown)[SU_RECOVERY_SHOWN]);
+
+/* The record holds a set of recovery codes. */
+bool su_recovery_enrolled(const su_kv *record);
+
+/* Remove every recovery_* key from a record. */
+void su_recovery_remove(su_kv *record);
+
+/* answer (as su_normalise_code left it: upper case, no blanks or dashes)
+ * read as a recovery code into canon (SU_RECOVERY_CHARS + 1 bytes).
+ * False when it cannot be one. */
+bool su_recovery_canonical(const char *answer, char *canon);
+
+/* Which code canon is: *index = 1..count, or 0 for none. Every stored code
+ * is computed and compared (CRYPTO_memcmp), match or not. -1: a malformed
+ * record (logged, path names it). */
+int su_recovery_match(const su_log *log, const char *path,
+		      const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+		      const su_kv *record, const char *canon, unsigned *index);
+
+/* Under the state lock: mark code index used. *was_used: it already was
+ * (nothing changed). 0 or -1 (malformed state, logged). */
+int su_recovery_use(const su_log *log, const char *path, const su_kv *record,
+		    su_kv *state, unsigned index, bool *was_used);
+
+/* Codes of the record's set not used in state. -1: malformed (logged). */
+int su_recovery_left(const su_log *log, const char *path, const su_kv *record,
+		     const su_kv *state, unsigned *left, unsigned *total);
+
+#endif
