@@ -24,33 +24,37 @@ int su_lockout_locked(const su_log *log, const char *path, const su_kv *state,
 	return 1;
 }
 
-/* fail_times, parsed: the stamps inside (now - window, now + slack]. */
+/* fail_times, parsed strictly (numbers and single commas, nothing else):
+ * the stamps inside (now - window, now + slack]. */
 static int recent_failures(const su_log *log, const char *path, const su_kv *state,
 			   time_t now, unsigned window, uint64_t *times, size_t *n)
 {
-	const char *list = su_kv_get(state, "fail_times");
-	char *copy, *save = NULL;
-	int rc = 0;
+	const char *p = su_kv_get(state, "fail_times");
+	size_t seen = 0;
 
 	*n = 0;
-	if (list == NULL || list[0] == '\0')
+	if (p == NULL)
 		return 0;
-	copy = strdup(list);
-	if (copy == NULL)
-		return -1;
-	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+	for (;;) {
+		char num[24];
+		size_t len = strcspn(p, ",");
 		uint64_t v;
 
-		if (!su_parse_u64(t, 0, INT64_MAX, &v) || *n == TIMES_MAX) {
-			su_logf(log, LOG_ERR, "%s: fail_times: malformed list", path);
-			rc = -1;
-			break;
-		}
+		if (len == 0 || len >= sizeof(num) || ++seen > TIMES_MAX)
+			goto bad;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		if (!su_parse_u64(num, 0, INT64_MAX, &v))
+			goto bad;
 		if (v + window > (uint64_t)now && v <= (uint64_t)now + CLOCK_SLACK)
 			times[(*n)++] = v;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
 	}
-	free(copy);
-	return rc;
+bad:
+	su_logf(log, LOG_ERR, "%s: fail_times: malformed list", path);
+	return -1;
 }
 
 static int store_times(su_kv *state, const uint64_t *times, size_t n)

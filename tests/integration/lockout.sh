@@ -1,0 +1,162 @@
+#!/bin/bash
+# Lockout through a real PAM stack (pamtester, libfaketime): failures of any
+# method are counted; lockout_attempts of them within lockout_time lock the
+# user out without a prompt until lockout_time after the last; stepupctl
+# status shows it and unlock ends it; a success clears the tally; a lock
+# revokes the user's grace records; lockout_attempts = 0 never locks.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program pamtester oathtool setsid useradd
+own_visible_session "$0" "$@"
+
+SERVICE=stepup-lockout-$$
+SERVICE_FILES=()
+USERS=()
+
+cleanup_accounts() {
+	local u
+	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
+	rm -f -- "${SERVICE_FILES[@]}"
+}
+
+tap_plan 9
+install_traps
+add_cleanup cleanup_accounts
+make_tree lockout "methods = totp, recovery" "lockout_attempts = 3" "lockout_time = 600" \
+	"[service $SERVICE-nolock]" "lockout_attempts = 0" \
+	"[service $SERVICE-grace]" "grace = 300"
+
+service() { # NAME: /etc/pam.d/$SERVICE-NAME with the module
+	local f=/etc/pam.d/$SERVICE-$1
+	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$CONF" >"$f"
+	SERVICE_FILES+=("$f")
+}
+service main
+service nolock
+service grace
+MAIN=$SERVICE-main
+
+T0=$(mid_step "$(date +%s)")
+asked() { grep -qF "Verification code" "$T/pt.out"; }
+said() { grep -qF -- "$1" "$T/pt.out"; }
+status_of() { "$STEPUPCTL" -c "$CONF" status "$1" 2>&1; }
+
+# wrong USER SECRET EPOCH SERVICE: one call, one wrong code
+wrong() {
+	local bad
+	bad=$(printf '%06d' $(((10#$(code_at "$3" "$2") + 500000) % 1000000)))
+	refused "$3" "$4" "$1" "$bad"
+}
+
+new_user() { # NAME: enrolled with its own secret, known to NSS
+	useradd -M -N -s /usr/sbin/nologin "$1" || tap_bail "useradd $1 failed"
+	USERS+=("$1")
+	enroll "$1" "$(secret_for "$1")" || tap_bail "enroll $1 failed"
+}
+
+A=stepupla$$ B=stepuplb$$ C=stepuplc$$ D=stepupld$$
+for u in "$A" "$B" "$C" "$D"; do new_user "$u"; done
+SA=$(secret_for "$A") SB=$(secret_for "$B") SC=$(secret_for "$C") SD=$(secret_for "$D")
+
+# 1: the third failure locks, and says until when
+wrong "$A" "$SA" "$T0" "$MAIN"
+wrong "$A" "$SA" $((T0 + 5)) "$MAIN"
+if wrong "$A" "$SA" $((T0 + 10)) "$MAIN" && said "is locked until" &&
+	said "stepupctl unlock $A"; then
+	tap_ok "three wrong codes within lockout_time: the third says the user is locked and until when"
+else
+	tap_not_ok "three wrong codes within lockout_time: the third says the user is locked and until when"
+fi
+
+# 2: locked: the right code is refused without a prompt
+if refused $((T0 + 40)) "$MAIN" "$A" "$(code_at $((T0 + 40)) "$SA")" && ! asked &&
+	said "is locked until"; then
+	tap_ok "locked: refused without a prompt, even with the right code ready"
+else
+	tap_not_ok "locked: refused without a prompt, even with the right code ready"
+fi
+
+# 3: status shows it
+st=$(status_of "$A")
+printf '%s\n' "$st" | tap_diag_stream
+if [[ $st == *"failures since the last success: 3"* ]] && [[ $st == *"locked out until: "* ]]; then
+	tap_ok "stepupctl status shows the failures and the end of the lock"
+else
+	tap_not_ok "stepupctl status shows the failures and the end of the lock"
+fi
+
+# 4: unlock lets the right code through, and the tally is gone
+un=$("$STEPUPCTL" -c "$CONF" unlock "$A" 2>&1)
+tap_diag "$un"
+if [[ $un == "$A: unlocked"*"3 failure(s) cleared" ]] &&
+	pt $((T0 + 70)) "$MAIN" "$A" "$(code_at $((T0 + 70)) "$SA")" &&
+	[[ $(status_of "$A") == *"locked out: no"* ]]; then
+	tap_ok "stepupctl unlock ends the lock: the right code is accepted"
+else
+	tap_not_ok "stepupctl unlock ends the lock: the right code is accepted"
+fi
+
+# 5: when lockout_time has passed, the right code goes through
+wrong "$B" "$SB" "$T0" "$MAIN"
+wrong "$B" "$SB" $((T0 + 1)) "$MAIN"
+wrong "$B" "$SB" $((T0 + 2)) "$MAIN"
+if refused $((T0 + 599)) "$MAIN" "$B" "$(code_at $((T0 + 599)) "$SB")" && ! asked &&
+	pt $((T0 + 603)) "$MAIN" "$B" "$(code_at $((T0 + 603)) "$SB")"; then
+	tap_ok "still locked at 599 s after the last failure; at 601 s the right code is accepted"
+else
+	tap_not_ok "still locked at 599 s after the last failure; at 601 s the right code is accepted"
+fi
+
+# 6: a success clears the tally
+wrong "$C" "$SC" "$T0" "$MAIN"
+wrong "$C" "$SC" $((T0 + 1)) "$MAIN"
+pt $((T0 + 30)) "$MAIN" "$C" "$(code_at $((T0 + 30)) "$SC")"
+wrong "$C" "$SC" $((T0 + 61)) "$MAIN"
+wrong "$C" "$SC" $((T0 + 62)) "$MAIN"
+if pt $((T0 + 90)) "$MAIN" "$C" "$(code_at $((T0 + 90)) "$SC")"; then
+	tap_ok "a success clears the tally: 2 wrong, right, 2 wrong, right: never locked"
+else
+	tap_not_ok "a success clears the tally: 2 wrong, right, 2 wrong, right: never locked"
+fi
+
+# 7: lockout_attempts = 0 never locks
+for i in $(seq 0 7); do wrong "$D" "$SD" $((T0 + i)) "$SERVICE-nolock"; done
+if pt $((T0 + 30)) "$SERVICE-nolock" "$D" "$(code_at $((T0 + 30)) "$SD")"; then
+	tap_ok "lockout_attempts = 0: eight wrong codes, then the right one is accepted"
+else
+	tap_not_ok "lockout_attempts = 0: eight wrong codes, then the right one is accepted"
+fi
+
+# 8: a lock revokes the user's grace records. D earns grace in this
+# session; three failures from other sessions lock D; this session is then
+# asked nothing and refused.
+pt $((T0 + 120)) "$SERVICE-grace" "$D" "$(code_at $((T0 + 120)) "$SD")"
+rec_before=$(ls "$T/run/stepup/grace/" 2>/dev/null | grep -c "^$D:")
+for i in 0 1 2; do
+	bad=$(printf '%06d' $(((10#$(code_at $((T0 + 130)) "$SD") + 500000) % 1000000)))
+	printf '%s\n' "$bad" >"$T/pt.in"
+	at_time $((T0 + 130 + i)) setsid -w pamtester "$MAIN" "$D" authenticate \
+		<"$T/pt.in" >"$T/pt.out" 2>&1
+done
+rec_after=$(ls "$T/run/stepup/grace/" 2>/dev/null | grep -c "^$D:")
+if [ "$rec_before" = 1 ] && [ "$rec_after" = 0 ] &&
+	refused $((T0 + 140)) "$SERVICE-grace" "$D" && said "is locked until"; then
+	tap_ok "a lockout revokes the user's grace records: the session that had grace is refused"
+else
+	tap_not_ok "a lockout revokes the user's grace records: the session that had grace is refused (records $rec_before -> $rec_after)"
+fi
+
+# 9: a wrong recovery code counts like any other failure
+"$STEPUPCTL" -c "$CONF" unlock "$D" >/dev/null 2>&1
+"$STEPUPCTL" -c "$CONF" recovery "$D" --count 2 >"$T/rec.out" 2>&1
+refused $((T0 + 200)) "$MAIN" "$D" "zzzz-zzzz-zzzz"
+refused $((T0 + 201)) "$MAIN" "$D" "yyyy-yyyy-yyyy"
+if refused $((T0 + 202)) "$MAIN" "$D" "xxxx-xxxx-xxxx" && said "is locked until" &&
+	[[ $(status_of "$D") == *"failures since the last success: 3"* ]]; then
+	tap_ok "wrong recovery codes count too: three lock the user"
+else
+	tap_not_ok "wrong recovery codes count too: three lock the user"
+fi

@@ -1,0 +1,136 @@
+#!/bin/bash
+# Recovery codes through stepupctl and a real PAM stack (pamtester): printed
+# once, stored only as salted HMACs, accepted once at any prompt when the
+# rule accepts recovery, the remaining count said and shown by status, a
+# new set voids the old, and the rule and `remove` are obeyed.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program pamtester oathtool
+
+SERVICE=stepup-recovery-$$
+SERVICE_FILES=()
+cleanup_services() { rm -f -- "${SERVICE_FILES[@]}"; }
+
+tap_plan 10
+install_traps
+add_cleanup cleanup_services
+make_tree recovery "methods = totp, recovery" "lockout_attempts = 0" \
+	"[service $SERVICE-totponly]" "methods = totp"
+for name in main totponly; do
+	f=/etc/pam.d/$SERVICE-$name
+	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$CONF" >"$f"
+	SERVICE_FILES+=("$f")
+done
+MAIN=$SERVICE-main
+T0=$(mid_step "$(date +%s)")
+U=rec$$
+SU=$(secret_for "$U")
+enroll "$U" "$SU" || tap_bail "enroll failed"
+said() { grep -qF -- "$1" "$T/pt.out"; }
+codes() { grep -oE '[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}' "$1"; }
+status_of() { "$STEPUPCTL" -c "$CONF" status "$U" 2>&1; }
+
+# 1: ten codes, printed once, none of them stored in clear
+"$STEPUPCTL" -c "$CONF" recovery "$U" >"$T/codes.out" 2>"$T/codes.err"
+rc=$?
+mapfile -t C < <(codes "$T/codes.out")
+rec=$T/etc/stepup/users/$U
+clear=0
+for c in "${C[@]}"; do
+	grep -qiF -e "$c" -e "${c//-/}" "$rec" && clear=1
+done
+if [ "$rc" = 0 ] && [ "${#C[@]}" = 10 ] && [ "$(printf '%s\n' "${C[@]}" | sort -u | wc -l)" = 10 ] &&
+	[ "$clear" = 0 ] && [ "$(stat -c '%a %U' "$rec")" = "600 root" ] &&
+	[ "$(grep -c '^recovery_[0-9]*=[0-9a-f]\{32\}:[0-9a-f]\{64\}$' "$rec")" = 10 ]; then
+	tap_ok "stepupctl recovery prints 10 distinct codes; the record holds only salt:HMAC pairs"
+else
+	tap_not_ok "stepupctl recovery prints 10 distinct codes; the record holds only salt:HMAC pairs"
+fi
+
+# 2: a code is accepted at the prompt and the remaining count is said
+if pt "$T0" "$MAIN" "$U" "${C[0]}" && said "Recovery code accepted. 9 recovery codes left." &&
+	[[ $(status_of) == *"recovery codes: 9 of 10 left"* ]]; then
+	tap_ok "a recovery code is accepted; 9 left, said to the user and shown by status"
+else
+	tap_not_ok "a recovery code is accepted; 9 left, said to the user and shown by status"
+fi
+
+# 3: it works once
+if refused $((T0 + 5)) "$MAIN" "$U" "${C[0]}" && said "already been used"; then
+	tap_ok "the same recovery code is refused the second time"
+else
+	tap_not_ok "the same recovery code is refused the second time"
+fi
+
+# 4: typed loosely (upper case, no dashes, blanks)
+loose=$(printf '%s' "${C[1]}" | tr -d '-' | tr 'a-z' 'A-Z' | sed 's/\(....\)/\1 /g')
+if pt $((T0 + 10)) "$MAIN" "$U" "$loose" && said "8 recovery codes left"; then
+	tap_ok "a code typed in upper case with blanks instead of dashes is accepted"
+else
+	tap_not_ok "a code typed in upper case with blanks instead of dashes is accepted"
+fi
+
+# 5: a rule without recovery refuses a recovery code
+if refused $((T0 + 15)) "$SERVICE-totponly" "$U" "${C[2]}" &&
+	[[ $(status_of) == *"8 of 10 left"* ]]; then
+	tap_ok "a service whose methods leave recovery out refuses a recovery code (and uses none)"
+else
+	tap_not_ok "a service whose methods leave recovery out refuses a recovery code (and uses none)"
+fi
+
+# 6: TOTP still works beside recovery codes
+if pt $((T0 + 30)) "$MAIN" "$U" "$(code_at $((T0 + 30)) "$SU")"; then
+	tap_ok "the TOTP code is accepted beside recovery codes"
+else
+	tap_not_ok "the TOTP code is accepted beside recovery codes"
+fi
+
+# 7: new codes void the old ones
+"$STEPUPCTL" -c "$CONF" recovery "$U" --count 2 >"$T/codes2.out" 2>&1
+mapfile -t N < <(codes "$T/codes2.out")
+if [ "${#N[@]}" = 2 ] && refused $((T0 + 40)) "$MAIN" "$U" "${C[3]}" &&
+	[[ $(status_of) == *"recovery codes: 2 of 2 left"* ]]; then
+	tap_ok "recovery --count 2 makes two new codes; an old unused code is refused"
+else
+	tap_not_ok "recovery --count 2 makes two new codes; an old unused code is refused"
+fi
+
+# 8: the last code says so
+pt $((T0 + 50)) "$MAIN" "$U" "${N[0]}"
+if pt $((T0 + 55)) "$MAIN" "$U" "${N[1]}" && said "That was your last one" &&
+	[[ $(status_of) == *"recovery codes: 0 of 2 left"* ]]; then
+	tap_ok "using the last code tells the user to ask for new ones; status shows 0 left"
+else
+	tap_not_ok "using the last code tells the user to ask for new ones; status shows 0 left"
+fi
+
+# 9: remove USER recovery
+"$STEPUPCTL" -c "$CONF" recovery "$U" --count 1 >"$T/codes3.out" 2>&1
+mapfile -t R < <(codes "$T/codes3.out")
+rm_out=$("$STEPUPCTL" -c "$CONF" remove "$U" recovery 2>&1)
+if [ "$rm_out" = "removed recovery from $U" ] && ! grep -q '^recovery_' "$rec" &&
+	refused $((T0 + 60)) "$MAIN" "$U" "${R[0]}"; then
+	tap_ok "remove USER recovery deletes the codes; one of them is then refused"
+else
+	tap_not_ok "remove USER recovery deletes the codes; one of them is then refused"
+fi
+
+# 10: usage errors
+ok=1
+for args in "recovery $U --count 0" "recovery $U --count 51" "recovery $U --count x" \
+	"enroll $U recovery" "recovery"; do
+	# shellcheck disable=SC2086
+	"$STEPUPCTL" -c "$CONF" $args >/dev/null 2>"$T/usage.err"
+	rc=$?
+	tap_diag "stepupctl $args: exit $rc: $(cat "$T/usage.err")"
+	[ "$rc" = 2 ] || ok=0
+done
+grep -qF "stepupctl recovery USER" "$T/usage.err" || true
+if [ "$ok" = 1 ]; then
+	tap_ok "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)"
+else
+	tap_not_ok "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)"
+fi
