@@ -1,0 +1,77 @@
+/* Test helper for tests/integration/crash.sh: hammers one user's files
+ * through the store's write paths until killed.
+ *
+ *   state_writer CONFIG USER
+ *
+ * Each round takes the user's state lock, increments the state's counter
+ * "n" (and rewrites a few other keys, so that the file changes size), and
+ * commits; every fourth round it also replaces the user's record (a
+ * secret file) with one whose "n" matches, as stepupctl does. After each
+ * commit it prints the committed n on stdout, unbuffered: whatever was
+ * printed must be in the file after a SIGKILL, since a commit returns only
+ * after the rename and the directory's fsync. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "kv.h"
+#include "store.h"
+
+static const su_log log_stderr = { .pamh = NULL, .prog = "state_writer", .debug = false };
+
+static int one_round(su_store *store, const char *user, uint64_t *n)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state, record = { 0 };
+	uint64_t cur = 0;
+	char pad[64];
+	int rc = -1;
+
+	if (su_state_begin(store, user, &txn, &state) != SU_OK)
+		goto out;
+	if (su_kv_get_u64(&log_stderr, su_state_name(txn), state, "n", 0, UINT64_MAX - 1,
+			  &cur) < 0)
+		goto out;
+	cur++;
+	/* a size that changes from round to round */
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[cur % (sizeof(pad) - 1)] = '\0';
+	if (su_kv_set_u64(state, "n", cur) != 0 || su_kv_set(state, "pad", pad) != 0 ||
+	    su_kv_set_u64(state, "fail_count", cur % 7) != 0)
+		goto out;
+	if (cur % 4 == 0) {
+		if (su_store_load_user(store, user, &record) != SU_OK ||
+		    su_kv_set_u64(&record, "n", cur) != 0 ||
+		    su_state_save_record(txn, &record) != SU_OK)
+			goto out;
+	}
+	if (su_state_commit(txn) != SU_OK)
+		goto out;
+	*n = cur;
+	rc = 0;
+out:
+	su_kv_free(&record);
+	su_state_end(txn);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	su_settings settings;
+	su_store *store = NULL;
+	uint64_t n = 0;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: state_writer CONFIG USER\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (su_config_load(&log_stderr, argv[1], NULL, &settings) != SU_OK ||
+	    su_store_open(&log_stderr, &settings, &store) != SU_OK)
+		return 1;
+	for (;;) {
+		if (one_round(store, argv[2], &n) != 0)
+			return 1;
+		printf("%llu\n", (unsigned long long)n);
+	}
+}
