@@ -67,6 +67,10 @@ struct stepup {
 	unsigned recovery_left; /* after a recovery code was accepted */
 	struct passwd pw;     /* the user's entry; strings in pw_buf */
 	char pw_buf[4096];
+	/* identity = ruser from the real uid: a copy, since pw_buf is reused by
+	 * the next lookup (a name looked up from inside the buffer the lookup
+	 * overwrites matched the first passwd line: root). */
+	char caller_name[SU_USER_MAX + 1];
 };
 
 /* A method the flow can offer: whether a user is enrolled, and the judge
@@ -926,7 +930,11 @@ static int who_steps_up(struct stepup *s)
 		if (pw == NULL)
 			return su_fail(&s->log, "identity=ruser: no PAM_RUSER and no user "
 				       "for uid %u", (unsigned)getuid());
-		s->user = pw->pw_name;
+		if (strlen(pw->pw_name) >= sizeof(s->caller_name))
+			return su_fail(&s->log, "identity=ruser: the name of uid %u is too long",
+				       (unsigned)getuid());
+		strcpy(s->caller_name, pw->pw_name);
+		s->user = s->caller_name;
 	}
 	s->who.user = s->user;
 	return 0;

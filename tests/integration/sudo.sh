@@ -28,7 +28,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 7
+tap_plan 8
 install_traps
 add_cleanup cleanup
 make_tree sudo "grace = 300" "methods = totp"
@@ -106,6 +106,35 @@ if ! as_user "$A" "$(code_at "$now" "$SB")" su "$B" -c true && asked; then
 else
 	tap_not_ok "su B by A with identity=ruser: B's code is refused"
 fi
+
+# identity=ruser in a program that leaves PAM_RUSER empty (pamtester here,
+# run with the real uid A and the effective uid 0, like a setuid program):
+# the real uid's user steps up. (Regression: the looked-up name was
+# overwritten by the next lookup, and root stepped up instead of A.)
+RUSER_SVC=stepup-ruser-$ID
+printf 'auth required %s config=%s identity=ruser missing=allow grace=0\n' \
+	"$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$RUSER_SVC"
+as_caller() { # USER ANSWER: pamtester with ruid USER, euid 0 (no faketime:
+	# ld.so ignores LD_PRELOAD when ruid and euid differ)
+	printf '%s\n' "$2" | timeout -k 5 60 python3 -c '
+import os, pwd, sys
+os.setresuid(pwd.getpwnam(sys.argv[1]).pw_uid, 0, 0)
+os.execvp("pamtester", ["pamtester", sys.argv[2], sys.argv[3], "authenticate"])
+' "$1" "$RUSER_SVC" "$A" >"$T/out" 2>&1
+	local rc=$?
+	{ echo "\$ (ruid $1, euid 0) pamtester $RUSER_SVC $A   # stdin: ${2:-<empty>}"
+	  cat "$T/out"; echo "exit $rc"; } | tap_diag_stream
+	return "$rc"
+}
+# B as the caller: B's codes were only refused so far, never used up
+now=$(date +%s)
+if ! as_caller "$B" "" && asked && ! as_caller "$B" "$(code_at "$now" "$SA")" &&
+	as_caller "$B" "$(code_at "$now" "$SB")"; then
+	tap_ok "identity=ruser without PAM_RUSER: the real uid's user is asked and only their code works"
+else
+	tap_not_ok "identity=ruser without PAM_RUSER: the real uid's user is asked and only their code works"
+fi
+rm -f "/etc/pam.d/$RUSER_SVC"
 
 run_cleanups
 left=()
