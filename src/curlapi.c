@@ -1,4 +1,5 @@
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "curlapi.h"
@@ -41,15 +42,29 @@ static void *symbol(void *handle, const char *name, char *why, size_t size)
 	return sym;
 }
 
+static const su_curl_api *load(char *why, size_t why_size);
+
+/* Loaded once, under a lock (a threaded host may call PAM from two
+ * threads); a failure is tried again at the next mail. */
 const su_curl_api *su_curl_api_load(char *why, size_t why_size)
 {
-	/* Set once, complete; PAM calls in one process are not concurrent. */
-	static su_curl_api api;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static const su_curl_api *loaded;
+	const su_curl_api *api;
+
+	pthread_mutex_lock(&lock);
+	if (loaded == NULL)
+		loaded = load(why, why_size);
+	api = loaded;
+	pthread_mutex_unlock(&lock);
+	return api;
+}
+
+static const su_curl_api *load(char *why, size_t why_size)
+{
+	static su_curl_api api;
 	void *handle;
 
-	if (loaded != NULL)
-		return loaded;
 	/* The dynamic loader's search, as for a linked library: under a
 	 * setuid program (sudo, su) it ignores LD_LIBRARY_PATH. */
 	handle = dlopen(SU_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -72,8 +87,7 @@ const su_curl_api *su_curl_api_load(char *why, size_t why_size)
 	/* Only an OpenSSL libcurl brings it; the key-log guard needs it. */
 	RESOLVE(handle, ssl_ctx_set_keylog_callback, "SSL_CTX_set_keylog_callback", why,
 		why_size);
-	loaded = &api;
-	return loaded;
+	return &api;
 missing:
 	api = (su_curl_api){0};
 	return NULL; /* the handle stays: unloading libcurl is not safe */

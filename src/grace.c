@@ -9,9 +9,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
 #include "grace.h"
@@ -115,21 +117,25 @@ static int session_binding(char *out, size_t size, const char **why)
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-/* A process never outlives its boot, so the boot id is read once. */
+/* A process never outlives its boot, so the boot id is read once (under a
+ * lock: a threaded host may call PAM from two threads). */
 static int boot_id(char *out, size_t size)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static char cached[SU_GRACE_BOOT_ID_MAX];
+	char fresh[SU_GRACE_BOOT_ID_MAX];
+	int rc = -1;
 
+	pthread_mutex_lock(&lock);
 	if (cached[0] == '\0' &&
-	    (read_proc("/proc/sys/kernel/random/boot_id", cached, sizeof(cached)) != 0 ||
-	     cached[0] == '\0')) {
-		cached[0] = '\0';
-		return -1;
+	    read_proc("/proc/sys/kernel/random/boot_id", fresh, sizeof(fresh)) == 0)
+		memcpy(cached, fresh, sizeof(cached));
+	if (cached[0] != '\0' && strlen(cached) < size) {
+		memcpy(out, cached, strlen(cached) + 1);
+		rc = 0;
 	}
-	if (strlen(cached) >= size)
-		return -1;
-	memcpy(out, cached, strlen(cached) + 1);
-	return 0;
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 int su_grace_here_now(const su_log *log, su_grace_here *here)
@@ -176,13 +182,13 @@ static char *record_path(const char *grace_dir, const char *user, const char *bi
 }
 
 struct record {
-	const char *user, *uid, *binding, *boot_id, *method, *issued, *expires, *hmac;
+	const char *user, *uid, *binding, *rhost, *boot_id, *method, *issued, *expires, *hmac;
 };
 
 static int record_mac(const unsigned char *key, const struct record *r,
 		      char out[SU_HMAC_HEX])
 {
-	const char *parts[] = {"grace", r->user, r->uid, r->binding, r->boot_id,
+	const char *parts[] = {"grace", r->user, r->uid, r->binding, r->rhost, r->boot_id,
 			       r->method, r->issued, r->expires};
 
 	return su_hmac_hex(key, parts, sizeof(parts) / sizeof(parts[0]), out);
@@ -193,6 +199,7 @@ static void record_from(const su_kv *kv, struct record *r)
 	r->user = su_kv_get(kv, "user");
 	r->uid = su_kv_get(kv, "uid");
 	r->binding = su_kv_get(kv, "binding");
+	r->rhost = su_kv_get(kv, "rhost");
 	r->boot_id = su_kv_get(kv, "boot_id");
 	r->method = su_kv_get(kv, "method");
 	r->issued = su_kv_get(kv, "issued");
@@ -202,7 +209,7 @@ static void record_from(const su_kv *kv, struct record *r)
 
 static bool record_complete(const struct record *r)
 {
-	return r->user && r->uid && r->binding && r->boot_id && r->method &&
+	return r->user && r->uid && r->binding && r->rhost && r->boot_id && r->method &&
 	       r->issued && r->expires && r->hmac;
 }
 
@@ -245,6 +252,10 @@ static const char *record_refused(const struct record *r, const su_grace_want *w
 		return "another user's record";
 	if (strcmp(r->binding, want->here->binding) != 0)
 		return "another session's record";
+	/* One root daemon serving many remote clients is one session: the
+	 * client's host keeps alice's grace from a connection not hers. */
+	if (strcmp(r->rhost, want->rhost) != 0)
+		return "earned from another remote host";
 	if (strcmp(r->boot_id, want->here->boot_id) != 0)
 		return "a record from another boot";
 	*method = method_bit(r->method);
@@ -306,7 +317,7 @@ static int record_text(const su_grace_want *want, unsigned method,
 		       const unsigned char *key, su_kv *kv)
 {
 	char uid[24], issued[24], expires[24], mac[SU_HMAC_HEX], names[64];
-	struct record r = {want->user, uid, want->here->binding, want->here->boot_id,
+	struct record r = {want->user, uid, want->here->binding, want->rhost, want->here->boot_id,
 			   su_methods_str(method, names, sizeof(names)), issued, expires, mac};
 
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)want->uid);
@@ -315,9 +326,29 @@ static int record_text(const su_grace_want *want, unsigned method,
 	if (record_mac(key, &r, mac) != 0)
 		return -1;
 	return su_kv_set(kv, "user", r.user) || su_kv_set(kv, "uid", uid) ||
-	       su_kv_set(kv, "binding", r.binding) || su_kv_set(kv, "boot_id", r.boot_id) ||
+	       su_kv_set(kv, "binding", r.binding) || su_kv_set(kv, "rhost", r.rhost) ||
+	       su_kv_set(kv, "boot_id", r.boot_id) ||
 	       su_kv_set(kv, "method", r.method) || su_kv_set(kv, "issued", issued) ||
 	       su_kv_set(kv, "expires", expires) || su_kv_set(kv, "hmac", mac) ? -1 : 0;
+}
+
+/* Record names say who holds grace in which session (and so when to
+ * strike at it): none is written where anyone but root can list them. The
+ * read path does not check (it costs a syscall on every grace call, and
+ * nothing is written into such a directory to be read). */
+static int private_dir(const su_log *log, const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0)
+		return -1; /* su_write_file says why */
+	if (S_ISDIR(st.st_mode) && (st.st_mode & 077) != 0) {
+		su_logf(log, LOG_ERR, "refusing %s: mode %04o; grace records are written only "
+			"into a directory no one but root can read (chmod 0700 %s)", dir,
+			(unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
 }
 
 /* Writers of one user's records are serialised (su_write_file's fixed
@@ -341,7 +372,8 @@ int su_grace_write(const su_log *log, const char *grace_dir,
 	size_t len = 0;
 	int fd = -1, rc = -1;
 
-	if (path == NULL || lock == NULL || record_text(want, method, key, &kv) != 0 ||
+	if (path == NULL || lock == NULL || private_dir(log, grace_dir) != 0 ||
+	    record_text(want, method, key, &kv) != 0 ||
 	    (text = su_kv_format(&kv, &len)) == NULL)
 		goto out;
 	if (su_lock(log, lock, LOCK_TIMEOUT_MS, &fd) != SU_OK)

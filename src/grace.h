@@ -4,9 +4,10 @@
  *
  * File: grace_dir/USER:BINDING: one record per user and session binding,
  * replaced atomically (grace_dir is root's alone, 0700). Content (kv.h):
- * version=1, user, uid, binding,
+ * version=1, user, uid, binding, rhost,
  * boot_id, method, issued, expires, hmac, where hmac = HMAC(hostkey,
- * "grace", user, uid, binding, boot_id, method, issued, expires) with
+ * "grace", user, uid, binding, rhost, boot_id, method, issued,
+ * expires) with
  * su_hmac_hex (decimal numbers).
  *
  * The binding (su_grace_here) is "audit=ID" when the kernel audit session
@@ -44,6 +45,7 @@ typedef struct su_grace_want {
 	const char *user;
 	uid_t uid;
 	const su_grace_here *here;
+	const char *rhost;  /* PAM_RHOST, "" when unset: part of the record */
 	time_t now;
 	unsigned grace;   /* the current rule's grace: caps any record */
 	unsigned methods; /* enum su_method bits the rule accepts */

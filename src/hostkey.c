@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -75,28 +76,41 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
  * each MAC: fetching the algorithm and the digest from OpenSSL's provider
  * costs more than the MAC itself (two thirds of a grace-path call when it
  * was done every time). It holds no key, so keeping it is no secret kept.
- * Made on first use; PAM calls in one process are not concurrent. */
-static EVP_MAC_CTX *hmac_template(void)
+ * Made on first use. */
+static EVP_MAC_CTX *make_template(void)
 {
-	static EVP_MAC_CTX *template;
-	EVP_MAC *hmac;
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx;
 	OSSL_PARAM params[2];
 
-	if (template != NULL)
-		return template;
-	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (hmac == NULL)
 		return NULL;
-	template = EVP_MAC_CTX_new(hmac);
+	ctx = EVP_MAC_CTX_new(hmac);
 	EVP_MAC_free(hmac); /* the context keeps its own reference */
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (template != NULL && EVP_MAC_CTX_set_params(template, params) != 1) {
-		EVP_MAC_CTX_free(template);
-		template = NULL;
+	if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
 	}
-	return template;
+	return ctx;
+}
+
+/* Made once, under a lock: a threaded host may call PAM from two threads.
+ * A failure is tried again next time rather than remembered. */
+static EVP_MAC_CTX *hmac_template(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static EVP_MAC_CTX *template;
+	EVP_MAC_CTX *t;
+
+	pthread_mutex_lock(&lock);
+	if (template == NULL)
+		template = make_template();
+	t = template;
+	pthread_mutex_unlock(&lock);
+	return t;
 }
 
 static int mac_parts(const unsigned char key[SU_HOSTKEY_BYTES],

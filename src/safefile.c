@@ -108,8 +108,9 @@ static int check_one_dir(const su_log *log, const char *dir, bool holding,
  * files, in directories that share their ancestors; on the grace path the
  * lstat of each directory was the largest single cost. Between
  * su_dir_memo_begin and su_dir_memo_end a directory found safe is not
- * checked again (it could change within the call as it could between a
- * check and the open that follows it: no new window). Only successes are
+ * checked again: a window of microseconds, like the one between a check
+ * and the open that follows it. The flow begins the memo afresh after
+ * every prompt, whose length the user decides. Only successes are
  * kept; a directory kept as an ancestor (sticky allowed) does not stand in
  * for a holding directory. Per thread, off unless begun. */
 #define MEMO_MAX 12

@@ -521,25 +521,37 @@ static bool addresses_ok(const su_settings *st, const char *to, su_smtp_result *
 	return true;
 }
 
-/* curl_global_init with SSLKEYLOGFILE out of the environment (see the top
- * of this file), then put back as it was: the host's environment is not
+/* curl_global_init with SSLKEYLOGFILE and CURL_SSL_BACKEND out of the
+ * environment, then put back as they were: the host's environment is not
  * ours to change. Not thread safe, like curl_global_init itself; PAM
  * conversations are not run concurrently in one process. */
 static CURLcode init_curl(void)
 {
-	static const char name[] = "SSLKEYLOGFILE";
-	const char *value = getenv(name);
-	char *saved = value != NULL ? strdup(value) : NULL;
-	CURLcode rc;
+	/* SSLKEYLOGFILE: see the top of this file. CURL_SSL_BACKEND: on a
+	 * libcurl built with several TLS libraries the user would pick the
+	 * one, and no_key_log would then treat another library's context as
+	 * OpenSSL's. */
+	static const char *const names[] = { "SSLKEYLOGFILE", "CURL_SSL_BACKEND" };
+	char *saved[2] = { NULL, NULL };
+	CURLcode rc = CURLE_FAILED_INIT;
+	size_t i;
 
-	if (value != NULL && (saved == NULL || unsetenv(name) != 0)) {
-		free(saved);
-		return CURLE_FAILED_INIT; /* never initialise with it set */
+	for (i = 0; i < 2; i++) {
+		const char *value = getenv(names[i]);
+
+		if (value == NULL)
+			continue;
+		saved[i] = strdup(value);
+		if (saved[i] == NULL || unsetenv(names[i]) != 0)
+			goto out; /* never initialise with it set */
 	}
 	rc = lib->global_init(CURL_GLOBAL_DEFAULT);
-	if (saved != NULL) {
-		setenv(name, saved, 1);
-		free(saved);
+out:
+	for (i = 0; i < 2; i++) {
+		if (saved[i] != NULL) {
+			setenv(names[i], saved[i], 1);
+			free(saved[i]);
+		}
 	}
 	return rc;
 }

@@ -793,6 +793,9 @@ static enum outcome attempt(struct stepup *s)
 		snprintf(prompt, sizeof(prompt), "Verification code (press Enter to get "
 			 "a code by email to %s): ", s->masked);
 	rc = su_conv_ask_secret(s->pamh, prompt, &answer);
+	/* The user decides how long the prompt waits: what was found safe
+	 * before it is checked again after it. */
+	su_dir_memo_begin();
 	if (rc != PAM_SUCCESS || answer == NULL) {
 		su_free_string(answer);
 		return OUTCOME_CONV_ENDED;
@@ -964,7 +967,8 @@ static bool exempt(struct stepup *s)
  * key and one small file. Any trouble means no grace: the user is asked. */
 static bool in_grace(struct stepup *s, su_grace_here *here)
 {
-	su_grace_want want = {s->user, s->uid, here, time(NULL), s->settings.grace,
+	su_grace_want want = {s->user, s->uid, here, s->who.rhost ? s->who.rhost : "",
+			      time(NULL), s->settings.grace,
 			      s->settings.methods};
 	unsigned method = 0;
 	char name[32];
@@ -982,7 +986,8 @@ static bool in_grace(struct stepup *s, su_grace_here *here)
 /* A success is remembered for the session (not when no binding exists). */
 static void remember(struct stepup *s, const su_grace_here *here)
 {
-	su_grace_want want = {s->user, s->uid, here, time(NULL), s->settings.grace,
+	su_grace_want want = {s->user, s->uid, here, s->who.rhost ? s->who.rhost : "",
+			      time(NULL), s->settings.grace,
 			      s->settings.methods};
 
 	if (s->settings.grace == 0 || !s->have_uid || here->binding[0] == '\0' ||

@@ -186,6 +186,7 @@ static int cmd_remove(ctl *c, char **args, int nargs);
 static int cmd_check_config(ctl *c, char **args, int nargs);
 static int cmd_test_email(ctl *c, char **args, int nargs);
 static int cmd_grace(ctl *c, char **args, int nargs);
+static int end_grace(ctl *c, const char *user);
 static int cmd_recovery(ctl *c, char **args, int nargs);
 static int cmd_unlock(ctl *c, char **args, int nargs);
 static int recovery_summary(const user_view *v, char *buf, size_t size);
@@ -721,8 +722,10 @@ static int cmd_enroll(ctl *c, char **args, int nargs)
 	if (rc != CTL_OK)
 		return rc;
 	rc = m->enroll(c, user, args + 2);
-	if (rc == CTL_OK)
+	if (rc == CTL_OK) {
 		su_audit_admin("enroll", user, "success", "method", m->name);
+		rc = end_grace(c, user);
+	}
 	/* After the fact, so that a refusal stays one line. */
 	if (rc == CTL_OK && !known)
 		su_logf(&ctl_log, LOG_WARNING,
@@ -1087,6 +1090,20 @@ static int grace_revoke(ctl *c, const char *user)
 	return CTL_OK;
 }
 
+/* A change of a user's enrolment (a lost phone replaced, a method
+ * removed) ends the grace earned with the old one; said only if there was
+ * any. */
+static int end_grace(ctl *c, const char *user)
+{
+	unsigned removed = 0;
+
+	if (su_grace_revoke(&ctl_log, c->settings.grace_dir, user, &removed) == SU_ERR)
+		return CTL_REFUSED;
+	if (removed > 0)
+		printf("revoked %u grace record(s) of %s\n", removed, user);
+	return CTL_OK;
+}
+
 static int cmd_grace(ctl *c, char **args, int nargs)
 {
 	char user[SU_USER_MAX + 1];
@@ -1364,8 +1381,7 @@ static int remove_user(ctl *c, const char *user)
 		return CTL_REFUSED;
 	printf("removed %s: record and state\n", user);
 	su_audit_admin("remove", user, "success", "method", "all");
-	/* Nothing of the user may let them through any more. */
-	return grace_revoke(c, user);
+	return end_grace(c, user);
 }
 
 /* Only the method's record keys go. The state stays, and so does a record
@@ -1392,6 +1408,7 @@ static int remove_method(ctl *c, const char *user, const ctl_method *m)
 	}
 	printf("removed %s from %s\n", m->name, user);
 	su_audit_admin("remove", user, "success", "method", m->name);
+	rc = end_grace(c, user);
 	if (record.count == 0)
 		printf("%s has no method left; '" PROG " remove %s' deletes the "
 		       "record and the state\n", user, user);

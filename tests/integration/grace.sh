@@ -22,7 +22,7 @@ cleanup_accounts() {
 	rm -f -- "${SERVICE_FILES[@]}"
 }
 
-tap_plan 14
+tap_plan 16
 install_traps
 add_cleanup cleanup_accounts
 make_tree grace "grace = 120" "methods = totp" \
@@ -61,12 +61,13 @@ for kv in sys.argv[3:]:
     k, v = kv.split("=", 1)
     rec[k] = v
 parts = [b"grace"] + [rec[k].encode() for k in
-        ("user", "uid", "binding", "boot_id", "method", "issued", "expires")]
+        ("user", "uid", "binding", "rhost", "boot_id", "method", "issued", "expires")]
 rec["hmac"] = hmac.new(key, b"".join(len(p).to_bytes(4, "big") + p for p in parts),
                        hashlib.sha256).hexdigest()
 with open(path, "w") as f:
     f.write("version=1\n" + "".join("%s=%s\n" % (k, rec[k]) for k in
-            ("user", "uid", "binding", "boot_id", "method", "issued", "expires", "hmac")))
+            ("user", "uid", "binding", "rhost", "boot_id", "method", "issued", "expires",
+             "hmac")))
 PY
 }
 
@@ -225,4 +226,37 @@ if at_time $((T0 + 480)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
 	tap_ok "no visible session (PID namespace): success accepted, not remembered, asked again"
 else
 	tap_not_ok "no visible session (PID namespace): success accepted, not remembered, asked again"
+fi
+
+# 15: one root daemon serving many remote clients is one session: grace
+# earned by a client from one host is not honoured for a client from another
+printf '%s\n' "$(code_at $((T0 + 540)) "$SA")" >"$T/pt.in"
+at_time $((T0 + 540)) pamtester -I rhost=client-a.example "$MAIN" "$A" authenticate \
+	<"$T/pt.in" >"$T/pt.out" 2>&1
+first=$?
+at_time $((T0 + 545)) pamtester -I rhost=client-a.example "$MAIN" "$A" authenticate \
+	</dev/null >"$T/pt.out" 2>&1
+same=$?
+same_asked=$(asked && echo yes || echo no)
+at_time $((T0 + 546)) pamtester -I rhost=client-b.example "$MAIN" "$A" authenticate \
+	</dev/null >"$T/pt.out" 2>&1
+other=$?
+if [ "$first" = 0 ] && [ "$same" = 0 ] && [ "$same_asked" = no ] && [ "$other" != 0 ] && asked; then
+	tap_ok "grace earned from rhost client-a holds for client-a, not for client-b"
+else
+	tap_not_ok "grace earned from rhost client-a holds for client-a, not for client-b ($first/$same/$same_asked/$other)"
+fi
+
+# 16: no record is written into a grace_dir others can read (its names say
+# who holds grace in which session)
+"$STEPUPCTL" -c "$CONF" grace revoke "$A" >/dev/null 2>&1
+chmod 0755 "$GRACE"
+pt $((T0 + 600)) "$MAIN" "$A" "$(code_at $((T0 + 600)) "$SA")"
+ok_open=$?
+written=$(record_of "$A")
+chmod 0700 "$GRACE"
+if [ "$ok_open" = 0 ] && [ -z "$written" ]; then
+	tap_ok "grace_dir readable by others: the step-up succeeds, but no record is written"
+else
+	tap_not_ok "grace_dir readable by others: the step-up succeeds, but no record is written"
 fi
