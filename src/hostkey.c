@@ -7,6 +7,7 @@
 #include "hostkey.h"
 #include "safefile.h"
 #include "secret.h"
+#include "util.h"
 
 /* Read more than the key, so that a wrong file is reported with its size
  * ("holds 33 bytes") rather than as merely too large. */
@@ -61,16 +62,6 @@ static int mac_part(EVP_MAC_CTX *ctx, const char *part)
 	return 0;
 }
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
 
 /* An unkeyed HMAC-SHA256 context, made once per process and copied for
  * each MAC: fetching the algorithm and the digest from OpenSSL's provider
@@ -144,7 +135,7 @@ int su_hmac_hex(const unsigned char key[SU_HOSTKEY_BYTES],
 
 	out[0] = '\0';
 	if (mac_parts(key, parts, nparts, mac) == 0) {
-		to_hex(mac, sizeof(mac), out);
+		su_hex(mac, sizeof(mac), out);
 		rc = 0;
 	}
 	su_erase(mac, sizeof(mac));

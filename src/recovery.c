@@ -11,16 +11,6 @@ static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford 
 #define SET_BYTES 8
 #define USED_MAX (SU_RECOVERY_COUNT_MAX * 3 + 1) /* "50," * 50 */
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static void code_key(unsigned k, char *name, size_t size)
 {
@@ -74,7 +64,7 @@ static int store_code(const unsigned char *key, const char *user, const char *se
 
 	if (su_random(salt, sizeof(salt)) != 0)
 		return -1;
-	hex(salt, sizeof(salt), salt_hex);
+	su_hex(salt, sizeof(salt), salt_hex);
 	if (code_mac(key, user, set, salt_hex, canon, mac) == 0) {
 		snprintf(value, sizeof(value), "%s:%s", salt_hex, mac);
 		code_key(k, name, sizeof(name));
@@ -93,7 +83,7 @@ int su_recovery_generate(const unsigned char key[SU_HOSTKEY_BYTES], const char *
 
 	if (count == 0 || count > SU_RECOVERY_COUNT_MAX || su_random(set_raw, sizeof(set_raw)) != 0)
 		return -1;
-	hex(set_raw, sizeof(set_raw), set);
+	su_hex(set_raw, sizeof(set_raw), set);
 	su_recovery_remove(record);
 	if (su_kv_set(record, "recovery_set", set) != 0 ||
 	    su_kv_set_u64(record, "recovery_count", count) != 0)

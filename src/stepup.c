@@ -117,6 +117,23 @@ static int locked_now(struct stepup *s, su_state_txn *txn, const su_kv *state)
 				 &s->locked_until);
 }
 
+/* Inside a judgement's transaction: true when it must stop here, *v
+ * then saying why (locked out, or a malformed state: an error). */
+static bool lock_stops(struct stepup *s, su_state_txn *txn, const su_kv *state,
+		       enum verdict *v)
+{
+	switch (locked_now(s, txn, state)) {
+	case 0:
+		return false;
+	case 1:
+		*v = VERDICT_LOCKED;
+		return true;
+	default:
+		*v = VERDICT_ERROR;
+		return true;
+	}
+}
+
 /* Record the step as used, under the user's state lock, so that two
  * concurrent attempts with one code cannot both get here and succeed.
  * The state keeps the start time of the step in seconds, not its index:
@@ -134,11 +151,8 @@ static enum verdict consume_totp_step(struct stepup *s, uint64_t step)
 	start = step * s->totp.period;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		return VERDICT_ERROR;
-	switch (locked_now(s, txn, state)) {
-	case 0: break;
-	case 1: v = VERDICT_LOCKED; /* fall through */
-	default: goto out;
-	}
+	if (lock_stops(s, txn, state, &v))
+		goto out;
 	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_time", 0,
 			  UINT64_MAX, &last) < 0)
 		goto out;
@@ -236,11 +250,8 @@ static enum verdict email_check(struct stepup *s, const char *code)
 		return VERDICT_ERROR;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
-	switch (locked_now(s, txn, state)) {
-	case 0: break;
-	case 1: v = VERDICT_LOCKED; /* fall through */
-	default: goto out;
-	}
+	if (lock_stops(s, txn, state, &v))
+		goto out;
 	if (su_email_judge(&s->log, su_state_name(txn), state, hmac, time(NULL), &ev) != 0)
 		goto out;
 	if (ev == SU_EMAIL_MATCH)
@@ -280,11 +291,8 @@ static enum verdict recovery_check(struct stepup *s, const char *code)
 	}
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
-	switch (locked_now(s, txn, state)) {
-	case 0: break;
-	case 1: v = VERDICT_LOCKED; /* fall through */
-	default: goto out;
-	}
+	if (lock_stops(s, txn, state, &v))
+		goto out;
 	if (su_recovery_use(&s->log, su_state_name(txn), &s->record, state, index, &was_used) != 0)
 		goto out;
 	if (was_used) {

@@ -90,3 +90,14 @@ const char *su_local_time(time_t t, time_t now, char *buf, size_t size)
 		snprintf(buf, size, "%lld (epoch)", (long long)t);
 	return buf;
 }
+
+void su_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}

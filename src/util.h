@@ -26,6 +26,9 @@ char *su_strdup(const char *s);
 /* Join dir and name with one '/'; NULL on overflow or allocation failure. */
 char *su_path_join(const char *dir, const char *name);
 
+/* n bytes as 2n lower-case hex digits and a NUL into out. */
+void su_hex(const unsigned char *in, size_t n, char *out);
+
 /* t as local time for a message: "14:05" when it is on the same day as
  * now, "2026-11-24 14:05" otherwise. */
 const char *su_local_time(time_t t, time_t now, char *buf, size_t size);
