@@ -3,7 +3,7 @@
  *   pam_bench -s SERVICE -d CONFDIR -u USER -n N [-w WARMUP] [-c MODE]
  *             [--state-file PATH] [--secret BASE32] [--digits D] [--period S]
  *             [--prime] [--answer TEXT] [--expect success|auth_err|NUMBER]
- *             [--callgrind] [--mark]
+ *             [--callgrind] [--mark] [--samples FILE]
  *
  * MODE
  *   any    (default) answer every prompt with --answer (default ""), expect
@@ -20,16 +20,36 @@
  *   wrong  answer with a fixed code of --digits digits that matches no code
  *          within two steps of now (checked untimed), expect PAM_AUTH_ERR.
  *
+ * --state-file PATH names the one file the module writes for this user (a
+ *   pam_stepup state file, a pam_oath usersfile, a google-authenticator
+ *   secret file). It is snapshotted at start (after --prime) and, before
+ *   every call of any mode, outside the timed region, put back to the
+ *   snapshot if the module changed it (a different inode, or other
+ *   contents; checked by reading it back, untimed). So wrong-code calls of
+ *   a module that writes on failure (a failure tally, rate-limit stamps)
+ *   each see the same file, and the right-code calls each a first use.
+ *   Owner and mode are the snapshot's. Required by -c right.
+ * --prime works in every mode that has --secret: one untimed call with the
+ *   previous step's code before the snapshot (expects PAM_SUCCESS).
+ *
  * Every call's return code is checked; the first unexpected one aborts the
  * run (exit 1). Output is one line of key=value fields, times in µs:
  *   n=2000 p50_us=... p99_us=... mean_us=... min_us=... max_us=...
+ *   restores=... heap_start_b=... heap_end_b=...
+ * restores counts the snapshot restores done; heap_* are the bytes malloc
+ * holds (mallinfo2: arena in use + mmapped blocks) after the warm-up and
+ * after the last call, before pam_end: a module that keeps memory in the
+ * handle or leaks grows it with n (0 under ASan, whose allocator this is
+ * not).
  *
  * --callgrind wraps each timed call in CALLGRIND_TOGGLE_COLLECT, for
  *   valgrind --tool=callgrind --collect-atstart=no: then the totals are the
- *   instructions of the N timed calls (warm-up calls included if -w > 0).
+ *   instructions of the N timed calls (warm-up calls are not collected).
+ * --samples FILE appends every timed call's time in ns to FILE, one per
+ *   line, so that runs in rounds can be merged before taking percentiles.
  * --mark issues write(-1, "pam_bench:begin"/"pam_bench:end") around each
- *   timed call (they fail with EBADF at once) so a strace log can be cut
- *   down to the timed regions.
+ *   timed call, not around warm-up calls (they fail with EBADF at once) so
+ *   a strace log can be cut down to the timed regions.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +66,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <malloc.h>
 #include <liboath/oath.h>
 #include <security/pam_appl.h>
 
@@ -60,7 +81,7 @@ enum mode { MODE_ANY, MODE_RIGHT, MODE_WRONG };
 
 struct opts {
 	const char *service, *confdir, *user, *state_file, *secret_b32;
-	const char *answer_any;
+	const char *answer_any, *samples;
 	long n, warmup;
 	enum mode mode;
 	int expect; /* -1: by mode */
@@ -80,7 +101,15 @@ struct snapshot {
 	bool exists;
 	uid_t uid;
 	gid_t gid;
+	mode_t mode;
 	int dirfd;
+	/* the file as the last restore left it: unchanged files are not
+	 * rewritten (no fsync before calls that did not write) */
+	bool known;
+	dev_t dev;
+	ino_t ino;
+	char *check; /* read-back buffer, len + 1 bytes */
+	unsigned long restores;
 };
 
 __attribute__((format(printf, 1, 2))) static _Noreturn void die(const char *fmt, ...)
@@ -184,8 +213,13 @@ static void snapshot_take(struct snapshot *s, const char *path)
 	s->exists = true;
 	s->uid = st.st_uid;
 	s->gid = st.st_gid;
+	s->mode = st.st_mode & 07777;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->known = true;
 	s->data = malloc((size_t)st.st_size + 1);
-	if (s->data == NULL)
+	s->check = malloc((size_t)st.st_size + 1);
+	if (s->data == NULL || s->check == NULL)
 		die("out of memory");
 	for (ssize_t got; s->len < (size_t)st.st_size; s->len += (size_t)got) {
 		got = read(fd, s->data + s->len, (size_t)st.st_size - s->len);
@@ -195,13 +229,51 @@ static void snapshot_take(struct snapshot *s, const char *path)
 	close(fd);
 }
 
-/* Put the state file back as it was, durably, so that the next timed
- * call's fsyncs do not also pay for flushing this one. */
-static void snapshot_restore(const struct snapshot *s)
+/* Whether the file is still what the last restore (or the snapshot) left:
+ * the same inode with the same contents. */
+static bool snapshot_intact(struct snapshot *s)
 {
-	char tmp[4096];
+	struct stat st;
+	size_t got = 0;
+	bool same;
 	int fd;
 
+	if (!s->exists)
+		return lstat(s->path, &st) != 0 && errno == ENOENT;
+	if (!s->known)
+		return false;
+	fd = open(s->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || st.st_dev != s->dev || st.st_ino != s->ino ||
+	    st.st_size != (off_t)s->len || st.st_uid != s->uid || st.st_gid != s->gid ||
+	    (st.st_mode & 07777) != s->mode) {
+		close(fd);
+		return false;
+	}
+	/* one byte more than expected: a file that grew in place is seen */
+	for (ssize_t r; got <= s->len; got += (size_t)r) {
+		r = read(fd, s->check + got, s->len + 1 - got);
+		if (r <= 0)
+			break;
+	}
+	close(fd);
+	same = got == s->len && memcmp(s->check, s->data, s->len) == 0;
+	return same;
+}
+
+/* Put the state file back as it was, durably, so that the next timed
+ * call's fsyncs do not also pay for flushing this one. Nothing is done
+ * when the module left the file as it was. */
+static void snapshot_restore(struct snapshot *s)
+{
+	char tmp[4096];
+	struct stat st;
+	int fd;
+
+	if (snapshot_intact(s))
+		return;
+	s->restores++;
 	if (!s->exists) {
 		if (unlink(s->path) != 0 && errno != ENOENT)
 			die("unlink %s: %s", s->path, strerror(errno));
@@ -212,10 +284,21 @@ static void snapshot_restore(const struct snapshot *s)
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		die("mkstemp %s: %s", tmp, strerror(errno));
-	if (fchown(fd, s->uid, s->gid) != 0 || fchmod(fd, 0600) != 0 ||
+	if (fchown(fd, s->uid, s->gid) != 0 || fchmod(fd, s->mode) != 0 ||
 	    write(fd, s->data, s->len) != (ssize_t)s->len || fsync(fd) != 0 ||
-	    close(fd) != 0 || rename(tmp, s->path) != 0 || fsync(s->dirfd) != 0)
+	    fstat(fd, &st) != 0 || close(fd) != 0 || rename(tmp, s->path) != 0 ||
+	    fsync(s->dirfd) != 0)
 		die("restoring %s: %s", s->path, strerror(errno));
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+}
+
+/* Bytes malloc holds now. */
+static size_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -265,7 +348,8 @@ static void usage(void)
 	fputs("usage: pam_bench -s SERVICE -d CONFDIR -u USER -n N [-w WARMUP]\n"
 	      "  [-c any|right|wrong] [--state-file PATH] [--secret BASE32]\n"
 	      "  [--digits 6|8] [--period S] [--prime] [--answer TEXT]\n"
-	      "  [--expect success|auth_err|NUMBER] [--callgrind] [--mark]\n",
+	      "  [--expect success|auth_err|NUMBER] [--callgrind] [--mark]\n"
+	      "  [--samples FILE]\n",
 	      stderr);
 	exit(2);
 }
@@ -273,7 +357,7 @@ static void usage(void)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_STATE = 256, O_SECRET, O_DIGITS, O_PERIOD, O_PRIME, O_ANSWER, O_EXPECT,
-	       O_CALLGRIND, O_MARK };
+	       O_CALLGRIND, O_MARK, O_SAMPLES };
 	static const struct option longopts[] = {
 		{"state-file", required_argument, NULL, O_STATE},
 		{"secret", required_argument, NULL, O_SECRET},
@@ -284,6 +368,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"expect", required_argument, NULL, O_EXPECT},
 		{"callgrind", no_argument, NULL, O_CALLGRIND},
 		{"mark", no_argument, NULL, O_MARK},
+		{"samples", required_argument, NULL, O_SAMPLES},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -316,6 +401,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_EXPECT: o->expect = parse_expect(optarg); break;
 		case O_CALLGRIND: o->callgrind = true; break;
 		case O_MARK: o->mark = true; break;
+		case O_SAMPLES: o->samples = optarg; break;
 		default: usage();
 		}
 	}
@@ -325,6 +411,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		die("-c right and -c wrong need --secret");
 	if (o->mode == MODE_RIGHT && o->state_file == NULL)
 		die("-c right needs --state-file");
+	if (o->prime && o->secret_b32 == NULL)
+		die("--prime needs --secret");
 	if (strlen(o->answer_any) >= sizeof(((struct bench *)0)->answer))
 		die("--answer is too long");
 #ifndef HAVE_CALLGRIND
@@ -346,10 +434,11 @@ int main(int argc, char **argv)
 	char *key = NULL;
 	size_t keylen = 0;
 	uint64_t *t, sum = 0;
+	size_t heap_start = 0, heap_end = 0;
 	int rc;
 
 	parse_args(argc, argv, &o);
-	if (o.mode != MODE_ANY) {
+	if (o.secret_b32 != NULL) {
 		if ((rc = oath_init()) != OATH_OK)
 			die("oath_init: %s", oath_strerror(rc));
 		rc = oath_base32_decode(o.secret_b32, strlen(o.secret_b32), &key, &keylen);
@@ -364,14 +453,14 @@ int main(int argc, char **argv)
 		die("pam_start_confdir(%s, %s): %s", o.service, o.confdir,
 		    pam_strerror(pamh, rc));
 
-	if (o.mode == MODE_RIGHT && o.prime) {
+	if (o.prime) {
 		totp_at(&o, key, keylen, time(NULL) - (time_t)o.period, b.answer);
 		rc = pam_authenticate(pamh, 0);
 		if (rc != PAM_SUCCESS)
 			die("--prime: the previous step's code was refused: %s "
 			    "(fresh state file? totp_window >= 1?)", pam_strerror(pamh, rc));
 	}
-	if (o.mode == MODE_RIGHT)
+	if (o.state_file != NULL)
 		snapshot_take(&snap, o.state_file);
 	if (o.mode == MODE_ANY)
 		snprintf(b.answer, sizeof(b.answer), "%s", o.answer_any);
@@ -379,28 +468,31 @@ int main(int argc, char **argv)
 	for (long i = -o.warmup; i < o.n; i++) {
 		uint64_t t0, t1;
 
-		/* untimed: prepare the answer and the state */
-		if (o.mode == MODE_RIGHT) {
+		/* untimed: prepare the state and the answer */
+		if (o.state_file != NULL)
 			snapshot_restore(&snap);
+		if (i == 0)
+			heap_start = heap_bytes();
+		if (o.mode == MODE_RIGHT) {
 			totp_at(&o, key, keylen, time(NULL), b.answer);
 		} else if (o.mode == MODE_WRONG) {
 			wrong_code(&o, key, keylen, b.answer);
 		}
 
-		if (o.mark && write(-1, "pam_bench:begin", 15) != -1)
+		if (o.mark && i >= 0 && write(-1, "pam_bench:begin", 15) != -1)
 			die("write(-1) succeeded?");
 		t0 = now_ns();
 #ifdef HAVE_CALLGRIND
-		if (o.callgrind)
+		if (o.callgrind && i >= 0)
 			CALLGRIND_TOGGLE_COLLECT;
 #endif
 		rc = pam_authenticate(pamh, 0);
 #ifdef HAVE_CALLGRIND
-		if (o.callgrind)
+		if (o.callgrind && i >= 0)
 			CALLGRIND_TOGGLE_COLLECT;
 #endif
 		t1 = now_ns();
-		if (o.mark && write(-1, "pam_bench:end", 13) != -1)
+		if (o.mark && i >= 0 && write(-1, "pam_bench:end", 13) != -1)
 			die("write(-1) succeeded?");
 
 		if (rc != o.expect)
@@ -412,28 +504,41 @@ int main(int argc, char **argv)
 			t[i] = t1 - t0;
 	}
 
+	heap_end = heap_bytes();
 	/* leave the state as it was at start (after --prime) */
-	if (o.mode == MODE_RIGHT)
+	if (o.state_file != NULL)
 		snapshot_restore(&snap);
 	pam_end(pamh, PAM_SUCCESS);
 
 	for (long i = 0; i < o.n; i++)
 		sum += t[i];
+	if (o.samples != NULL) {
+		FILE *f = fopen(o.samples, "a");
+
+		if (f == NULL)
+			die("%s: %s", o.samples, strerror(errno));
+		for (long i = 0; i < o.n; i++)
+			fprintf(f, "%" PRIu64 "\n", t[i]);
+		if (fclose(f) != 0)
+			die("%s: write error", o.samples);
+	}
 	qsort(t, (size_t)o.n, sizeof(*t), cmp_u64);
 	printf("service=%s mode=%s n=%ld p50_us=%.1f p99_us=%.1f mean_us=%.1f "
-	       "min_us=%.1f max_us=%.1f\n",
+	       "min_us=%.1f max_us=%.1f restores=%lu heap_start_b=%zu heap_end_b=%zu\n",
 	       o.service, mode_names[o.mode], o.n, pct_us(t, (size_t)o.n, 50),
 	       pct_us(t, (size_t)o.n, 99), (double)sum / (double)o.n / 1e3,
-	       (double)t[0] / 1e3, (double)t[o.n - 1] / 1e3);
+	       (double)t[0] / 1e3, (double)t[o.n - 1] / 1e3, snap.restores,
+	       heap_start, heap_end);
 
 	free(t);
 	free(key);
 	free(snap.path);
 	free(snap.dir);
 	free(snap.data);
+	free(snap.check);
 	if (snap.dirfd >= 0)
 		close(snap.dirfd);
-	if (o.mode != MODE_ANY)
+	if (o.secret_b32 != NULL)
 		oath_done();
 	return 0;
 }
