@@ -84,18 +84,20 @@ static void write_record(const void *data, size_t size)
 static void check_and_list(void)
 {
 	static const struct {
+		const char *rhost;
 		time_t now;
 		unsigned grace, methods;
 	} wants[] = {
-		{FUZZ_NOW, 300, SU_METHODS_ALL},
-		{FUZZ_NOW + 100, 86400, SU_METHOD_TOTP},
+		{"", FUZZ_NOW, 300, SU_METHODS_ALL},
+		{"10.1.2.3", FUZZ_NOW + 100, 86400, SU_METHOD_TOTP | SU_METHOD_EMAIL},
 	};
 	su_grace_entry *entries;
 	size_t count;
 
 	for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
-		su_grace_want want = {USER, UID, &here, wants[i].now, wants[i].grace,
-				      wants[i].methods};
+		su_grace_want want = {.user = USER, .uid = UID, .here = &here,
+				      .rhost = wants[i].rhost, .now = wants[i].now,
+				      .grace = wants[i].grace, .methods = wants[i].methods};
 		unsigned method = 12345;
 		int rc = su_grace_check(&fuzz_log, grace_dir, hostkey, &want, &method);
 
@@ -120,8 +122,8 @@ static void check_and_list(void)
 /* The input with the right hmac, or NULL if it is no complete record. */
 static char *signed_copy(const uint8_t *data, size_t size, size_t *len)
 {
-	static const char *const fields[] = {"user",   "uid",    "binding", "boot_id",
-					     "method", "issued", "expires"};
+	static const char *const fields[] = {"user",   "uid",    "binding", "rhost",
+					     "boot_id", "method", "issued", "expires"};
 	const char *parts[1 + sizeof(fields) / sizeof(fields[0])] = {"grace"};
 	char mac[SU_HMAC_HEX];
 	char *text = NULL;
