@@ -6,13 +6,17 @@
  * state share one format and one parser. Invariants:
  *  - su_kv_format of a parsed file parses again to the same entries;
  *  - after the state updates of the email flow (judge, issue, withdraw),
- *    the state still formats into a file su_kv_parse accepts. */
+ *    the state still formats into a file su_kv_parse accepts;
+ *  - counting a failure (su_lockout_fail) succeeds or fails on the state
+ *    alone: the rule (lockout_attempts, lockout_time) only decides whether
+ *    it locks; and a lock it imposes is one su_lockout_locked sees. */
 #include <stdbool.h>
 #include <string.h>
 #include "config.h"
 #include "email.h"
 #include "fuzz.h"
 #include "kv.h"
+#include "lockout.h"
 #include "mail.h"
 #include "safefile.h"
 #include "secret.h"
@@ -51,6 +55,58 @@ static void round_trip(const su_kv *kv)
 	}
 	su_kv_free(&again);
 	su_free_string(text);
+}
+
+/* A copy of kv, through the file format (round_trip checks that). */
+static void copy_kv(const su_kv *kv, su_kv *out)
+{
+	size_t len = 0;
+	char *text = su_kv_format(kv, &len);
+
+	if (text == NULL || su_kv_parse(&fuzz_log, PATH, text, len, out) != 0)
+		abort();
+	su_free_string(text);
+}
+
+static void lockout(const su_kv *state)
+{
+	/* config.c's default, never-lock, the largest, the smallest. */
+	static const su_lockout_rule rules[] = {{5, 900}, {0, 604800}, {300, 604800}, {1, 1}};
+	int first = 0;
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		su_kv copy, again;
+		time_t until = 0, seen = 0;
+		size_t len;
+		char *text;
+		int rc;
+
+		copy_kv(state, &copy);
+		rc = su_lockout_fail(&fuzz_log, PATH, &copy, rules[i], FUZZ_NOW, &until);
+		if (i == 0)
+			first = rc;
+		/* A state near KV_ENTRIES_MAX may have no room for a key that
+		 * only a lock adds: state we write never comes near. */
+		else if (state->count < 250)
+			FUZZ_CHECK(rc == first);
+		if (rc == 0) {
+			FUZZ_CHECK(su_lockout_failures(&copy) >= 1);
+			if (until != 0)
+				FUZZ_CHECK(until == FUZZ_NOW + (time_t)rules[i].time &&
+					   su_lockout_locked(&fuzz_log, PATH, &copy, FUZZ_NOW,
+							     &seen) == 1 && seen == until);
+			text = su_kv_format(&copy, &len);
+			if (text == NULL)
+				abort();
+			FUZZ_CHECK(su_kv_parse(&fuzz_log, PATH, text, len, &again) == 0);
+			su_kv_free(&again);
+			su_free_string(text);
+		}
+		su_lockout_clear(&copy);
+		FUZZ_CHECK(su_lockout_failures(&copy) == 0 &&
+			   su_lockout_locked(&fuzz_log, PATH, &copy, FUZZ_NOW, &seen) == 0);
+		su_kv_free(&copy);
+	}
 }
 
 static void as_record(const su_kv *record)
@@ -94,7 +150,10 @@ static void as_state(su_kv *state)
 
 	(void)su_kv_get_u64(&fuzz_log, PATH, state, "totp_last_time", 0, UINT64_MAX, &v);
 	(void)su_kv_get_u64(&fuzz_log, PATH, state, "totp_last_time", 0, INT64_MAX, &v);
+	(void)su_lockout_failures(state);
 	for (size_t i = 0; i < sizeof(nows) / sizeof(nows[0]); i++) {
+		if (su_lockout_locked(&fuzz_log, PATH, state, nows[i], &retry) == 1)
+			FUZZ_CHECK(retry > nows[i]);
 		if (su_email_rate_check(&fuzz_log, PATH, state, &settings, nows[i], &limit,
 					&retry) == 0 && limit != SU_EMAIL_ALLOWED)
 			FUZZ_CHECK(retry > nows[i]);
@@ -133,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	round_trip(&kv);
 	as_record(&kv);
+	lockout(&kv);
 	as_state(&kv); /* last: it changes kv */
 	su_kv_free(&kv);
 	return 0;

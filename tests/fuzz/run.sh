@@ -59,7 +59,7 @@ declare -A max_len=([config]=8192 [kv]=8192 [grace]=4096 [answer]=256)
 # What the harnesses need of the library (Makefile.am's libstepup sources,
 # less those of the PAM flow and the store); src/log.c is replaced by
 # quiet_log.c.
-lib_sources="config conv curlapi email grace hostkey kv mail safefile secret smtp totp util"
+lib_sources="config conv curlapi email grace hostkey kv lockout mail safefile secret smtp totp util"
 
 scratch=$(mktemp -d /tmp/stepup-fuzz.XXXXXX) || exit 2
 cleanup() {
