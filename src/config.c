@@ -101,7 +101,10 @@ static const struct key keys[] = {
 	WORD(missing, missing_words, set_missing, KEY_ARG, "deny"),
 	UINT(tries, 1, 10, KEY_ARG, 3),
 	UINT(fail_delay, 0, 10, KEY_ARG, 2),
-	UINT(lockout_attempts, 0, 1000, 0, 5),
+	/* At most 300: lockout_attempts - 1 failure times must fit in one
+	 * state value (lockout.c); from the 373rd the state could not be
+	 * written, so a higher setting never locked. */
+	UINT(lockout_attempts, 0, 300, 0, 5),
 	UINT(lockout_time, 1, 604800, 0, 900),
 	UINT(totp_window, 0, 10, 0, 1),
 	UINT(email_code_length, 6, 10, 0, 8),

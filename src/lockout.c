@@ -4,7 +4,11 @@
 #include "lockout.h"
 #include "util.h"
 
-#define TIMES_MAX 1000 /* lockout_attempts' upper bound in config.c */
+/* Stamps read from fail_times at most. What is kept is fewer: at most
+ * lockout_attempts - 1 (config.c caps lockout_attempts at 300, so that they
+ * fit in one state value: 299 stamps of 10 digits and a comma are 3289 of
+ * KV_VALUE_MAX's 4096 bytes), none when lockout_attempts is 0. */
+#define TIMES_MAX 1000
 /* A failure stamped this far ahead of now was written under a clock set
  * back since: it is dropped rather than trusted to count for ever. */
 #define CLOCK_SLACK 60
@@ -102,8 +106,9 @@ int su_lockout_fail(const su_log *log, const char *path, su_kv *state,
 			goto out;
 		n = 0;
 	}
-	/* Only the last attempts stamps can ever matter. */
-	keep = rule.attempts > 0 && n > rule.attempts ? rule.attempts : n;
+	/* Only the last attempts stamps can ever matter; none when nothing
+	 * locks (attempts 0), or they pile up until they no longer fit. */
+	keep = rule.attempts == 0 ? 0 : n > rule.attempts ? rule.attempts : n;
 	rc = store_times(state, times + (n - keep), keep);
 out:
 	free(times);

@@ -486,6 +486,7 @@ static const struct bad_case bad_cases[] = {
 	{ "tries = 11\n", ":1: key 'tries': expected a whole number from 1 to 10" },
 	{ "email_code_length = 5\n", ":1: key 'email_code_length': expected a whole number from 6 to 10" },
 	{ "lockout_time = 0\n", ":1: key 'lockout_time': expected a whole number from 1 to 604800" },
+	{ "lockout_attempts = 301\n", ":1: key 'lockout_attempts': expected a whole number from 0 to 300" },
 	{ "smtp_timeout = 121\n", ":1: key 'smtp_timeout': expected a whole number from 1 to 120" },
 	{ "missing = maybe\n", ":1: key 'missing': expected deny or allow" },
 	{ "missing = Deny\n", ":1: key 'missing': expected deny or allow" },

@@ -150,6 +150,31 @@ static void malformed_values_fail_closed(void **state)
 	}
 }
 
+/* The failure times of the largest lockout_attempts fit in the state
+ * (found by tests/fuzz: with 1000 allowed, the 373rd failure could not be
+ * stored and no lock ever came), and with lockout_attempts = 0 none pile
+ * up (they did, until the state could not be written). */
+static void many_failures_still_lock_and_count(void **state)
+{
+	su_lockout_rule most = { 300, 604800 }, never = { 0, 604800 };
+	su_kv st = { 0 };
+	time_t until = 0;
+
+	(void)state;
+	fail_n(&st, most, T0, 299, 1, &until);
+	assert_int_equal(until, 0);
+	fail_n(&st, most, T0 + 299, 1, 0, &until);
+	assert_int_equal(until, T0 + 299 + 604800);
+	su_kv_free(&st);
+
+	st = (su_kv){ 0 };
+	fail_n(&st, never, T0, 1000, 1, &until);
+	assert_int_equal(until, 0);
+	assert_int_equal(su_lockout_failures(&st), 1000);
+	assert_null(su_kv_get(&st, "fail_times"));
+	su_kv_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +185,7 @@ int main(void)
 		cmocka_unit_test(window_starts_afresh_after_a_lock),
 		cmocka_unit_test(future_stamps_are_dropped),
 		cmocka_unit_test(malformed_values_fail_closed),
+		cmocka_unit_test(many_failures_still_lock_and_count),
 	};
 
 	return cmocka_run_group_tests_name("lockout", tests, NULL, NULL);
