@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it: install dependencies, build with
 # -Werror, run `make check` (unit, pam_wrapper, pamtester and CLI tests),
 # run the unit and pam_wrapper tests again under ASan+UBSan, run
-# `make distcheck`, and end with one line "N passed, N failed, N skipped".
+# `make distcheck`, fuzz every parser of a file or an answer for a minute
+# each (libFuzzer, ASan+UBSan), and end with one line
+# "N passed, N failed, N skipped".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,6 +69,24 @@ fi
 # 3. The release tarball builds and passes its own tests.
 (cd "$out/main" && make -s distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; exit 1; })
 step "make distcheck" $?
+
+# 4. libFuzzer (ASan+UBSan) on every parser of a file or an answer, 60 s
+#    each (FUZZ_SECONDS), from the seeds in tests/fuzz/corpus.
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash "$top/tests/fuzz/run.sh" "$out/main" >"$out/fuzz.out" 2>&1
+fuzz_rc=$?
+grep -E '^fuzz: ' "$out/fuzz.out"
+fuzz_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/fuzz.out" | tail -1)
+if [ -n "$fuzz_line" ]; then
+	fp=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$fuzz_line")
+	ff=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$fuzz_line")
+	fs=$(sed -nE 's/.*, ([0-9]+) skipped.*/\1/p' <<<"$fuzz_line")
+	echo "test: fuzz: $fp passed, $ff failed, ${fs:-0} skipped"
+	passed=$((passed + fp)); failed=$((failed + ff)); skipped=$((skipped + ${fs:-0}))
+	[ "$fuzz_rc" = 0 ] || [ "$ff" != 0 ] || { echo "test: fuzz: exit $fuzz_rc"; failed=$((failed + 1)); }
+else
+	tail -30 "$out/fuzz.out"
+	echo "test: fuzz: FAILED (no summary)"; failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
