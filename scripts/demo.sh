@@ -23,7 +23,7 @@ chmod 0755 "$demo"
 smtp_pid=
 cleanup() {
 	[ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null
-	rm -f "/etc/pam.d/$service"
+	rm -f "/etc/pam.d/$service" "/etc/pam.d/$service-grace"
 	userdel "$user" 2>/dev/null || true
 	rm -rf "$demo"
 }
@@ -61,8 +61,11 @@ say "A private configuration (the real one is /etc/security/stepup.conf)"
 conf="$demo/stepup.conf"
 cat >"$conf" <<CONF
 [global]
-methods = totp, email
+methods = totp, email, recovery
 tries = 1
+# asked every time, to show each case; step 6 turns grace on
+grace = 0
+lockout_attempts = 3
 smtp_url = smtp://127.0.0.1:$port
 smtp_from = stepup@demo.example
 smtp_credentials = $demo/smtp-credentials
@@ -132,6 +135,36 @@ echo
 echo "--- the message as delivered ($mail) ---"
 tr -d '\r' <"$mail"
 echo "---"
+
+say "5. Recovery codes for a lost phone: printed once, each accepted once"
+"$stepupctl" -c "$conf" recovery "$user" --count 3 | tee "$demo/codes.txt"
+mapfile -t codes < <(grep -oE '[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}' "$demo/codes.txt")
+pamtest "${codes[0]}"
+pamtest "${codes[0]}"
+
+say "6. Grace: with grace=120 a success is remembered in this login session"
+cat >"/etc/pam.d/$service-grace" <<PAM
+auth    required  $module config=$conf grace=120
+account required  pam_permit.so
+PAM
+# One session of its own (setsid), so that this works even where the
+# shell's own session leader cannot be seen (docker exec).
+setsid -w bash -c '
+	printf "\$ pamtester %s %s authenticate   # typing %s\n" "$1" "$2" "$3"
+	stdbuf -o0 -e0 pamtester "$1" "$2" authenticate <<<"$3" 2>&1
+	printf "\$ pamtester %s %s authenticate   # typing nothing: not asked\n" "$1" "$2"
+	stdbuf -o0 -e0 pamtester "$1" "$2" authenticate </dev/null 2>&1
+' demo "$service-grace" "$user" "${codes[1]}" || true
+run "$stepupctl" -c "$conf" grace list "$user"
+rm -f "/etc/pam.d/$service-grace"
+
+say "7. Lockout: three wrong codes lock the user out until a set time"
+pamtest 111111
+pamtest 222222
+pamtest 333333
+pamtest "${codes[2]}"
+run "$stepupctl" -c "$conf" status "$user"
+run "$stepupctl" -c "$conf" unlock "$user"
 
 say "State after the demo (no secret in it; root-only file)"
 ls -l "$demo/var/lib/stepup/state/$user"

@@ -767,13 +767,14 @@ static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
 
 static enum outcome judged_refusal(struct stepup *s, enum verdict v, const char *method)
 {
-	bool email = method != NULL && strcmp(method, "email") == 0;
+	/* Only an app's code has a next one to wait for. */
+	bool totp = method != NULL && strcmp(method, "totp") == 0;
 
 	switch (v) {
 	case VERDICT_REPLAYED:
-		return refuse_answer(s, method, reason_of(v), email ?
-				     "That code has already been used." :
-				     "That code has already been used. Wait for the next one.");
+		return refuse_answer(s, method, reason_of(v), totp ?
+				     "That code has already been used. Wait for the next one." :
+				     "That code has already been used.");
 	case VERDICT_EXPIRED:
 		return refuse_answer(s, method, reason_of(v),
 				     "That code has expired. Ask for a new one.");
