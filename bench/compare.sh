@@ -171,21 +171,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The module trusts files only below root-owned directories that others
-# cannot write (sticky ones such as /tmp excepted).
-safe_chain() { # DIR
-	local d owner mode
-	d=$(realpath "$1")
-	while :; do
-		read -r owner mode < <(stat -c '%u %a' "$d")
-		if [ "$owner" != 0 ] || { [ $((8#$mode & 8#022)) -ne 0 ] && [ $((8#$mode & 8#1000)) -eq 0 ]; }; then
-			echo "$d (uid $owner, mode $mode)"
-			return 1
-		fi
-		[ "$d" = / ] && return 0
-		d=$(dirname "$d")
-	done
-}
+# safe_chain DIR: see bench/lib.sh
+. "$HERE/lib.sh"
 
 START=$SECONDS
 W=$(mktemp -d "$TMPBASE/stepup-compare.XXXXXX")
