@@ -6,6 +6,8 @@
  *                                assert that a message names a path, a line
  *                                or a key. Assert only after capture_end:
  *                                cmocka reports failures on stdout/stderr.
+ *   safe_tmpdir_make             a scratch directory whose ancestors pass
+ *                                the safe-file checks (here, else /tmp)
  *   tmpdir_make / tmpdir_remove  a private directory under the current
  *                                directory, removed recursively at the end.
  */
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "safefile.h"
 
 typedef struct capture {
 	int saved_fd;
@@ -93,6 +96,25 @@ static inline char *tmpdir_make(char *template)
 		abort();
 	}
 	return template;
+}
+
+/* A scratch directory NAME-XXXXXX that the safe-file rules accept: here if
+ * every directory above passes su_check_dir, else under /tmp (sticky); a
+ * checkout under a user's home does not pass. Caller holds PATH_MAX. */
+static inline char *safe_tmpdir_make(char *dir, size_t size, const char *name)
+{
+	static const su_log quiet_check = { .pamh = NULL, .prog = "test", .debug = false };
+	const char *base = ".";
+	capture cap;
+	char *msg;
+
+	capture_begin(&cap);
+	if (su_check_dir(&quiet_check, ".") != SU_OK)
+		base = "/tmp";
+	msg = capture_end(&cap);
+	free(msg);
+	snprintf(dir, size, "%s/%s-XXXXXX", base, name);
+	return tmpdir_make(dir);
 }
 
 #endif

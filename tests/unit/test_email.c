@@ -880,24 +880,13 @@ typedef struct fixture {
 static int hostkey_setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	const char *base = ".";
-	capture cap;
-	char *msg;
 
 	if (fx == NULL)
 		return -1;
 	*state = fx;
 	if (geteuid() != 0)
 		return 0;
-	/* The directory chain must pass the checks; a checkout under a home
-	 * directory may not, /tmp (sticky) does. */
-	capture_begin(&cap);
-	if (su_check_dir(&test_log, ".") != SU_OK)
-		base = "/tmp";
-	msg = capture_end(&cap);
-	free(msg);
-	snprintf(fx->dir, sizeof(fx->dir), "%s/tmp-hk-XXXXXX", base);
-	tmpdir_make(fx->dir);
+	safe_tmpdir_make(fx->dir, sizeof(fx->dir), "tmp-hk");
 	return 0;
 }
 

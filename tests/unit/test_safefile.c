@@ -47,24 +47,13 @@ typedef struct fixture {
 static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	const char *base = ".";
-	capture cap;
-	char *msg;
 
 	if (fx == NULL)
 		return -1;
 	*state = fx;
 	if (geteuid() != 0)
 		return 0; /* every test skips; nothing to create */
-	/* The scratch tree's ancestors must pass the checks themselves; a
-	 * checkout under a user's home does not, /tmp (sticky) does. */
-	capture_begin(&cap);
-	if (su_check_dir(&test_log, ".") != SU_OK)
-		base = "/tmp";
-	msg = capture_end(&cap);
-	free(msg);
-	snprintf(fx->dir, sizeof(fx->dir), "%s/tmp-sf-XXXXXX", base);
-	tmpdir_make(fx->dir);
+	safe_tmpdir_make(fx->dir, sizeof(fx->dir), "tmp-sf");
 	if (realpath(fx->dir, fx->real) == NULL)
 		return -1;
 	return 0;
