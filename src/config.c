@@ -161,23 +161,6 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Write a reason for the caller's message; always "fails", so that a check
- * reads "return why_fail(...)". why may be NULL (su_parse_methods). */
-static bool why_fail(char *why, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool why_fail(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || size == 0)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 /* Trim blanks from both ends, in place. */
 static char *trim(char *s)
 {
@@ -238,7 +221,7 @@ static bool parse_methods(const char *list, unsigned *out, char *why,
 
 	p += strspn(p, " \t");
 	if (*p == '\0')
-		return why_fail(why, size, "empty list (use totp, email, recovery)");
+		return su_why(why, size, "empty list (use totp, email, recovery)");
 	for (;;) {
 		size_t len;
 		unsigned bit;
@@ -248,14 +231,14 @@ static bool parse_methods(const char *list, unsigned *out, char *why,
 		while (len > 0 && is_blank(p[len - 1]))
 			len--;
 		if (len == 0)
-			return why_fail(why, size, "empty method name in list");
+			return su_why(why, size, "empty method name in list");
 		bit = method_bit(p, len);
 		if (bit == 0)
-			return why_fail(why, size,
+			return su_why(why, size,
 					"unknown method '%.*s' (use totp, email, recovery)",
 					echo_len(len), p);
 		if (bits & bit)
-			return why_fail(why, size, "method '%.*s' listed twice",
+			return su_why(why, size, "method '%.*s' listed twice",
 					echo_len(len), p);
 		bits |= bit;
 		p += strcspn(p, ",");
@@ -300,7 +283,7 @@ static bool parse_groups(const char *text, char **out, char *why, size_t size)
 		return true;
 	norm = malloc(strlen(text) + 1);
 	if (norm == NULL)
-		return why_fail(why, size, "out of memory");
+		return su_why(why, size, "out of memory");
 	q = norm;
 	for (;;) {
 		size_t len;
@@ -313,8 +296,8 @@ static bool parse_groups(const char *text, char **out, char *why, size_t size)
 		    strcspn(p, " \t:") < len) {
 			free(norm);
 			if (len == 0)
-				return why_fail(why, size, "empty group name in list");
-			return why_fail(why, size, "bad group name '%.*s'",
+				return su_why(why, size, "empty group name in list");
+			return su_why(why, size, "bad group name '%.*s'",
 					echo_len(len), p);
 		}
 		if (q != norm)
@@ -340,12 +323,12 @@ static bool check_url(const char *text, char *why, size_t size)
 	else if (strncmp(text, "smtp://", 7) == 0)
 		skip = 7;
 	if (skip == 0 || text[skip] == '\0' || text[skip] == '/')
-		return why_fail(why, size, "expected smtps://HOST or smtp://HOST");
+		return su_why(why, size, "expected smtps://HOST or smtp://HOST");
 	if (strpbrk(text, " \t") != NULL)
-		return why_fail(why, size, "URL contains a space");
+		return su_why(why, size, "URL contains a space");
 	/* stepup.conf is world-readable: a password here would be everyone's. */
 	if (memchr(text + skip, '@', strcspn(text + skip, "/?#")) != NULL)
-		return why_fail(why, size, "URL contains a login; put it in the file "
+		return su_why(why, size, "URL contains a login; put it in the file "
 				"named by smtp_credentials (root, 0600) instead");
 	return true;
 }
@@ -369,11 +352,11 @@ static bool has_dotdot(const char *path)
 static bool check_path(const char *text, char *why, size_t size)
 {
 	if (text[0] != '/')
-		return why_fail(why, size, "expected an absolute path");
+		return su_why(why, size, "expected an absolute path");
 	if (strlen(text) >= PATH_MAX)
-		return why_fail(why, size, "path too long");
+		return su_why(why, size, "path too long");
 	if (has_dotdot(text))
-		return why_fail(why, size, "path contains a '..' component");
+		return su_why(why, size, "path contains a '..' component");
 	return true;
 }
 
@@ -384,11 +367,11 @@ static bool parse_value(const struct key *k, const char *text, union val *v,
 {
 	memset(v, 0, sizeof(*v));
 	if (su_has_control(text))
-		return why_fail(why, size, "value contains a control character");
+		return su_why(why, size, "value contains a control character");
 	switch (k->kind) {
 	case K_UINT:
 		if (!su_parse_uint(text, k->min, k->max, &v->u))
-			return why_fail(why, size,
+			return su_why(why, size,
 					"expected a whole number from %u to %u",
 					k->min, k->max);
 		return true;
@@ -413,7 +396,7 @@ static bool parse_value(const struct key *k, const char *text, union val *v,
 	}
 	v->s = su_strdup(text);
 	if (v->s == NULL)
-		return why_fail(why, size, "out of memory");
+		return su_why(why, size, "out of memory");
 	return true;
 }
 

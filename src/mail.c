@@ -14,26 +14,12 @@
 #include <string.h>
 #include "mail.h"
 #include "secret.h"
+#include "util.h"
 
 #define LINE_MAX_BYTES 998 /* RFC 5322 2.1.1, without the CRLF */
 #define MESSAGE_ID_RANDOM 16
 #define DOMAIN_MAX 253
 #define SPECIALS "<>()[],;:\"\\"
-
-static bool why_fail(char *why, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool why_fail(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && size > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, size, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
 
 /* A domain: labels separated by '.', none empty ("a..b", ".a", "a."). */
 static bool domain_labels_ok(const char *domain)
@@ -58,31 +44,31 @@ bool su_mail_address_ok(const char *address, char *why, size_t why_size)
 	const char *at;
 
 	if (address == NULL || address[0] == '\0')
-		return why_fail(why, why_size, "empty address");
+		return su_why(why, why_size, "empty address");
 	if (strlen(address) > SU_MAIL_ADDRESS_MAX)
-		return why_fail(why, why_size, "address longer than %d characters",
+		return su_why(why, why_size, "address longer than %d characters",
 				SU_MAIL_ADDRESS_MAX);
 	for (const char *p = address; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c <= ' ' || c == 0x7f)
-			return why_fail(why, why_size,
+			return su_why(why, why_size,
 					"address contains a blank or a control character");
 		/* The message is us-ascii and the envelope plain SMTP. */
 		if (c > 0x7f)
-			return why_fail(why, why_size, "address contains a non-ASCII character");
+			return su_why(why, why_size, "address contains a non-ASCII character");
 		if (strchr(SPECIALS, c) != NULL)
-			return why_fail(why, why_size,
+			return su_why(why, why_size,
 					"address contains one of %s", SPECIALS);
 	}
 	at = strchr(address, '@');
 	if (at == NULL || strchr(at + 1, '@') != NULL)
-		return why_fail(why, why_size, "expected exactly one '@'");
+		return su_why(why, why_size, "expected exactly one '@'");
 	if (at == address)
-		return why_fail(why, why_size, "nothing before the '@'");
+		return su_why(why, why_size, "nothing before the '@'");
 	if (at[1] == '\0')
-		return why_fail(why, why_size, "nothing after the '@'");
+		return su_why(why, why_size, "nothing after the '@'");
 	if (!domain_labels_ok(at + 1))
-		return why_fail(why, why_size,
+		return su_why(why, why_size,
 				"domain has an empty label (\"..\" or a dot at an end)");
 	return true;
 }
@@ -107,13 +93,13 @@ static bool header_value_ok(const char *name, const char *value, char *why,
 			    size_t size)
 {
 	if (value == NULL)
-		return why_fail(why, size, "no %s", name);
+		return su_why(why, size, "no %s", name);
 	for (const char *p = value; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '\r' || c == '\n')
-			return why_fail(why, size, "%s contains a line break", name);
+			return su_why(why, size, "%s contains a line break", name);
 		if (c < ' ' || c > '~')
-			return why_fail(why, size,
+			return su_why(why, size,
 					"%s contains a control or non-ASCII character", name);
 	}
 	return true;
@@ -129,15 +115,15 @@ static bool headers_ok(const su_mail *m, char *why, size_t size)
 	    !header_value_ok("Message-ID domain", m->message_id_domain, why, size))
 		return false;
 	if (!su_mail_address_ok(m->from, reason, sizeof(reason)))
-		return why_fail(why, size, "From: %s", reason);
+		return su_why(why, size, "From: %s", reason);
 	if (!su_mail_address_ok(m->to, reason, sizeof(reason)))
-		return why_fail(why, size, "To: %s", reason);
+		return su_why(why, size, "To: %s", reason);
 	if (strlen("Subject: ") + strlen(m->subject) > LINE_MAX_BYTES)
-		return why_fail(why, size, "Subject longer than a mail line may be");
+		return su_why(why, size, "Subject longer than a mail line may be");
 	if (m->message_id_domain[0] == '\0' ||
 	    strlen(m->message_id_domain) > DOMAIN_MAX ||
 	    strpbrk(m->message_id_domain, " <>@") != NULL)
-		return why_fail(why, size, "Message-ID domain is not a host name");
+		return su_why(why, size, "Message-ID domain is not a host name");
 	return true;
 }
 
@@ -156,11 +142,11 @@ static bool body_ok(const char *body, size_t *newlines, char *why, size_t size)
 			continue;
 		}
 		if (c < ' ' || c > '~')
-			return why_fail(why, size,
+			return su_why(why, size,
 					"body line %u has a byte that is not printable ASCII",
 					lineno);
 		if (++line > LINE_MAX_BYTES)
-			return why_fail(why, size, "body line %u is longer than %d bytes",
+			return su_why(why, size, "body line %u is longer than %d bytes",
 					lineno, LINE_MAX_BYTES);
 	}
 	*newlines = n;
@@ -222,17 +208,17 @@ static char *format_headers(const su_mail *m, size_t *len, char *why, size_t siz
 	int n;
 
 	if (!format_date(m->date, date, sizeof(date))) {
-		why_fail(why, size, "cannot format the date");
+		su_why(why, size, "cannot format the date");
 		return NULL;
 	}
 	if (!message_id(id, sizeof(id))) {
-		why_fail(why, size, "no random bytes for the Message-ID");
+		su_why(why, size, "no random bytes for the Message-ID");
 		return NULL;
 	}
 	n = snprintf(NULL, 0, fmt, date, id, m->message_id_domain, m->from, m->to,
 		     m->subject);
 	if (n < 0 || (out = malloc((size_t)n + 1)) == NULL) {
-		why_fail(why, size, "out of memory");
+		su_why(why, size, "out of memory");
 		return NULL;
 	}
 	snprintf(out, (size_t)n + 1, fmt, date, id, m->message_id_domain, m->from,
@@ -268,7 +254,7 @@ char *su_mail_compose(const su_mail *mail, size_t *len, char *why,
 	if (!headers_ok(mail, why, why_size))
 		return NULL;
 	if (mail->body == NULL) {
-		why_fail(why, why_size, "no body");
+		su_why(why, why_size, "no body");
 		return NULL;
 	}
 	if (!body_ok(mail->body, &newlines, why, why_size))
@@ -282,7 +268,7 @@ char *su_mail_compose(const su_mail *mail, size_t *len, char *why,
 	msg = malloc(cap);
 	if (msg == NULL) {
 		free(headers);
-		why_fail(why, why_size, "out of memory");
+		su_why(why, why_size, "out of memory");
 		return NULL;
 	}
 	memcpy(msg, headers, hlen);

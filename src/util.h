@@ -26,6 +26,10 @@ char *su_strdup(const char *s);
 /* Join dir and name with one '/'; NULL on overflow or allocation failure. */
 char *su_path_join(const char *dir, const char *name);
 
+/* Write the reason into why (when not NULL) and return false, so that a
+ * check reads "return su_why(why, size, ...)". */
+bool su_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* n bytes as 2n lower-case hex digits and a NUL into out. */
 void su_hex(const unsigned char *in, size_t n, char *out);
 
