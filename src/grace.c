@@ -456,50 +456,79 @@ out:
 	free(path);
 }
 
-int su_grace_list(const su_log *log, const char *grace_dir,
-		  const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
-		  time_t now, su_grace_entry **entries, size_t *count)
+/* Call fn for every record file of user (every user's when NULL) in
+ * grace_dir; owner (the user part of the name) is fn's to free. Stops at
+ * the first fn that returns -1. */
+typedef int (*record_fn)(const char *file, char *owner, void *ctx);
+
+static int each_record(const su_log *log, const char *grace_dir, const char *user,
+		       record_fn fn, void *ctx)
 {
 	DIR *d;
 	struct dirent *de;
-	su_grace_entry *list = NULL;
-	size_t n = 0;
+	int rc = SU_OK;
 
-	*entries = NULL;
-	*count = 0;
 	if (su_check_dir(log, grace_dir) != SU_OK)
 		return SU_ERR;
 	d = opendir(grace_dir);
 	if (d == NULL)
 		return su_fail(log, "cannot read %s: %s", grace_dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
+	while (rc == SU_OK && (de = readdir(d)) != NULL) {
 		char *owner = record_user(de->d_name);
-		su_grace_entry *grown;
 
 		if (owner == NULL || (user != NULL && strcmp(owner, user) != 0)) {
 			free(owner);
 			continue;
 		}
-		grown = realloc(list, (n + 1) * sizeof(*list));
-		if (grown == NULL) {
-			free(owner);
-			break;
-		}
-		list = grown;
-		list[n] = (su_grace_entry){.file = su_strdup(de->d_name), .user = owner};
-		if (list[n].file == NULL) {
-			free(owner);
-			break;
-		}
-		entry_load(log, grace_dir, key, now, &list[n]);
-		n++;
+		if (fn(de->d_name, owner, ctx) != 0)
+			rc = SU_ERR;
 	}
 	closedir(d);
-	if (n > 1)
-		qsort(list, n, sizeof(*list), cmp_entry);
-	*entries = list;
-	*count = n;
-	return SU_OK;
+	return rc;
+}
+
+struct listing {
+	const su_log *log;
+	const char *grace_dir;
+	const unsigned char *key;
+	time_t now;
+	su_grace_entry *list;
+	size_t n;
+};
+
+static int list_one(const char *file, char *owner, void *ctx)
+{
+	struct listing *l = ctx;
+	su_grace_entry *grown = realloc(l->list, (l->n + 1) * sizeof(*l->list));
+
+	if (grown == NULL) {
+		free(owner);
+		return -1;
+	}
+	l->list = grown;
+	l->list[l->n] = (su_grace_entry){.file = su_strdup(file), .user = owner};
+	if (l->list[l->n].file == NULL) {
+		free(owner);
+		return -1;
+	}
+	entry_load(l->log, l->grace_dir, l->key, l->now, &l->list[l->n]);
+	l->n++;
+	return 0;
+}
+
+int su_grace_list(const su_log *log, const char *grace_dir,
+		  const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+		  time_t now, su_grace_entry **entries, size_t *count)
+{
+	struct listing l = {log, grace_dir, key, now, NULL, 0};
+	int rc = each_record(log, grace_dir, user, list_one, &l);
+
+	/* What was read before a failure is still listed (as before). */
+	if (l.n > 1)
+		qsort(l.list, l.n, sizeof(*l.list), cmp_entry);
+	*entries = l.list;
+	*count = l.n;
+	return rc == SU_ERR && l.n == 0 ? SU_ERR : SU_OK;
 }
 
 void su_grace_list_free(su_grace_entry *entries, size_t count)
@@ -513,34 +542,33 @@ void su_grace_list_free(su_grace_entry *entries, size_t count)
 	free(entries);
 }
 
+struct revoking {
+	const su_log *log;
+	const char *grace_dir;
+	unsigned removed;
+	bool failed;
+};
+
+static int revoke_one(const char *file, char *owner, void *ctx)
+{
+	struct revoking *r = ctx;
+	char *path = su_path_join(r->grace_dir, file);
+
+	free(owner);
+	if (path != NULL && su_remove_file(r->log, path) == SU_OK)
+		r->removed++;
+	else
+		r->failed = true; /* and go on: remove what can be removed */
+	free(path);
+	return 0;
+}
+
 int su_grace_revoke(const su_log *log, const char *grace_dir, const char *user,
 		    unsigned *removed)
 {
-	DIR *d;
-	struct dirent *de;
-	int rc = SU_OK;
+	struct revoking r = {log, grace_dir, 0, false};
+	int rc = each_record(log, grace_dir, user, revoke_one, &r);
 
-	*removed = 0;
-	if (su_check_dir(log, grace_dir) != SU_OK)
-		return SU_ERR;
-	d = opendir(grace_dir);
-	if (d == NULL)
-		return su_fail(log, "cannot read %s: %s", grace_dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		char *owner = record_user(de->d_name), *path;
-
-		if (owner == NULL || (user != NULL && strcmp(owner, user) != 0)) {
-			free(owner);
-			continue;
-		}
-		free(owner);
-		path = su_path_join(grace_dir, de->d_name);
-		if (path != NULL && su_remove_file(log, path) == SU_OK)
-			(*removed)++;
-		else
-			rc = SU_ERR;
-		free(path);
-	}
-	closedir(d);
-	return rc;
+	*removed = r.removed;
+	return rc == SU_OK && !r.failed ? SU_OK : SU_ERR;
 }
