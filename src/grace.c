@@ -523,12 +523,18 @@ int su_grace_list(const su_log *log, const char *grace_dir,
 	struct listing l = {log, grace_dir, key, now, NULL, 0};
 	int rc = each_record(log, grace_dir, user, list_one, &l);
 
-	/* What was read before a failure is still listed (as before). */
+	if (rc == SU_ERR && l.n == 0) {
+		free(l.list);
+		*entries = NULL;
+		*count = 0;
+		return SU_ERR;
+	}
+	/* What was read before a failure is still listed. */
 	if (l.n > 1)
 		qsort(l.list, l.n, sizeof(*l.list), cmp_entry);
 	*entries = l.list;
 	*count = l.n;
-	return rc == SU_ERR && l.n == 0 ? SU_ERR : SU_OK;
+	return SU_OK;
 }
 
 void su_grace_list_free(su_grace_entry *entries, size_t count)
