@@ -10,9 +10,11 @@ void su_vlogf(const su_log *log, int prio, const char *fmt, va_list ap)
 		pam_vsyslog(log->pamh, prio, fmt, ap);
 		return;
 	}
-	fprintf(stderr, "%s: ", log->prog ? log->prog : "stepup");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	FILE *out = log->out != NULL ? log->out : stderr;
+
+	fprintf(out, "%s: ", log->prog ? log->prog : "stepup");
+	vfprintf(out, fmt, ap);
+	fputc('\n', out);
 }
 
 void su_logf(const su_log *log, int prio, const char *fmt, ...)

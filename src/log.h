@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <syslog.h>
 #include <security/pam_modules.h>
 
@@ -13,6 +14,7 @@ typedef struct su_log {
 	pam_handle_t *pamh; /* set: pam_syslog (authpriv); NULL: stderr */
 	const char *prog;   /* stderr prefix, e.g. "stepupctl" */
 	bool debug;         /* LOG_DEBUG lines are dropped unless set */
+	FILE *out;          /* pamh NULL: where the lines go; NULL: stderr */
 } su_log;
 
 void su_logf(const su_log *log, int prio, const char *fmt, ...)

@@ -8,9 +8,20 @@
 #include <string.h>
 #include "log.h"
 
-/* pamh NULL: the stderr logger, replaced by quiet_log.c. debug on, so that
- * the debug messages are formatted (and checked) as well. */
-static const su_log fuzz_log = {.pamh = NULL, .prog = "fuzz", .debug = true};
+/* The library's own logger, writing to /dev/null: every message is still
+ * formatted (so the sanitizers check each format string against its
+ * arguments), and a run's stderr holds only what libFuzzer, ASan and UBSan
+ * say. FUZZ_VERBOSE=1 sends the messages to stderr instead. debug on, so
+ * that the debug messages are formatted as well. */
+static su_log fuzz_log = {.pamh = NULL, .prog = "fuzz", .debug = true};
+
+__attribute__((constructor)) static void fuzz_log_init(void)
+{
+	const char *v = getenv("FUZZ_VERBOSE");
+
+	if (v == NULL || v[0] == '\0' || v[0] == '0')
+		fuzz_log.out = fopen("/dev/null", "w");
+}
 
 /* A fixed time for everything that asks "now": 2026-01-01 00:00:00 UTC.
  * The seeds carry times around it. */

@@ -57,9 +57,8 @@ pkg_libs=$(pkg-config --libs pam liboath libcrypto) || exit 2
 harnesses="config kv grace answer"
 declare -A max_len=([config]=8192 [kv]=8192 [grace]=4096 [answer]=256)
 # What the harnesses need of the library (Makefile.am's libstepup sources,
-# less those of the PAM flow and the store); src/log.c is replaced by
-# quiet_log.c.
-lib_sources="config conv curlapi email grace hostkey kv lockout mail safefile secret smtp totp util"
+# less those of the PAM flow and the store).
+lib_sources="config conv curlapi email grace hostkey kv lockout log mail safefile secret smtp totp util"
 
 scratch=$(mktemp -d /tmp/stepup-fuzz.XXXXXX) || exit 2
 cleanup() {
@@ -84,15 +83,14 @@ build_failed() { # WHAT LOG
 	tail -n 30 "$2"
 }
 objs=()
-for s in $lib_sources quiet_log; do
+for s in $lib_sources; do
 	src="$top/src/$s.c"
-	[ "$s" = quiet_log ] && src="$here/$s.c"
 	objs+=("$scratch/obj/$s.o")
 	"$cc" "${cflags[@]}" -c "$src" -o "$scratch/obj/$s.o" >"$scratch/obj/$s.log" 2>&1 &
 done
 build_ok=1
 wait
-for s in $lib_sources quiet_log; do
+for s in $lib_sources; do
 	[ -f "$scratch/obj/$s.o" ] || { build_failed "$s.c" "$scratch/obj/$s.log"; build_ok=0; }
 done
 if [ "$build_ok" = 0 ]; then
