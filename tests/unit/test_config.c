@@ -20,7 +20,7 @@
 #include "config.h"
 #include "safefile.h"
 
-static const su_log test_log = { NULL, "test", false };
+static const su_log test_log = { .pamh = NULL, .prog = "test", .debug = false };
 
 static char tmpdir[PATH_MAX]; /* absolute */
 static char errbuf[16384];    /* what the last captured call logged */
