@@ -95,6 +95,9 @@ static void set_debug(su_settings *s, unsigned v)
 
 /* Defaults from DESIGN.md. "debug" is an argument only as the bare flag,
  * handled in su_settings_apply_arg, so it carries no KEY_ARG here. */
+/* lockout_* are [global] only: the tally is one per user, whatever the
+ * service, and a service with its own rule would reset or shorten it for
+ * all the others. */
 static const struct key keys[] = {
 	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery"),
 	UINT(grace, 0, 86400, KEY_ARG, 300),
@@ -104,8 +107,8 @@ static const struct key keys[] = {
 	/* At most 300: lockout_attempts - 1 failure times must fit in one
 	 * state value (lockout.c); from the 373rd the state could not be
 	 * written, so a higher setting never locked. */
-	UINT(lockout_attempts, 0, 300, 0, 5),
-	UINT(lockout_time, 1, 604800, 0, 900),
+	UINT(lockout_attempts, 0, 300, KEY_GLOBAL, 5),
+	UINT(lockout_time, 1, 604800, KEY_GLOBAL, 900),
 	UINT(totp_window, 0, 10, 0, 1),
 	UINT(email_code_length, 6, 10, 0, 8),
 	UINT(email_code_ttl, 30, 3600, 0, 300),

@@ -13,14 +13,22 @@
  * back since: it is dropped rather than trusted to count for ever. */
 #define CLOCK_SLACK 60
 
+static int recent_failures(const su_log *log, const char *path, const su_kv *state,
+			   time_t now, unsigned window, uint64_t *times, size_t *n);
+
+/* Every lockout key is read, not only locked_until: a malformed tally
+ * would otherwise let wrong answers go uncounted ("unavailable") while a
+ * right one still succeeds. */
 int su_lockout_locked(const su_log *log, const char *path, const su_kv *state,
 		      time_t now, time_t *until)
 {
-	uint64_t end = 0;
+	uint64_t end = 0, count = 0;
+	size_t n = 0;
 	int rc = su_kv_get_u64(log, path, state, "locked_until", 0, INT64_MAX, &end);
 
 	*until = 0;
-	if (rc < 0)
+	if (rc < 0 || su_kv_get_u64(log, path, state, "fail_count", 0, UINT64_MAX, &count) < 0 ||
+	    recent_failures(log, path, state, now, 0, NULL, &n) != 0)
 		return -1;
 	if (rc == SU_KV_ABSENT || now < 0 || end <= (uint64_t)now)
 		return 0;
@@ -50,7 +58,7 @@ static int recent_failures(const su_log *log, const char *path, const su_kv *sta
 		num[len] = '\0';
 		if (!su_parse_u64(num, 0, INT64_MAX, &v))
 			goto bad;
-		if (v + window > (uint64_t)now && v <= (uint64_t)now + CLOCK_SLACK)
+		if (times != NULL && v + window > (uint64_t)now && v <= (uint64_t)now + CLOCK_SLACK)
 			times[(*n)++] = v;
 		if (p[len] == '\0')
 			return 0;

@@ -27,8 +27,8 @@ typedef struct su_lockout_rule {
 	unsigned time;     /* lockout_time, seconds */
 } su_lockout_rule;
 
-/* 1: locked until *until; 0: not locked; -1: a malformed value (logged):
- * the caller fails closed. */
+/* 1: locked until *until; 0: not locked; -1: any lockout key malformed
+ * (logged): the caller fails closed. */
 int su_lockout_locked(const su_log *log, const char *path, const su_kv *state,
 		      time_t now, time_t *until);
 

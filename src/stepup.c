@@ -266,6 +266,20 @@ out:
 	return v;
 }
 
+/* Code index of the set in before is still there, the same, in now. */
+static bool same_recovery_code(const su_kv *before, const su_kv *now, unsigned index)
+{
+	char key[32];
+	const char *a, *b;
+
+	snprintf(key, sizeof(key), "recovery_%u", index);
+	a = su_kv_get(before, key);
+	b = su_kv_get(now, key);
+	return a != NULL && b != NULL && strcmp(a, b) == 0 &&
+	       su_kv_get(before, "recovery_set") != NULL && su_kv_get(now, "recovery_set") != NULL &&
+	       strcmp(su_kv_get(before, "recovery_set"), su_kv_get(now, "recovery_set")) == 0;
+}
+
 /* A recovery code: which one it is is found without the lock (up to
  * SU_RECOVERY_COUNT_MAX HMACs); using it is decided under the lock, so 16
  * concurrent attempts with one code give one success. */
@@ -277,7 +291,7 @@ static enum verdict recovery_check(struct stepup *s, const char *code)
 	unsigned index = 0, total = 0;
 	bool was_used = false;
 	char *name = NULL;
-	su_kv *state;
+	su_kv *state, now = {0};
 
 	if (!su_recovery_canonical(code, canon))
 		return VERDICT_MALFORMED;
@@ -293,7 +307,15 @@ static enum verdict recovery_check(struct stepup *s, const char *code)
 		goto out;
 	if (lock_stops(s, txn, state, &v))
 		goto out;
-	if (su_recovery_use(&s->log, su_state_name(txn), &s->record, state, index, &was_used) != 0)
+	/* The record as it is now, under the lock: new codes made while the
+	 * prompt waited void the set this answer matched. */
+	if (su_store_load_user(s->store, s->user, &now) != SU_OK)
+		goto out;
+	if (!same_recovery_code(&s->record, &now, index)) {
+		v = VERDICT_WRONG;
+		goto out;
+	}
+	if (su_recovery_use(&s->log, su_state_name(txn), &now, state, index, &was_used) != 0)
 		goto out;
 	if (was_used) {
 		v = VERDICT_REPLAYED;
@@ -301,11 +323,12 @@ static enum verdict recovery_check(struct stepup *s, const char *code)
 	}
 	su_lockout_clear(state);
 	if (su_state_commit(txn) != SU_OK ||
-	    su_recovery_left(&s->log, name, &s->record, state, &s->recovery_left, &total) != 0)
+	    su_recovery_left(&s->log, name, &now, state, &s->recovery_left, &total) != 0)
 		goto out;
 	v = VERDICT_ACCEPTED;
 out:
 	su_state_end(txn);
+	su_kv_free(&now);
 	su_erase(canon, sizeof(canon));
 	free(name);
 	return v;
@@ -363,6 +386,12 @@ static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
 	*worth_prompting = false;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
+	/* A prompt opened before a lock sends nothing after it. */
+	switch (locked_now(s, txn, state)) {
+	case 0: break;
+	case 1: rc = 2; /* fall through */
+	default: goto out;
+	}
 	if (su_email_rate_check(&s->log, su_state_name(txn), state, &s->settings, now,
 				&l.limit, &l.retry_at) != 0)
 		goto out;
@@ -379,6 +408,8 @@ out:
 	su_state_end(txn);
 	if (rc == 1)
 		*worth_prompting = email_limited(s, now, &l);
+	if (rc == 2)
+		rc = 1; /* s->locked_until says why; the caller tells */
 	return rc;
 }
 
@@ -649,41 +680,53 @@ static void end_grace(struct stepup *s)
 {
 	unsigned removed = 0;
 
-	if (su_grace_revoke(&s->log, s->settings.grace_dir, s->user, &removed) == SU_OK &&
-	    removed > 0)
+	if (su_grace_revoke(&s->log, s->settings.grace_dir, s->user, &removed) != SU_OK)
+		su_logf(&s->log, LOG_ERR, "lockout of %s: its grace records could not all be "
+			"revoked (%u were); revoke them: stepupctl grace revoke %s", s->user,
+			removed, s->user);
+	else if (removed > 0)
 		su_logf(&s->log, LOG_NOTICE, "lockout of %s: %u grace record(s) revoked",
 			s->user, removed);
 }
 
-/* Count one refused answer in the user's state (every method counts);
- * lock the user out when the rule says so. */
-static enum outcome count_failure(struct stepup *s, enum outcome o)
+enum tally {
+	TALLY_COUNTED,    /* counted; no lock */
+	TALLY_LOCKED_NOW, /* counted, and this failure locked the user out */
+	TALLY_WAS_LOCKED, /* a concurrent attempt had locked the user: not judged */
+	TALLY_ERROR,
+};
+
+/* Count one refused answer in the user's state (every method counts) and
+ * lock the user out when the rule says so. Nothing is said here: the
+ * caller speaks only after this returns, so whoever holds the
+ * conversation (a caller who can kill su while it writes) learns that an
+ * answer was wrong only once the failure is durable. */
+static enum tally count_failure(struct stepup *s)
 {
 	su_lockout_rule rule = {s->settings.lockout_attempts, s->settings.lockout_time};
 	time_t until = 0;
 	su_state_txn *txn = NULL;
 	su_kv *state;
-	int locked;
+	int locked = -1;
 
-	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK) {
-		su_state_end(txn);
-		return unavailable(s, s->offered);
+	if (su_state_begin(s->store, s->user, &txn, &state) == SU_OK) {
+		locked = locked_now(s, txn, state);
+		if (locked == 0 &&
+		    (su_lockout_fail(&s->log, su_state_name(txn), state, rule, time(NULL),
+				     &until) != 0 ||
+		     su_state_commit(txn) != SU_OK))
+			locked = -1;
 	}
-	locked = locked_now(s, txn, state);
-	if (locked == 0 &&
-	    (su_lockout_fail(&s->log, su_state_name(txn), state, rule, time(NULL), &until) != 0 ||
-	     su_state_commit(txn) != SU_OK))
-		locked = -1;
 	su_state_end(txn);
 	if (locked < 0)
-		return unavailable(s, s->offered);
-	if (locked > 0) /* another attempt locked the user meanwhile */
-		return locked_out(s, "locked-out");
+		return TALLY_ERROR;
+	if (locked > 0)
+		return TALLY_WAS_LOCKED;
 	if (until == 0)
-		return o;
+		return TALLY_COUNTED;
 	s->locked_until = until;
 	end_grace(s);
-	return locked_out(s, "lockout");
+	return TALLY_LOCKED_NOW;
 }
 
 /* The prompt offers email while it can still be asked for in this call. */
@@ -716,6 +759,8 @@ static enum outcome on_email_request(struct stepup *s)
 				     "A code was already sent by email; enter it." :
 				     "No new code can be sent by email now.");
 	send_email_code(s, &failed);
+	if (s->locked_until != 0)
+		return locked_out(s, "locked-out");
 	return failed ? unavailable(s, "email") : OUTCOME_EMAILED;
 }
 
@@ -734,10 +779,23 @@ static void recovery_accepted(struct stepup *s)
 			     s->recovery_left, s->recovery_left == 1 ? "" : "s");
 }
 
-/* A refused answer: said, logged and counted against the user. */
+/* A refused answer: counted against the user first, then said and logged.
+ * Under a lock imposed meanwhile by another attempt only the lock is said,
+ * as for a right code: the answer is not judged then. */
 static enum outcome refused(struct stepup *s, enum verdict v, const char *method)
 {
-	return count_failure(s, judged_refusal(s, v, method));
+	switch (count_failure(s)) {
+	case TALLY_COUNTED:
+		return judged_refusal(s, v, method);
+	case TALLY_LOCKED_NOW:
+		judged_refusal(s, v, method);
+		return locked_out(s, "lockout");
+	case TALLY_WAS_LOCKED:
+		return locked_out(s, "locked-out");
+	case TALLY_ERROR:
+	default:
+		return unavailable(s, method);
+	}
 }
 
 static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
@@ -819,8 +877,7 @@ static enum outcome attempt(struct stepup *s)
 		su_erase(code, sizeof(code));
 		return rc == 0 ?
 			refuse_answer(s, s->offered, "no-answer", "No code entered.") :
-			count_failure(s, refuse_answer(s, s->offered, "malformed-code",
-						       "Invalid verification code."));
+			refused(s, VERDICT_MALFORMED, s->offered);
 	}
 	v = judge(s, code, &method);
 	su_erase(code, sizeof(code));
@@ -843,7 +900,8 @@ static bool email_first(struct stepup *s, enum outcome *o)
 		return true;
 	if (send_email_code(s, &failed))
 		return true;
-	*o = failed ? unavailable(s, "email") : OUTCOME_RETRY;
+	*o = s->locked_until != 0 ? locked_out(s, "locked-out") :
+	     failed ? unavailable(s, "email") : OUTCOME_RETRY;
 	return false;
 }
 

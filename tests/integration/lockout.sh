@@ -21,21 +21,24 @@ cleanup_accounts() {
 	rm -f -- "${SERVICE_FILES[@]}"
 }
 
-tap_plan 9
+tap_plan 11
 install_traps
 add_cleanup cleanup_accounts
 make_tree lockout "methods = totp, recovery" "lockout_attempts = 3" "lockout_time = 600" \
-	"[service $SERVICE-nolock]" "lockout_attempts = 0" \
 	"[service $SERVICE-grace]" "grace = 300"
+# lockout_* are [global] only (one tally per user): "never lock" is a
+# config of its own over the same tree
+NOLOCK_CONF=$T/nolock.conf
+write_conf "$NOLOCK_CONF" "methods = totp" "lockout_attempts = 0"
 
-service() { # NAME: /etc/pam.d/$SERVICE-NAME with the module
+service() { # NAME [CONFIG]: /etc/pam.d/$SERVICE-NAME with the module
 	local f=/etc/pam.d/$SERVICE-$1
 	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$CONF" >"$f"
+		"$STEPUP_MODULE" "${2:-$CONF}" >"$f"
 	SERVICE_FILES+=("$f")
 }
 service main
-service nolock
+service nolock "$NOLOCK_CONF"
 service grace
 MAIN=$SERVICE-main
 
@@ -159,4 +162,68 @@ if refused $((T0 + 202)) "$MAIN" "$D" "xxxx-xxxx-xxxx" && said "is locked until"
 	tap_ok "wrong recovery codes count too: three lock the user"
 else
 	tap_not_ok "wrong recovery codes count too: three lock the user"
+fi
+
+# 10: lockout_* cannot be set per service (a service's own rule would reset
+# or shorten the one tally every service shares)
+write_conf "$T/persvc.conf" "[service x]" "lockout_attempts = 0"
+out=$("$STEPUPCTL" -c "$T/persvc.conf" check-config 2>&1)
+if [[ $out == *"persvc.conf:"*"lockout_attempts"*"[global]"* ]]; then
+	tap_ok "lockout_attempts in a [service] section is a config error naming file, line and key"
+else
+	tap_not_ok "lockout_attempts in a [service] section is a config error naming file, line and key: $out"
+fi
+
+# 11: a failure is counted before it is said: pamtester's output goes into
+# a pipe with room for the prompt but not for "Invalid verification code",
+# so it blocks there; it is then SIGKILLed (as a caller can kill su). The
+# failure must already be in the state. (Regression: it was said first and
+# counted after, so killed attempts went uncounted.)
+E=stepuple$$
+new_user "$E"
+SE=$(secret_for "$E")
+bad=$(printf '%06d' $(((10#$(code_at $((T0 + 700)) "$SE") + 500000) % 1000000)))
+counted=$(python3 - "$FAKETIME_LIB" $((T0 + 700)) "$MAIN" "$E" "$bad" "$T/var/lib/stepup/state/$E" <<'PY'
+import fcntl, os, signal, subprocess, sys, time
+lib, epoch, svc, user, answer, state = sys.argv[1:]
+r, w = os.pipe()
+size = fcntl.fcntl(w, 1032)           # F_GETPIPE_SZ
+os.set_blocking(w, False)
+# pamtester writes prompts and errors to stderr at once; its info lines
+# go to a buffered stdout and are never written before the kill
+room = len("Verification code: ") + 4
+os.write(w, b"x" * (size - room))
+os.set_blocking(w, True)
+env = dict(os.environ, LD_PRELOAD=lib, FAKETIME_FMT="%s", FAKETIME=epoch,
+           FAKETIME_DONT_FAKE_MONOTONIC="1")
+p = subprocess.Popen(["pamtester", svc, user, "authenticate"], stdin=subprocess.PIPE,
+                     stdout=w, stderr=w, env=env)
+p.stdin.write((answer + "\n").encode()); p.stdin.close()
+time.sleep(2)
+blocked = p.poll() is None
+p.send_signal(signal.SIGKILL); p.wait()
+os.close(w)
+os.set_blocking(r, False)
+data = b""
+try:
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk: break
+        data += chunk
+except BlockingIOError:
+    pass
+sys.stderr.write("written: %r\n" % data.lstrip(b"x"))
+count = "0"
+if os.path.exists(state):
+    for line in open(state):
+        if line.startswith("fail_count="):
+            count = line.strip().split("=", 1)[1]
+print("%s %s" % ("blocked" if blocked else "finished", count))
+PY
+)
+tap_diag "pamtester: $counted"
+if [ "$counted" = "blocked 1" ]; then
+	tap_ok "a wrong code is counted before the refusal is written: killing the blocked caller loses nothing"
+else
+	tap_not_ok "a wrong code is counted before the refusal is written: killing the blocked caller loses nothing ($counted)"
 fi

@@ -13,7 +13,7 @@ SERVICE=stepup-recovery-$$
 SERVICE_FILES=()
 cleanup_services() { rm -f -- "${SERVICE_FILES[@]}"; }
 
-tap_plan 10
+tap_plan 11
 install_traps
 add_cleanup cleanup_services
 make_tree recovery "methods = totp, recovery" "lockout_attempts = 0" \
@@ -133,4 +133,29 @@ if [ "$ok" = 1 ]; then
 	tap_ok "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)"
 else
 	tap_not_ok "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)"
+fi
+
+# 11: new codes made while a prompt waits: the answer is judged against the
+# record as it is when it is used (regression: a stale prompt accepted a
+# code of the voided set and revived the used codes of the new one)
+"$STEPUPCTL" -c "$CONF" recovery "$U" --count 2 >"$T/old.out" 2>&1
+mapfile -t OLD < <(codes "$T/old.out")
+mkfifo "$T/answers"
+at_time $((T0 + 70)) pamtester "$MAIN" "$U" authenticate <"$T/answers" >"$T/pt.out" 2>&1 &
+pid=$!
+exec 7>"$T/answers"
+for _ in $(seq 50); do grep -qF "Verification code" "$T/pt.out" && break; sleep 0.1; done
+"$STEPUPCTL" -c "$CONF" recovery "$U" --count 2 >"$T/new.out" 2>&1
+mapfile -t NEW < <(codes "$T/new.out")
+printf '%s\n' "${OLD[0]}" >&7
+exec 7>&-
+wait "$pid"
+stale=$?
+cat "$T/pt.out" | tap_diag_stream
+if [ "$stale" != 0 ] && pt $((T0 + 80)) "$MAIN" "$U" "${NEW[0]}" &&
+	refused $((T0 + 85)) "$MAIN" "$U" "${NEW[0]}" &&
+	[[ $(status_of) == *"recovery codes: 1 of 2 left"* ]]; then
+	tap_ok "a code of a set voided while the prompt waited is refused; the new set stays single-use"
+else
+	tap_not_ok "a code of a set voided while the prompt waited is refused; the new set stays single-use"
 fi
