@@ -17,3 +17,18 @@ safe_chain() { # DIR
 		d=$(dirname "$d")
 	done
 }
+
+# top_functions FILE CALLS ROWS: the ROWS functions of a callgrind output
+# with the most self cost, per call (CALLS calls collected), as a table.
+top_functions() {
+	callgrind_annotate --inclusive=no "$1" 2>/dev/null | awk -v n="$2" -v rows="$3" '
+		BEGIN { printf "%9s %6s  %s  %s\n", "Ir/call", "share", "function", "object" }
+		/PROGRAM TOTALS/ || !/^ *[0-9,]+ \( *[0-9.]+%\) / { next }
+		++seen <= rows {
+			ir = $1; gsub(/,/, "", ir); share = $0; sub(/^[^(]*\( */, "", share); sub(/\).*/, "", share)
+			fn = $0; sub(/^[^)]*\) +/, "", fn); obj = ""
+			if (match(fn, / \[.*\]$/)) { obj = substr(fn, RSTART + 2, RLENGTH - 3); fn = substr(fn, 1, RSTART - 1) }
+			sub(/^[^:]*:/, "", fn); sub(/.*\//, "", obj)
+			printf "%9d %6s  %s  %s\n", ir / n, share, fn, obj
+		}'
+}

@@ -413,16 +413,7 @@ annotate() {
 	echo "Where the instructions of the ${LABELS[$1]} path go (callgrind, self cost per call, top 12):"
 	echo
 	echo '```'
-	callgrind_annotate --inclusive=no "$W/callgrind.$1" 2>/dev/null | awk -v n="$CG_N" '
-		BEGIN { printf "%8s %6s  %s  %s\n", "Ir/call", "share", "function", "object" }
-		/PROGRAM TOTALS/ || !/^ *[0-9,]+ \( *[0-9.]+%\) / { next }
-		++rows <= 12 {
-			ir = $1; gsub(/,/, "", ir); share = $0; sub(/^[^(]*\( */, "", share); sub(/\).*/, "", share)
-			fn = $0; sub(/^[^)]*\) +/, "", fn); obj = ""
-			if (match(fn, / \[.*\]$/)) { obj = substr(fn, RSTART + 2, RLENGTH - 3); fn = substr(fn, 1, RSTART - 1) }
-			sub(/^[^:]*:/, "", fn); sub(/.*\//, "", obj)
-			printf "%8d %6s  %s  %s\n", ir / n, share, fn, obj
-		}'
+	top_functions "$W/callgrind.$1" "$CG_N" 12
 	echo '```'
 }
 if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
