@@ -1,0 +1,109 @@
+#!/bin/bash
+# The log lines of lockouts, unlocks, recovery use and enrolment changes, as
+# a syslog daemon receives them: a throwaway receiver on /dev/log (bound
+# over the host's in a private mount namespace, or made at /dev/log when
+# the host has none, and removed after). No code or secret in any line.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program pamtester oathtool python3 unshare
+
+SVC=stepup-audit-$$
+tap_plan 4
+install_traps
+make_tree audit "methods = totp, recovery" "lockout_attempts = 2" "lockout_time = 600"
+printf 'auth required %s config=%s\n' "$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$SVC"
+add_cleanup rm -f "/etc/pam.d/$SVC"
+LOG=$T/syslog.txt
+: >"$LOG"
+
+# The receiver: one line per datagram into $LOG.
+start_receiver() { # SOCKET
+	python3 -u -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(65536).decode(errors="replace").rstrip("\0\n") + "\n"); out.flush()
+' "$1" "$LOG" &
+	RECEIVER=$!
+	add_cleanup kill "$RECEIVER"
+	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
+	tap_bail "the syslog receiver did not start"
+}
+if [ -e /dev/log ]; then
+	start_receiver "$T/log.sock"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$T/log.sock")
+else
+	start_receiver /dev/log
+	add_cleanup rm -f /dev/log
+	IN_NS=()
+fi
+ctl() { "${IN_NS[@]}" "$STEPUPCTL" -c "$CONF" "$@"; }
+ptns() { # EPOCH USER ANSWER
+	printf '%s\n' "$3" >"$T/pt.in"
+	"${IN_NS[@]}" env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$1" \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 pamtester "$SVC" "$2" authenticate \
+		<"$T/pt.in" >"$T/pt.out" 2>&1
+}
+logged() { sleep 0.2; grep -qE -- "$1" "$LOG"; }
+
+T0=$(mid_step "$(date +%s)")
+U=audit$$
+SU=$(secret_for "$U")
+ctl enroll "$U" totp --secret "$SU" >/dev/null 2>&1
+ctl recovery "$U" --count 2 >"$T/codes.out" 2>&1
+mapfile -t C < <(grep -oE '[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}' "$T/codes.out")
+
+# 1: a recovery code's use: method=recovery, result=success, how many are left
+ptns "$T0" "$U" "${C[0]}"
+if logged "user=$U service=$SVC .*method=recovery result=success reason=code-accepted recovery_left=1"; then
+	tap_ok "recovery use is logged: method=recovery result=success recovery_left=1"
+else
+	tap_not_ok "recovery use is logged: method=recovery result=success recovery_left=1"
+fi
+
+# 2: the lockout and a refusal while locked
+bad=$(printf '%06d' $(((10#$(code_at $((T0 + 30)) "$SU") + 500000) % 1000000)))
+ptns $((T0 + 30)) "$U" "$bad"
+ptns $((T0 + 31)) "$U" "$bad"
+ptns $((T0 + 32)) "$U" "$(code_at $((T0 + 32)) "$SU")"
+if logged "user=$U .*result=deny reason=lockout locked_until=$((T0 + 31 + 600))" &&
+	logged "user=$U .*result=deny reason=locked-out locked_until="; then
+	tap_ok "the lockout is logged with its end (reason=lockout locked_until=...), and each refusal while locked"
+else
+	tap_not_ok "the lockout is logged with its end (reason=lockout locked_until=...), and each refusal while locked"
+fi
+
+# 3: the administrator's actions
+ctl unlock "$U" >/dev/null 2>&1
+ctl grace revoke "$U" >/dev/null 2>&1
+ctl remove "$U" recovery >/dev/null 2>&1
+ok=1
+for want in "action=enroll user=$U by=[^ ]+ result=success method=totp" \
+	"action=recovery user=$U by=[^ ]+ result=success count=2" \
+	"action=unlock user=$U by=[^ ]+ result=success failures=2" \
+	"action=grace-revoke user=$U by=[^ ]+ result=success" \
+	"action=remove user=$U by=[^ ]+ result=success method=recovery"; do
+	logged "stepupctl\[[0-9]+\]: $want" || { ok=0; tap_diag "missing: $want"; }
+done
+if [ "$ok" = 1 ]; then
+	tap_ok "stepupctl logs enroll, recovery, unlock, grace revoke and remove as action=... user=... by=... result=..."
+else
+	tap_not_ok "stepupctl logs enroll, recovery, unlock, grace revoke and remove as action=... user=... by=... result=..."
+fi
+
+# 4: nothing secret in the log
+tap_diag "$(wc -l <"$LOG") lines logged"
+leak=0
+for s in "$SU" "${C[0]}" "${C[1]}" "${C[0]//-/}" "$bad" "$(code_at $((T0 + 32)) "$SU")"; do
+	grep -qiF -- "$s" "$LOG" && { leak=1; tap_diag "found in the log: a code or the secret"; }
+done
+if [ "$leak" = 0 ] && [ -s "$LOG" ]; then
+	tap_ok "no code, recovery code or secret appears in any line"
+else
+	tap_not_ok "no code, recovery code or secret appears in any line"
+fi
