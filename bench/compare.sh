@@ -180,16 +180,7 @@ chmod 0755 "$W"
 bad=$(safe_chain "$W") || die "$bad is not a safe parent for the trees; use --tmpdir"
 
 # --- syslog: a throwaway receiver --------------------------------------------------
-start_receiver() { # PATH: a datagram socket that drops everything
-	python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
-while True: s.recv(65536)' "$1" &
-	RECEIVER_PID=$!
-	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
-	die "the throwaway receiver did not start"
-}
+# start_receiver PATH: see bench/lib.sh
 # A /dev of our own: a tmpfs over /dev in this namespace that holds the
 # host's entries, bound one by one from a recursive bind of the real /dev
 # (devices, /dev/pts, /dev/shm keep working), plus our log socket.

@@ -32,3 +32,17 @@ top_functions() {
 			printf "%9d %6s  %s  %s\n", ir / n, share, fn, obj
 		}'
 }
+
+# start_receiver PATH: a throwaway syslog receiver, a datagram socket at
+# PATH that drops everything; its pid in RECEIVER_PID (the caller kills it).
+# Calls the caller's die if it does not come up.
+start_receiver() { # PATH: a datagram socket that drops everything
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+while True: s.recv(65536)' "$1" &
+	RECEIVER_PID=$!
+	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	die "the throwaway receiver did not start"
+}

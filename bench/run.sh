@@ -200,16 +200,7 @@ devlog_live() {
 		s.connect('/dev/log')
 	EOF
 }
-start_receiver() { # PATH: a datagram socket that drops everything
-	python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
-while True: s.recv(65536)' "$1" &
-	RECEIVER_PID=$!
-	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
-	die "the throwaway receiver did not start"
-}
+# start_receiver PATH: see bench/lib.sh
 # IN_NS: the prefix that runs a command with a private /dev/log
 private_devlog() { # SOURCE
 	unshare --mount --propagation private true 2>/dev/null ||
