@@ -415,13 +415,6 @@ prepare() { # KEY: the measured user's pam_stepup state as the row needs it
 calls_of() { # INDEX: timed calls of a row in all
 	if [ "${HEAVY[$1]}" = 1 ]; then echo "$HEAVY_N"; else echo "$N"; fi
 }
-# percentiles FILE: "p50 p99" in µs, nearest rank, over every sample
-percentiles() {
-	sort -n "$1" | awk '{ v[NR] = $1 }
-		function at(p, r) { r = int((NR * p + 99) / 100); return v[r > 0 ? r : 1] / 1e3 }
-		END { printf "%.1f %.1f\n", at(50), at(99) }'
-}
-
 # Timing, in rounds: every row gets calls/ROUNDS calls per round (its own
 # process, warm-up included), so that a slow spell of the disk or of other
 # load on the machine falls on every row alike rather than on one.
@@ -445,7 +438,7 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 for i in "${!KEYS[@]}"; do
-	read -r "P50[i]" "P99[i]" < <(percentiles "$W/samples.${KEYS[$i]}")
+	read -r "P50[i]" "P99[i]" _ < <(percentiles "$W/samples.${KEYS[$i]}")
 done
 
 for i in "${!KEYS[@]}"; do

@@ -46,3 +46,11 @@ while True: s.recv(65536)' "$1" &
 	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
 	die "the throwaway receiver did not start"
 }
+
+# percentiles FILE: "p50 p99 mean" in µs over every sample of FILE (one
+# time in ns per line, as pam_bench --samples writes them); nearest rank
+percentiles() {
+	sort -n "$1" | awk '{ v[NR] = $1; sum += $1 }
+		function at(p, r) { r = int((NR * p + 99) / 100); return v[r > 0 ? r : 1] / 1e3 }
+		END { printf "%.1f %.1f %.1f\n", at(50), at(99), sum / NR / 1e3 }'
+}

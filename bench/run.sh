@@ -5,7 +5,11 @@
 #     bash bench/run.sh [options]
 #
 #   -n N               timed calls per path (default 2000)
-#   -w N               untimed warm-up calls before them (default 20)
+#   -w N               untimed warm-up calls per path and round (default 20)
+#   --rounds R         the timed calls of every path are made in R rounds
+#                      (default 10), the paths taking turns within a round,
+#                      so that a slow spell of the machine falls on every
+#                      path alike; percentiles are over all of a path's calls
 #   --callgrind-n N    calls per path under callgrind (default 200)
 #   --no-callgrind     skip the instruction counts
 #   --strace-n N       calls of the right-code path under strace (default 200)
@@ -41,7 +45,7 @@ ORIG_ARGS="$*"
 ORIG_ARGV=("$@")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$HERE")
-N=2000 WARMUP=20 CG_N=200 ST_N=200 COLD_N=200 CALLGRIND=1 STRACE=1 TMPFS=1 SYSLOG=host KEEP=0
+N=2000 WARMUP=20 ROUNDS=10 CG_N=200 ST_N=200 COLD_N=200 CALLGRIND=1 STRACE=1 TMPFS=1 SYSLOG=host KEEP=0
 TMPBASE=${TMPDIR:-/tmp}
 MODULE=${STEPUP_MODULE:-$TOP/tests/root/lib/x86_64-linux-gnu/security/pam_stepup.so}
 STEPUPCTL=${STEPUPCTL:-$TOP/tests/root/usr/local/sbin/stepupctl}
@@ -58,6 +62,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift ;;
 	-w) WARMUP=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
 	--callgrind-n) CG_N=$2; shift ;;
 	--no-callgrind) CALLGRIND=0 ;;
 	--strace-n) ST_N=$2; shift ;;
@@ -309,10 +314,19 @@ bench $RIGHT -n 1 -w 0 --prime >/dev/null
 if [ "$TMPFS" = 1 ]; then bench $((${#ARGS[@]} - 1)) -n 1 -w 0 --prime >/dev/null; fi
 prime_grace
 
-declare -a RES IR
+declare -a P50 P99 MEAN IR
+for i in "${!ARGS[@]}"; do : >"$W/samples.$i"; done
+for r in $(seq "$ROUNDS"); do
+	echo "timing: round $r of $ROUNDS (n=$N per path in all) ..." >&2
+	n=$(((N * r) / ROUNDS - (N * (r - 1)) / ROUNDS))
+	[ "$n" -ge 1 ] || continue
+	for i in "${!ARGS[@]}"; do
+		bench "$i" -n "$n" -w "$WARMUP" --samples "$W/samples.$i" >/dev/null ||
+			die "timing run failed: ${LABELS[$i]}"
+	done
+done
 for i in "${!ARGS[@]}"; do
-	echo "timing: ${LABELS[$i]} (n=$N) ..." >&2
-	RES[i]=$(bench "$i" -n "$N" -w "$WARMUP")
+	read -r "P50[i]" "P99[i]" "MEAN[i]" < <(percentiles "$W/samples.$i")
 done
 
 if [ "$CALLGRIND" = 1 ]; then
@@ -358,7 +372,7 @@ echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- state dir: $(fs_of "$W") — the right-code path fsyncs here"
 echo "- syslog: $SYSLOG_CASE"
 echo "- module: $MODULE"
-echo "- n=$N timed calls per path after $WARMUP warm-up calls, one pam handle; instructions: callgrind, n=$CG_N"
+echo "- n=$N timed calls per path in $ROUNDS rounds, the paths taking turns; each round one process and one pam handle per path after $WARMUP warm-up calls; instructions: callgrind, n=$CG_N"
 echo
 if [ "$CALLGRIND" = 1 ]; then
 	echo "| path | p50 µs | p99 µs | mean µs | instructions/call |"
@@ -368,19 +382,18 @@ else
 	echo "| --- | ---: | ---: | ---: |"
 fi
 for i in "${!ARGS[@]}"; do
-	r=${RES[$i]}
-	row="| ${LABELS[$i]} | $(field "$r" p50_us) | $(field "$r" p99_us) | $(field "$r" mean_us) |"
+	row="| ${LABELS[$i]} | ${P50[$i]} | ${P99[$i]} | ${MEAN[$i]} |"
 	[ "$CALLGRIND" = 1 ] && row="$row ${IR[$i]} |"
 	echo "$row"
 done
 echo
 echo "Overhead above pam_permit (p50 / mean, µs):"
 echo
-base50=$(field "${RES[0]}" p50_us) basemean=$(field "${RES[0]}" mean_us)
+base50=${P50[0]} basemean=${MEAN[0]}
 for i in "${!ARGS[@]}"; do
 	[ "$i" = 0 ] && continue
-	awk -v l="${LABELS[$i]}" -v a="$(field "${RES[$i]}" p50_us)" -v b="$base50" \
-		-v c="$(field "${RES[$i]}" mean_us)" -v d="$basemean" \
+	awk -v l="${LABELS[$i]}" -v a="${P50[$i]}" -v b="$base50" \
+		-v c="${MEAN[$i]}" -v d="$basemean" \
 		'BEGIN { printf "- %s: +%.1f / +%.1f\n", l, a - b, c - d }'
 done
 
@@ -389,8 +402,8 @@ if [ "$TMPFS" = 1 ]; then
 	echo
 	echo "Where the right-code overhead goes (p50 / mean, µs):"
 	echo
-	awk -v a="$(field "${RES[$RIGHT]}" p50_us)" -v b="$(field "${RES[$tmpfs]}" p50_us)" \
-		-v c="$(field "${RES[$RIGHT]}" mean_us)" -v d="$(field "${RES[$tmpfs]}" mean_us)" \
+	awk -v a="${P50[$RIGHT]}" -v b="${P50[$tmpfs]}" \
+		-v c="${MEAN[$RIGHT]}" -v d="${MEAN[$tmpfs]}" \
 		-v e="$base50" -v f="$basemean" -v fs="$(df -T "$W" | awk 'NR == 2 { print $2 }')" 'BEGIN {
 		printf "- the filesystem under the state dir (%s with its fsyncs, minus tmpfs): %.1f / %.1f (%.0f%% / %.0f%%)\n",
 			fs, a - b, c - d, 100 * (a - b) / (a - e), 100 * (c - d) / (c - f)
@@ -422,7 +435,7 @@ if [ "$STRACE" = 1 ]; then
 	echo "Where the time of the right-code path goes: strace -f -T over $ST_N calls, syscalls"
 	echo "inside the timed calls only. strace adds a fixed cost to every syscall; the"
 	echo "'net' column takes off the fastest syscall seen (the tracer's floor). Mean"
-	echo "call: $(field "${RES[$RIGHT]}" mean_us) µs untraced, $(field "$(cat "$W/strace.res")" mean_us) µs traced."
+	echo "call: ${MEAN[$RIGHT]} µs untraced, $(field "$(cat "$W/strace.res")" mean_us) µs traced."
 	echo
 	echo "| syscall | calls/auth | µs/auth traced | µs/auth net | share of net |"
 	echo "| --- | ---: | ---: | ---: | ---: |"

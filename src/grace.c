@@ -274,12 +274,94 @@ static const char *record_refused(const struct record *r, const su_grace_want *w
 	return NULL;
 }
 
+/* The last record this process found genuine. A process that authenticates
+ * again and again verifies each version of a record once: while the record
+ * file and the host key file are the versions it was verified with
+ * (su_file_unchanged), their contents are too, so neither is read and no
+ * HMAC is made. Every field is still matched against the call
+ * (record_refused). It holds the record's text, no secret. */
+static struct {
+	pthread_mutex_t lock;
+	char *path; /* NULL: nothing seen */
+	char *text;
+	su_file_id record_id, key_id;
+} seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void seen_forget(void)
+{
+	free(seen.path);
+	free(seen.text);
+	seen.path = seen.text = NULL;
+}
+
+__attribute__((destructor)) static void seen_at_unload(void)
+{
+	seen_forget();
+}
+
+/* Best effort: on no memory the next call verifies again. */
+static void seen_keep(const char *path, const su_buf *buf, const su_file_id *record_id,
+		      const su_file_id *key_id)
+{
+	pthread_mutex_lock(&seen.lock);
+	seen_forget();
+	seen.path = strdup(path);
+	seen.text = strdup(buf->data);
+	if (seen.path == NULL || seen.text == NULL)
+		seen_forget();
+	seen.record_id = *record_id;
+	seen.key_id = *key_id;
+	pthread_mutex_unlock(&seen.lock);
+}
+
+/* The text of path's record if it is the version seen, with a host key
+ * that is too; NULL otherwise. The caller frees it. */
+static char *seen_text(const char *path, const char *hostkey_path)
+{
+	char *text = NULL;
+
+	pthread_mutex_lock(&seen.lock);
+	if (seen.path != NULL && strcmp(seen.path, path) == 0 &&
+	    su_file_unchanged(path, &seen.record_id) &&
+	    su_file_unchanged(hostkey_path, &seen.key_id))
+		text = strdup(seen.text);
+	pthread_mutex_unlock(&seen.lock);
+	return text;
+}
+
+int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *hostkey_path,
+			const su_grace_want *want, unsigned *method)
+{
+	char *path = record_path(grace_dir, want->user, want->here->binding);
+	char *text = path ? seen_text(path, hostkey_path) : NULL;
+	su_kv kv = {0};
+	struct record r;
+	bool expired;
+	int rc = SU_NOTFOUND;
+
+	*method = 0;
+	if (text != NULL && su_kv_parse(log, path, text, strlen(text), &kv) == 0) {
+		record_from(&kv, &r);
+		/* complete: it was when it was verified */
+		if (record_complete(&r) && record_refused(&r, want, method, &expired) == NULL) {
+			su_debug(log, "grace: %s: verified before and unchanged", path);
+			rc = SU_OK;
+		} else
+			*method = 0; /* su_grace_check says why, and removes it if expired */
+	}
+	su_kv_free(&kv);
+	free(text);
+	free(path);
+	return rc;
+}
+
 int su_grace_check(const su_log *log, const char *grace_dir,
-		   const unsigned char key[SU_HOSTKEY_BYTES],
+		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
 		   const su_grace_want *want, unsigned *method)
 {
 	char *path = record_path(grace_dir, want->user, want->here->binding);
 	const char *why = NULL;
+	su_file_id record_id;
 	su_kv kv = {0};
 	su_buf buf = {0};
 	struct record r;
@@ -289,7 +371,7 @@ int su_grace_check(const su_log *log, const char *grace_dir,
 	*method = 0;
 	if (path == NULL)
 		return SU_ERR;
-	rc = su_read_file(log, path, SU_FILE_SECRET, RECORD_MAX, &buf);
+	rc = su_read_file_id(log, path, SU_FILE_SECRET, RECORD_MAX, &buf, &record_id);
 	if (rc == SU_OK && su_kv_parse(log, path, buf.data, buf.len, &kv) != 0)
 		rc = SU_ERR;
 	if (rc == SU_OK) {
@@ -303,6 +385,8 @@ int su_grace_check(const su_log *log, const char *grace_dir,
 				su_remove_file(log, path);
 			*method = 0;
 			rc = SU_NOTFOUND;
+		} else if (key_id != NULL && key_id->settled && record_id.settled) {
+			seen_keep(path, &buf, &record_id, key_id);
 		}
 	}
 	su_kv_free(&kv);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include "hostkey.h"
 #include "log.h"
+#include "safefile.h"
 
 #define SU_GRACE_BINDING_MAX 96
 #define SU_GRACE_BOOT_ID_MAX 40
@@ -56,8 +57,18 @@ typedef struct su_grace_want {
  * expired one is removed). SU_ERR: a file that is refused (logged): no
  * grace, the caller prompts. */
 int su_grace_check(const su_log *log, const char *grace_dir,
-		   const unsigned char key[SU_HOSTKEY_BYTES],
+		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
 		   const su_grace_want *want, unsigned *method);
+
+/* The same for a record this process verified with su_grace_check before
+ * (key_id given), when the record file and the host key file at
+ * hostkey_path are still the versions it was verified with: SU_OK and
+ * *method without reading either or making an HMAC. SU_NOTFOUND when that
+ * cannot be said, or the record does not hold now: the caller then calls
+ * su_grace_check, which reads, verifies, says why, and removes an expired
+ * record. */
+int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *hostkey_path,
+			const su_grace_want *want, unsigned *method);
 
 /* Write (or replace) the record for want->user and want->here, earned by
  * method (one enum su_method bit), valid want->grace seconds from

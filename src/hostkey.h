@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include "log.h"
+#include "safefile.h"
 
 #define SU_HOSTKEY_BYTES 32
 #define SU_HMAC_BYTES 32
@@ -17,6 +18,10 @@
  * The caller wipes key with su_erase. */
 int su_hostkey_load(const su_log *log, const char *path,
 		    unsigned char key[SU_HOSTKEY_BYTES]);
+/* The same, also giving the version of the file the key came from (for
+ * su_grace_check: what it verified stays verified while that holds). */
+int su_hostkey_load_id(const su_log *log, const char *path,
+		       unsigned char key[SU_HOSTKEY_BYTES], su_file_id *id);
 
 /* HMAC-SHA256 (OpenSSL) of the parts, each preceded by its length as 4
  * bytes big-endian, so ("ab","c") and ("a","bc") differ. A domain label

@@ -236,14 +236,15 @@ int su_check_dir(const su_log *log, const char *dir)
 	return rc;
 }
 
-static int check_file(const su_log *log, const char *path, int fd,
-		      enum su_file_kind kind, size_t max_size, struct stat *st)
+/* Rules 2 and 3 on a stat of the file. */
+static int check_stat(const su_log *log, const char *path, const struct stat *st,
+		      enum su_file_kind kind, size_t max_size)
 {
 	mode_t forbidden = kind == SU_FILE_SECRET ? 077 : 022;
 	char reason[128];
 
-	if (fstat(fd, st) != 0)
-		return refuse_errno(log, path, "cannot stat");
+	if (S_ISLNK(st->st_mode))
+		return refuse(log, path, "is a symbolic link");
 	if (!S_ISREG(st->st_mode))
 		return refuse(log, path, "not a regular file");
 	if (st->st_uid != 0) {
@@ -262,6 +263,36 @@ static int check_file(const su_log *log, const char *path, int fd,
 		return refuse(log, path, reason);
 	}
 	return SU_OK;
+}
+
+static int check_file(const su_log *log, const char *path, int fd,
+		      enum su_file_kind kind, size_t max_size, struct stat *st)
+{
+	if (fstat(fd, st) != 0)
+		return refuse_errno(log, path, "cannot stat");
+	return check_stat(log, path, st, kind, max_size);
+}
+
+static void file_id_of(const struct stat *st, su_file_id *id)
+{
+	struct timespec now;
+
+	*id = (su_file_id){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = st->st_size,
+		.mtime = st->st_mtim,
+		.ctime = st->st_ctim,
+	};
+	id->settled = clock_gettime(CLOCK_REALTIME, &now) == 0 &&
+		      st->st_ctim.tv_sec <= now.tv_sec - SU_FILE_SETTLE_SECONDS;
+}
+
+static bool file_id_equal(const su_file_id *a, const su_file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 static int open_checked(const su_log *log, const char *path, int *fd_out)
@@ -315,8 +346,8 @@ static int read_all(const su_log *log, const char *path, int fd, size_t max,
 	return SU_OK;
 }
 
-int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
-		 size_t max_size, su_buf *out)
+int su_read_file_id(const su_log *log, const char *path, enum su_file_kind kind,
+		    size_t max_size, su_buf *out, su_file_id *id)
 {
 	char *dir = dir_of(path);
 	struct stat st;
@@ -332,10 +363,36 @@ int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 		rc = check_file(log, path, fd, kind, max_size, &st);
 	if (rc == SU_OK)
 		rc = read_all(log, path, fd, max_size, (size_t)st.st_size, out);
+	if (rc == SU_OK && id != NULL) {
+		if (fstat(fd, &st) == 0) {
+			file_id_of(&st, id);
+		} else {
+			su_buf_free(out);
+			rc = refuse_errno(log, path, "cannot stat");
+		}
+	}
 	if (fd >= 0)
 		close(fd);
 	free(dir);
 	return rc;
+}
+
+int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
+		 size_t max_size, su_buf *out)
+{
+	return su_read_file_id(log, path, kind, max_size, out, NULL);
+}
+
+bool su_file_unchanged(const char *path, const su_file_id *id)
+{
+	struct stat st;
+	su_file_id now;
+
+	if (!id->settled || fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_uid != 0)
+		return false;
+	file_id_of(&st, &now);
+	return file_id_equal(&now, id);
 }
 
 static int write_all(int fd, const void *data, size_t len)

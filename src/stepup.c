@@ -55,11 +55,11 @@ struct stepup {
 	const char *offered; /* the method the prompt asks for, for the log */
 	unsigned char hostkey[SU_HOSTKEY_BYTES];
 	bool have_hostkey;
+	su_file_id hostkey_id; /* the version of the file it came from */
 	const char *address; /* enrolled email address (in record) */
 	char masked[SU_MAIL_ADDRESS_MAX + 1]; /* a***@example.com */
 	bool email_requested; /* one email per call: a second Enter is a try */
 	bool email_delivered; /* ... and the mail went out */
-	bool caller_is_user;  /* the real uid is root or the user's own */
 	bool have_uid;        /* NSS knows the user: uid is theirs */
 	uid_t uid;
 	unsigned accepted;    /* the method whose answer was accepted */
@@ -190,7 +190,8 @@ static int need_hostkey(struct stepup *s)
 {
 	if (s->have_hostkey)
 		return 0;
-	if (su_hostkey_load(&s->log, s->settings.hostkey, s->hostkey) != SU_OK)
+	if (su_hostkey_load_id(&s->log, s->settings.hostkey, s->hostkey, &s->hostkey_id) !=
+	    SU_OK)
 		return -1;
 	s->have_hostkey = true;
 	return 0;
@@ -884,6 +885,14 @@ static enum outcome attempt(struct stepup *s)
 	return judged(s, v, method);
 }
 
+/* The real uid is root or the user's own. */
+static bool caller_is_user(const struct stepup *s)
+{
+	uid_t caller = getuid();
+
+	return caller == 0 || (s->have_uid && s->uid == caller);
+}
+
 /* A user whose only usable method is email gets the code at once. False
  * when there is nothing worth prompting for (the send failed, or the rate
  * limit holds and no earlier code is valid).
@@ -896,7 +905,7 @@ static bool email_first(struct stepup *s, enum outcome *o)
 {
 	bool failed = false;
 
-	if (s->usable != SU_METHOD_EMAIL || !s->caller_is_user)
+	if (s->usable != SU_METHOD_EMAIL || !caller_is_user(s))
 		return true;
 	if (send_email_code(s, &failed))
 		return true;
@@ -969,7 +978,6 @@ static int canonical_user(struct stepup *s)
 	if (!su_valid_username(s->user))
 		return -1;
 	pw = lookup_user(s, s->user, 0, false);
-	s->caller_is_user = getuid() == 0 || (pw != NULL && pw->pw_uid == getuid());
 	s->have_uid = pw != NULL;
 	s->uid = pw != NULL ? pw->pw_uid : 0;
 	if (pw == NULL || strcmp(pw->pw_name, s->user) == 0)
@@ -1042,8 +1050,11 @@ static bool in_grace(struct stepup *s, su_grace_here *here)
 
 	if (s->settings.grace == 0 || !s->have_uid || su_grace_here_now(&s->log, here) != 0)
 		return false;
-	if (need_hostkey(s) != 0 ||
-	    su_grace_check(&s->log, s->settings.grace_dir, s->hostkey, &want, &method) != SU_OK)
+	if (su_grace_check_seen(&s->log, s->settings.grace_dir, s->settings.hostkey, &want,
+				&method) != SU_OK &&
+	    (need_hostkey(s) != 0 ||
+	     su_grace_check(&s->log, s->settings.grace_dir, s->hostkey, &s->hostkey_id, &want,
+			    &method) != SU_OK))
 		return false;
 	su_audit(s->pamh, &s->who, su_methods_str(method, name, sizeof(name)), "success",
 		 "grace");

@@ -99,7 +99,7 @@ static void check_and_list(void)
 				      .rhost = wants[i].rhost, .now = wants[i].now,
 				      .grace = wants[i].grace, .methods = wants[i].methods};
 		unsigned method = 12345;
-		int rc = su_grace_check(&fuzz_log, grace_dir, hostkey, &want, &method);
+		int rc = su_grace_check(&fuzz_log, grace_dir, hostkey, NULL, &want, &method);
 
 		FUZZ_CHECK(rc == SU_OK || rc == SU_NOTFOUND || rc == SU_ERR);
 		if (rc == SU_OK)

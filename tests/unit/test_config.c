@@ -833,6 +833,109 @@ static void test_methods_str(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* A process that loads the file again and again keeps what it parsed from a
+ * settled version (su_file_unchanged); every change must still be seen. */
+
+static void rewrite_in_place(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r+");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+}
+
+static void load_twice_expect_grace(const char *path, unsigned grace)
+{
+	su_settings s;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
+		assert_int_equal(s.grace, grace);
+		su_settings_free(&s);
+	}
+}
+
+static void test_reload_sees_every_change(void **state)
+{
+	char same_size[PATH_MAX], made_unsafe[PATH_MAX], replaced[PATH_MAX], other[PATH_MAX];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	write_conf("same-size.conf", "grace = 111\n", same_size, sizeof(same_size));
+	write_conf("unsafe.conf", "grace = 111\n", made_unsafe, sizeof(made_unsafe));
+	write_conf("replaced.conf", "grace = 111\n", replaced, sizeof(replaced));
+	write_conf("services.conf", "grace = 111\n[service sudo]\ngrace = 222\n", other,
+		   sizeof(other));
+	/* Until then every load reads, however often (racily clean). */
+	sleep(SU_FILE_SETTLE_SECONDS + 1);
+
+	/* Each file is loaded twice (the second time from what was kept: one
+	 * file is kept at a time), then changed, then loaded again. */
+	load_twice_expect_grace(same_size, 111);
+	rewrite_in_place(same_size, "grace = 333\n");
+	assert_int_equal(load_captured(same_size, "sudo", &s), SU_OK);
+	assert_int_equal(s.grace, 333);
+	su_settings_free(&s);
+
+	load_twice_expect_grace(made_unsafe, 111);
+	assert_int_equal(chmod(made_unsafe, 0666), 0);
+	assert_int_equal(load_captured(made_unsafe, "sudo", &s), SU_ERR);
+	assert_logged("write access");
+
+	load_twice_expect_grace(replaced, 111);
+	{
+		char tmp[PATH_MAX];
+
+		write_conf("replacement.conf", "grace = 444\n", tmp, sizeof(tmp));
+		assert_int_equal(rename(tmp, replaced), 0);
+	}
+	assert_int_equal(load_captured(replaced, "sudo", &s), SU_OK);
+	assert_int_equal(s.grace, 444);
+	su_settings_free(&s);
+
+	/* One file, two services, back and forth: each gets its own rule. */
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(load_captured(other, "sudo", &s), SU_OK);
+		assert_int_equal(s.grace, 222);
+		su_settings_free(&s);
+		assert_int_equal(load_captured(other, "su", &s), SU_OK);
+		assert_int_equal(s.grace, 111);
+		su_settings_free(&s);
+	}
+	unlink(same_size);
+	unlink(made_unsafe);
+	unlink(replaced);
+	unlink(other);
+}
+
+/* What a load hands out is the caller's own: freeing it leaves the kept
+ * copy whole (the sanitizer build would see a double free). */
+static void test_reload_copy_is_independent(void **state)
+{
+	char path[PATH_MAX];
+	su_settings a, b;
+
+	(void)state;
+	need_root();
+	write_conf("copy.conf", "exempt_groups = wheel\nsmtp_from = a@example.com\n", path,
+		   sizeof(path));
+	sleep(SU_FILE_SETTLE_SECONDS + 1);
+	assert_int_equal(load_captured(path, NULL, &a), SU_OK);
+	assert_int_equal(load_captured(path, NULL, &b), SU_OK);
+	assert_ptr_not_equal(a.exempt_groups, b.exempt_groups);
+	su_settings_free(&a);
+	assert_string_equal(b.exempt_groups, "wheel");
+	assert_string_equal(b.smtp_from, "a@example.com");
+	su_settings_free(&b);
+	assert_int_equal(load_captured(path, NULL, &a), SU_OK);
+	assert_string_equal(a.exempt_groups, "wheel");
+	su_settings_free(&a);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +960,8 @@ int main(void)
 		cmocka_unit_test(test_args_override_service),
 		cmocka_unit_test(test_parse_methods),
 		cmocka_unit_test(test_methods_str),
+		cmocka_unit_test(test_reload_sees_every_change),
+		cmocka_unit_test(test_reload_copy_is_independent),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup,
