@@ -255,6 +255,7 @@ LABELS=(
 	"pam_stepup, wrong code (tries=1)"
 	"pam_stepup, grace record (no prompt), $OWN_BINDING"
 	"pam_stepup, grace record (no prompt), new audit session"
+	"pam_stepup, grace record written < 2 s ago (read and verified every call), new audit session"
 )
 ARGS=(
 	"-d $W/pam.d -s bench-permit -c any"
@@ -263,14 +264,16 @@ ARGS=(
 	"-d $W/pam.d -s bench-stepup-tries1 -c wrong --secret $SECRET"
 	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
 	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
+	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
 )
 RIGHT=1 # index of the right-code path
 GRACE=4 # index of the grace path: any prompt would fail the run
 AUDIT=5 # the grace path in an audit session of its own (see row_run)
+FRESH=6 # the same with a record written just before the timed calls
 if ! (echo 0 >/proc/self/loginuid) 2>/dev/null; then
-	echo "run.sh: cannot write /proc/self/loginuid (no CAP_AUDIT_CONTROL, or loginuid is immutable): no audit-session row" >&2
-	unset 'LABELS[AUDIT]' 'ARGS[AUDIT]'
-	AUDIT=-1
+	echo "run.sh: cannot write /proc/self/loginuid (no CAP_AUDIT_CONTROL, or loginuid is immutable): no audit-session rows" >&2
+	unset 'LABELS[AUDIT]' 'ARGS[AUDIT]' 'LABELS[FRESH]' 'ARGS[FRESH]'
+	AUDIT=-1 FRESH=-1
 fi
 if [ "$TMPFS" = 1 ]; then
 	LABELS+=("pam_stepup, right code, state on tmpfs")
@@ -287,12 +290,20 @@ prime_grace() {
 # row_run INDEX COMMAND...: run a row's command. Logins through pam_loginuid
 # (sshd, login) have an audit session id, and then the binding is audit=ID
 # with no /proc/PID/stat read. Writing /proc/self/loginuid as root starts a
-# new audit session that children inherit: the audit row's commands run in
-# a subshell that does so and primes its own record first.
+# new audit session that children inherit: the audit rows' commands run in
+# a subshell that does so and primes its own record first. A process keeps
+# a record it verified only once the file is 2 s old (SU_FILE_SETTLE_SECONDS:
+# until then two writes could share one timestamp), so the audit row waits
+# 3 s before its calls (the steady state of a session, as in the tty/sid
+# row, whose record was written at the start) and the fresh row does not
+# (every call reads the record and checks its HMAC).
+SETTLE=3
 row_run() {
 	local i=$1
 	shift
 	if [ "$i" = "$AUDIT" ]; then
+		(echo 0 >/proc/self/loginuid && prime_grace && sleep "$SETTLE" && "$@")
+	elif [ "$i" = "$FRESH" ]; then
 		(echo 0 >/proc/self/loginuid && prime_grace && "$@")
 	else
 		"$@"
@@ -424,6 +435,48 @@ if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
 	annotate "$RIGHT"
 	annotate "$GRACE"
 	if [ "$AUDIT" -ge 0 ]; then annotate "$AUDIT"; fi
+	if [ "$FRESH" -ge 0 ]; then annotate "$FRESH"; fi
+fi
+
+# Every syscall of one grace-path call (the last of a few, after warm-up:
+# the steady state), and what the calls of a longer run write: nothing.
+if [ "$STRACE" = 1 ]; then
+	echo "strace: ${LABELS[$GRACE]} (n=$ST_N) ..." >&2
+	sleep "$SETTLE" # the record primed at the start is settled by now anyway
+	# shellcheck disable=SC2086
+	"${IN_NS[@]}" strace -f -o "$W/strace.grace" "$W/pam_bench" -u "$USER_NAME" \
+		${ARGS[$GRACE]} -n "$ST_N" -w 20 --mark >/dev/null
+	echo
+	echo "Every syscall of one call of the ${LABELS[$GRACE]} path"
+	echo "(strace; the last timed call of $ST_N, after 20 warm-up calls; lines cut at 120"
+	echo "characters). Lines marked 'libpam' are libpam's own (pam_permit makes them too):"
+	echo
+	echo '```'
+	awk '
+		{ sub(/^[0-9]+ +/, "") }
+		/^write\(-1, "pam_bench:begin"/ { on = 1; n = 0; next }
+		/^write\(-1, "pam_bench:end"/ { on = 0; last = n; for (i = 1; i <= n; i++) keep[i] = cur[i]; next }
+		on { cur[++n] = $0 }
+		END {
+			for (i = 1; i <= last; i++) {
+				line = substr(keep[i], 1, 120)
+				if (keep[i] ~ /NETLINK|nlmsg|TCGETS|^poll|^fcntl/) line = line "   [libpam]"
+				print line
+			}
+		}' "$W/strace.grace"
+	echo '```'
+	echo
+	awk -v n="$ST_N" '
+		{ sub(/^[0-9]+ +/, "") }
+		/^write\(-1, "pam_bench:begin"/ { on = 1; next }
+		/^write\(-1, "pam_bench:end"/ { on = 0; next }
+		on && /^(fsync|fdatasync|rename|renameat2?|unlink|unlinkat|write|pwrite64|ftruncate)\(/ { w++ }
+		on && /^openat\(/ && /O_WRONLY|O_RDWR|O_CREAT/ { w++ }
+		on && /^(openat|read)\(/ { io[$0 ~ /^openat/ ? "opens" : "reads"]++ }
+		END {
+			printf "Over all %d timed calls: %d opens (%.1f per call), %d reads, %d writes, renames, unlinks or fsyncs.\n",
+				n, io["opens"], io["opens"] / n, io["reads"], w
+		}' "$W/strace.grace"
 fi
 
 if [ "$STRACE" = 1 ]; then

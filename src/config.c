@@ -438,12 +438,18 @@ void su_settings_free(su_settings *s)
 	for (size_t i = 0; i < KEY_COUNT; i++)
 		if (is_string_kind(keys[i].kind))
 			free(*(char **)(void *)((char *)s + keys[i].off));
+	free(s->gate_exempt);
 	memset(s, 0, sizeof(*s));
 }
 
 int su_settings_copy(const su_settings *from, su_settings *to)
 {
 	*to = *from;
+	to->gate_exempt = NULL;
+	if (from->gate_exempt != NULL && (to->gate_exempt = strdup(from->gate_exempt)) == NULL) {
+		memset(to, 0, sizeof(*to));
+		return SU_ERR;
+	}
 	for (size_t i = 0; i < KEY_COUNT; i++) {
 		char **field = (char **)(void *)((char *)to + keys[i].off);
 
@@ -574,7 +580,11 @@ struct parser {
 	struct layer global, target, scratch;
 	struct layer *cur;
 	bool cur_global;      /* global-only keys allowed in this section */
+	bool in_gate;         /* in [gate]: its own keys, no others */
 	unsigned global_line; /* line of the explicit [global] header */
+	unsigned gate_line;   /* line of the [gate] header */
+	char *gate_exempt;    /* exempt_command values so far, '\n' after each */
+	size_t gate_len;
 	struct seen_service *services;
 	size_t nservices;
 };
@@ -619,6 +629,48 @@ static void enter_scratch(struct parser *p, bool global)
 	layer_free(&p->scratch);
 	p->cur = &p->scratch;
 	p->cur_global = global;
+	p->in_gate = false;
+}
+
+/* [gate]: settings of stepup-gate alone (the module ignores them). */
+static void enter_gate(struct parser *p)
+{
+	if (p->gate_line != 0) {
+		line_error(p, NULL, "section [gate] given twice (first at line %u)", p->gate_line);
+		enter_scratch(p, false);
+		return;
+	}
+	p->gate_line = p->lineno;
+	p->in_gate = true;
+}
+
+static void gate_assignment(struct parser *p, const char *key, const char *value)
+{
+	size_t len = strlen(value);
+	char *grown;
+
+	if (strcmp(key, "exempt_command") != 0) {
+		line_error(p, key, "unknown key in [gate] (the one key there is exempt_command)");
+		return;
+	}
+	if (len == 0) {
+		line_error(p, key, "empty pattern");
+		return;
+	}
+	if (su_has_control(value)) {
+		line_error(p, key, "value contains a control character");
+		return;
+	}
+	grown = realloc(p->gate_exempt, p->gate_len + len + 2);
+	if (grown == NULL) {
+		p->out_of_memory = true;
+		return;
+	}
+	p->gate_exempt = grown;
+	memcpy(grown + p->gate_len, value, len);
+	p->gate_len += len;
+	grown[p->gate_len++] = '\n';
+	grown[p->gate_len] = '\0';
 }
 
 static bool valid_service_name(const char *name)
@@ -642,6 +694,7 @@ static void enter_global(struct parser *p)
 	p->global_line = p->lineno;
 	p->cur = &p->global;
 	p->cur_global = true;
+	p->in_gate = false;
 }
 
 static char ascii_lower(char c)
@@ -692,6 +745,7 @@ static void enter_service(struct parser *p, const char *name)
 	if (p->service != NULL && same_service(p->service, name)) {
 		p->cur = &p->target;
 		p->cur_global = false;
+		p->in_gate = false;
 	} else {
 		enter_scratch(p, false);
 	}
@@ -720,11 +774,13 @@ static void parse_header(struct parser *p, char *line)
 	inner = trim(line + 1);
 	if (strcmp(inner, "global") == 0) {
 		enter_global(p);
+	} else if (strcmp(inner, "gate") == 0) {
+		enter_gate(p);
 	} else if (strncmp(inner, "service", 7) == 0 &&
 		   (inner[7] == '\0' || is_blank(inner[7]))) {
 		enter_service(p, trim(inner + 7));
 	} else {
-		line_error(p, NULL, "unknown section '[%s]' (use [global] or [service NAME])",
+		line_error(p, NULL, "unknown section '[%s]' (use [global], [service NAME] or [gate])",
 			   inner);
 		enter_scratch(p, true);
 	}
@@ -753,6 +809,10 @@ static void parse_assignment(struct parser *p, char *line)
 	}
 	if (su_has_control(key)) {
 		line_error(p, NULL, "control character in key");
+		return;
+	}
+	if (p->in_gate) {
+		gate_assignment(p, key, value);
 		return;
 	}
 	k = find_key(key, strlen(key));
@@ -835,6 +895,8 @@ static int parse_text(const su_log *log, const char *path, char *text,
 	}
 	layer_apply(&p.global, &s);
 	layer_apply(&p.target, &s);
+	s.gate_exempt = p.gate_exempt;
+	p.gate_exempt = NULL;
 	*out = s;
 	memset(&s, 0, sizeof(s));
 	rc = SU_OK;
@@ -843,6 +905,7 @@ out:
 	layer_free(&p.global);
 	layer_free(&p.target);
 	layer_free(&p.scratch);
+	free(p.gate_exempt);
 	free(p.services);
 	return rc;
 }

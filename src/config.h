@@ -51,6 +51,9 @@ typedef struct su_settings {
 	char *grace_dir;
 	char *hostkey;
 	bool debug;
+	/* [gate]: exempt_command patterns (fnmatch, whole command), one per
+	 * line, NULL when none */
+	char *gate_exempt;
 } su_settings;
 
 /* Fill out with the built-in defaults (paths from DESIGN.md). */

@@ -539,6 +539,12 @@ static const struct bad_case bad_cases[] = {
 	{ "exempt_groups = wheel, ,adm\n", ":1: key 'exempt_groups': empty group name" },
 	{ "exempt_groups = domain admins\n", ":1: key 'exempt_groups': bad group name 'domain admins'" },
 	{ "exempt_groups = a:b\n", ":1: key 'exempt_groups': bad group name 'a:b'" },
+	{ "[gate]\nexempt_command =\n", ":2: key 'exempt_command': empty pattern" },
+	{ "[gate]\nexempt_command = a\tb\n", ":2: key 'exempt_command': value contains a control character" },
+	{ "[gate]\ngrace = 1\n", ":2: key 'grace': unknown key in [gate]" },
+	{ "[gate]\n[gate]\n", ":2: section [gate] given twice (first at line 1)" },
+	{ "exempt_command = git-upload-pack *\n", ":1: key 'exempt_command': unknown key" },
+	{ "[service sshd]\nexempt_command = x\n", ":2: key 'exempt_command': unknown key" },
 };
 
 static void test_bad_lines(void **state)
@@ -833,6 +839,36 @@ static void test_methods_str(void **state)
 	}
 }
 
+/* [gate] belongs to stepup-gate: its patterns, in order, one per line;
+ * the sections around it are unaffected. */
+static void test_gate_section(void **state)
+{
+	static const char text[] = "grace = 60\n"
+				   "[gate]\n"
+				   "exempt_command = git-upload-pack *\n"
+				   "exempt_command =   echo 'a  b'   # a comment\n"
+				   "[service sudo]\n"
+				   "grace = 30\n";
+	su_settings s;
+	capture c;
+	char *log;
+
+	(void)state;
+	capture_begin(&c);
+	assert_int_equal(su_config_parse(&test_log, "gate.conf", text, sizeof(text) - 1, "sudo", &s),
+			 SU_OK);
+	log = capture_end(&c);
+	assert_string_equal(log, "");
+	free(log);
+	assert_int_equal(s.grace, 30);
+	assert_non_null(s.gate_exempt);
+	assert_string_equal(s.gate_exempt, "git-upload-pack *\necho 'a  b'\n");
+	su_settings_free(&s);
+	assert_int_equal(su_config_parse(&test_log, "nogate.conf", "grace = 1\n", 10, NULL, &s), SU_OK);
+	assert_null(s.gate_exempt);
+	su_settings_free(&s);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A process that loads the file again and again keeps what it parsed from a
  * settled version (su_file_unchanged); every change must still be seen. */
@@ -960,6 +996,7 @@ int main(void)
 		cmocka_unit_test(test_args_override_service),
 		cmocka_unit_test(test_parse_methods),
 		cmocka_unit_test(test_methods_str),
+		cmocka_unit_test(test_gate_section),
 		cmocka_unit_test(test_reload_sees_every_change),
 		cmocka_unit_test(test_reload_copy_is_independent),
 	};
