@@ -16,7 +16,8 @@
  *     the kernel marks a setuid run as secure.)
  *  3. The command ($SSH_ORIGINAL_COMMAND) runs without a step-up only when
  *     it matches an exempt_command pattern of [gate] in the fixed config
- *     file; everything else, and every interactive login, runs the PAM
+ *     file and is plain words to the shell (no ; | & $ ` etc.: a pattern
+ *     "cmd *" must not let "cmd x; other" through); everything else, and every interactive login, runs the PAM
  *     service "stepup-gate" for the user: policy, grace, lockout and every
  *     method as in any other service.
  *  4. Only then are privileges dropped for good (the user's groups, gid,
@@ -172,13 +173,27 @@ static int lookup_account(struct account *a)
 
 /* ---- 3. the decision ------------------------------------------------------ */
 
+/* The command goes to the user's shell, so a pattern such as
+ * "git-upload-pack *" would also match "git-upload-pack x; anything". A
+ * command can be exempt only if the shell can read it as nothing but
+ * words: letters, digits, blanks, - _ . / : @ = + , % and single quotes
+ * (inside which nothing is special), and no variable assignment in front. */
+static bool plain_words(const char *command)
+{
+	size_t first_word = strcspn(command, " ");
+
+	return command[strspn(command, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789 -_./:@=+,%'")] == '\0' &&
+	       memchr(command, '=', first_word) == NULL;
+}
+
 /* patterns: one per line (su_settings.gate_exempt). An interactive login
  * (no command) is never exempt. */
 static bool exempt(const char *patterns, const char *command)
 {
 	char pattern[1024];
 
-	if (patterns == NULL || command == NULL)
+	if (patterns == NULL || command == NULL || !plain_words(command))
 		return false;
 	for (const char *p = patterns; *p != '\0';) {
 		size_t len = strcspn(p, "\n");
