@@ -956,7 +956,9 @@ static void parsed_forget(void)
 /* The module may be unloaded (pam_end dlcloses it) and loaded again. */
 __attribute__((destructor)) static void parsed_at_unload(void)
 {
+	pthread_mutex_lock(&parsed.lock);
 	parsed_forget();
+	pthread_mutex_unlock(&parsed.lock);
 }
 
 static bool parsed_lookup(const char *path, const char *service, su_settings *out)

@@ -296,7 +296,9 @@ static void seen_forget(void)
 
 __attribute__((destructor)) static void seen_at_unload(void)
 {
+	pthread_mutex_lock(&seen.lock);
 	seen_forget();
+	pthread_mutex_unlock(&seen.lock);
 }
 
 /* Best effort: on no memory the next call verifies again. */

@@ -26,7 +26,11 @@
  *     login shell itself), with no descriptor but 0, 1 and 2.
  *  5. Any failure exits 1 with one line on stderr and runs nothing. The
  *     command's own exit status is the gate's (exec).
- * Each run is logged to authpriv: user, command (escaped, cut), decision. */
+ * Each run is logged to authpriv: user, command (escaped, cut), decision.
+ * While root it keeps none of the caller's descriptors above 2, works in /,
+ * and holds off Ctrl-C, Ctrl-Z and hangups (a root process stopped with a
+ * terminal left silent). Without /etc/pam.d/stepup-gate it refuses: libpam
+ * would run the "other" stack instead. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -118,8 +122,15 @@ static int take_environment(struct inherited *in)
 	 * included; it is handed to their own shell as they sent it. */
 	if ((v = getenv("SSH_ORIGINAL_COMMAND")) != NULL && (in->command = strdup(v)) == NULL)
 		return die("out of memory");
-	if ((v = getenv("SSH_CONNECTION")) != NULL && (in->client = strndup(v, strcspn(v, " "))) == NULL)
-		return die("out of memory");
+	/* sshd's "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT"; run directly, the
+	 * caller writes it: an address or nothing goes to PAM_RHOST. */
+	if ((v = getenv("SSH_CONNECTION")) != NULL) {
+		size_t len = strcspn(v, " ");
+
+		if (len > 0 && len <= 45 && strspn(v, "0123456789abcdefABCDEF.:") == len &&
+		    (in->client = strndup(v, len)) == NULL)
+			return die("out of memory");
+	}
 	if (clearenv() != 0)
 		return die("cannot clear the environment");
 	return 0;
@@ -279,6 +290,18 @@ fail:
 	return PAM_CONV_ERR;
 }
 
+/* Without its own service file libpam would run the "other" stack (on
+ * Debian: the Unix password), and no step-up would be asked. */
+static int service_installed(void)
+{
+	struct stat st;
+
+	if (lstat("/etc/pam.d/" GATE_SERVICE, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
+		return die("/etc/pam.d/" GATE_SERVICE " is missing or not a root-owned file; "
+			   "nothing run");
+	return 0;
+}
+
 static int step_up(const struct account *a, const struct inherited *in)
 {
 	struct pam_conv conv = { converse, NULL };
@@ -317,7 +340,7 @@ static int drop_privileges(const struct account *a)
 	    sg != a->gid)
 		return die("privileges not dropped to %s; nothing run", a->name);
 	/* Irrevocable: none of them may come back. */
-	if (a->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 ||
+	if (a->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 || (a->gid != 0 && setgid(0) == 0) ||
 			    setgroups(0, NULL) == 0))
 		return die("privileges could be regained after dropping them; nothing run");
 	return 0;
@@ -343,7 +366,6 @@ static int run(const struct account *a, const char *command, char **env, mode_t 
 	if (chdir(a->home) != 0 && chdir("/") != 0)
 		return die("cannot change to %s: %s", a->home, strerror(errno));
 	umask(umask_was);
-	closelog();
 	execve(a->shell, argv, env);
 	return die("cannot run %s: %s", a->shell, strerror(errno));
 }
@@ -356,6 +378,7 @@ int main(int argc, char **argv)
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY }, fsize;
 	su_settings settings;
 	const char *decision;
+	sigset_t quiet, signals_was;
 	char **env;
 
 	(void)argv;
@@ -364,6 +387,17 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		return die("not setuid root (effective uid %u): install it owned by root, mode 4755",
 			   (unsigned)geteuid());
+	/* Nothing of the caller's but 0, 1 and 2 while root: no descriptor, no
+	 * working directory, and no Ctrl-C, Ctrl-Z or hangup in the middle of
+	 * PAM (a prompt left with echo off, a stopped root process). */
+	if (close_range(3, ~0U, 0) != 0 || chdir("/") != 0)
+		return die("cannot close inherited descriptors or change to /");
+	sigemptyset(&quiet);
+	sigaddset(&quiet, SIGINT);
+	sigaddset(&quiet, SIGQUIT);
+	sigaddset(&quiet, SIGTSTP);
+	sigaddset(&quiet, SIGHUP);
+	sigprocmask(SIG_BLOCK, &quiet, &signals_was);
 	if (take_environment(&in) != 0 || lookup_account(&a) != 0)
 		return 1;
 	openlog(GATE_SERVICE, LOG_PID, LOG_AUTHPRIV);
@@ -381,19 +415,23 @@ int main(int argc, char **argv)
 	}
 	decision = exempt(settings.gate_exempt, in.command) ? "exempt" : "stepup";
 	su_settings_free(&settings);
-	if (strcmp(decision, "stepup") == 0 && step_up(&a, &in) != 0) {
+	if (strcmp(decision, "stepup") == 0 &&
+	    (service_installed() != 0 || step_up(&a, &in) != 0)) {
 		log_run(&a, in.command, decision, "refused");
 		return 1;
 	}
-	log_run(&a, in.command, decision, "run");
 	env = command_environment(&in, &a);
 	if (env == NULL)
 		return die("out of memory");
-	setrlimit(RLIMIT_FSIZE, &fsize);
+	if (setrlimit(RLIMIT_FSIZE, &fsize) != 0)
+		return die("cannot restore the file size limit");
 	signal(SIGXFSZ, SIG_DFL);
 	if (drop_privileges(&a) != 0)
 		return 1;
+	log_run(&a, in.command, decision, "run");
+	closelog();
 	if (close_range(3, ~0U, 0) != 0)
 		return die("cannot close inherited descriptors: %s", strerror(errno));
+	sigprocmask(SIG_SETMASK, &signals_was, NULL);
 	return run(&a, in.command, env, umask_was);
 }

@@ -82,7 +82,7 @@ cleanup() {
 	return 0
 }
 
-tap_plan 11
+tap_plan 12
 install_traps
 make_tree gate "grace = 300" "methods = totp, recovery" "lockout_attempts = 0"
 add_cleanup cleanup
@@ -520,6 +520,16 @@ printf '$ (as %s) SSH_ORIGINAL_COMMAND=%q %s\n' "$U" "touch $HOME_U/marker-h; ec
 [ "$(rc_of h)" = 1 ] && [ "$(wc -l <"$T/h.err")" = 1 ] && grep -qiE '^stepup-gate: .*set-?uid' "$T/h.err" &&
 	[ ! -e "$HOME_U/marker-h" ] && [ ! -s "$T/h.out" ]
 verdict "h: a copy that is not setuid exits 1 with one 'stepup-gate:' line about setuid and runs nothing" $? h
+
+# --- i: no /etc/pam.d/stepup-gate: libpam would run "other" (the Unix
+# password on Debian); the gate refuses instead ---------------------------------------------
+rm -f "$HOME_U/marker-i"
+mv "$PAM_FILE" "$T/pam-file.aside"
+ssh_run i "$(wrong_code "$(code_at "$(date +%s)" "$SECRET")")" 'touch ~/marker-i; echo ran-i'
+mv "$T/pam-file.aside" "$PAM_FILE"
+[ "$(rc_of i)" = 1 ] && ! asked i && grep -q "^stepup-gate: /etc/pam.d/stepup-gate is missing" "$T/i.err" &&
+	[ ! -e "$HOME_U/marker-i" ] && ! grep -q ran-i "$T/i.out"
+verdict "i: without /etc/pam.d/stepup-gate the gate refuses (no fallback to 'other') and runs nothing" $? i
 
 # --- cleanup ----------------------------------------------------------------------------
 sshd_was=$SSHD_PID
