@@ -279,7 +279,7 @@ render_service() {
 # TAP diagnostics: each line of stdin as "#   line" on stderr.
 tap_diag_stream() {
 	local line
-	while IFS= read -r line; do
+	while IFS= read -r line || [ -n "$line" ]; do
 		printf '#   %s\n' "$line" >&2
 	done
 }

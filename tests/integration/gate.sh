@@ -258,7 +258,8 @@ ssh_run() {
 
 # show NAME...: the runs' transcripts (and sshd's latest lines) as TAP
 # diagnostics, for a failed case.
-show() {
+# transcript NAME...: each run's command, exit status, stdout and stderr
+transcript() {
 	local name
 	for name in "$@"; do
 		{
@@ -270,6 +271,10 @@ show() {
 			sed 's/^/  /' "$T/$name.err" 2>/dev/null
 		} | tap_diag_stream
 	done
+}
+# show NAME...: the transcripts and the end of sshd's log (a failed case)
+show() {
+	transcript "$@"
 	{ echo "sshd log (last 15 lines):"; tail -15 "$T/sshd.log" | sed 's/^/  /'; } | tap_diag_stream
 }
 
@@ -328,6 +333,8 @@ verdict "b: a wrong code: exit status 1, one 'stepup-gate:' line, the command di
 ssh_run c @null 'echo exempt-ok'
 [ "$(rc_of c)" = 0 ] && [ "$(cat "$T/c.out")" = exempt-ok ] && ! asked c && [ "$(gate_lines c)" = 0 ]
 verdict "c: an exempt command (echo exempt*) runs without a prompt" $? c
+# what a user sees, kept in the log whatever the outcome
+transcript a b c
 
 # c2: a command that matches an exempt pattern but is more than plain words
 # to the shell (the pattern "echo exempt*" matches all of these) must step
