@@ -36,6 +36,7 @@ EVIL_MARK=/tmp/stepup-gate-evil-$ID
 BACKUP=
 PAM_HAD=unknown CONF_HAD=unknown
 GDIR=
+KDIR=
 SSHD_PID=
 MASTER_PID=
 MADE_RUN_SSHD=0
@@ -77,6 +78,7 @@ cleanup() {
 		rm -rf "$BACKUP"
 	fi
 	[ -n "$GDIR" ] && rm -rf "$GDIR"
+	[ -n "$KDIR" ] && rm -rf "$KDIR"
 	rm -f "$EVIL_MARK".*
 	[ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
 	return 0
@@ -170,8 +172,12 @@ ssh-keygen -q -t ed25519 -N '' -C stepup-gate-host -f "$T/host_key" >/dev/null |
 ssh-keygen -q -t ed25519 -N '' -C "stepup-gate-$U" -f "$T/client_key" >/dev/null ||
 	tap_bail "ssh-keygen (client key) failed"
 chmod 0600 "$T/host_key" "$T/client_key"
-install -d -o root -g root -m 0755 "$T/keys"
-install -o root -g root -m 0644 "$T/client_key.pub" "$T/keys/$U"
+# sshd's StrictModes refuses an authorized_keys file below a directory
+# others may write, sticky or not (/tmp, where the build tree may be): the
+# keys go where every ancestor is root's and 0755.
+KDIR=$(mktemp -d /etc/ssh/stepup-gate-test.XXXXXX) || tap_bail "mktemp under /etc/ssh failed"
+chmod 0755 "$KDIR"
+install -o root -g root -m 0644 "$T/client_key.pub" "$KDIR/$U"
 if [ ! -d /run/sshd ]; then
 	mkdir -m 0755 /run/sshd && MADE_RUN_SSHD=1
 fi
@@ -184,7 +190,7 @@ Port $PORT
 ListenAddress 127.0.0.1
 HostKey $T/host_key
 PidFile $T/sshd.pid
-AuthorizedKeysFile $T/keys/%u
+AuthorizedKeysFile $KDIR/%u
 StrictModes yes
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -549,6 +555,7 @@ getent group "$G2" >/dev/null && left+=("group $G2")
 [ "$(sha256sum "$PAM_FILE" 2>/dev/null)" = "$PAM_SUM" ] || left+=("$PAM_FILE not as before")
 [ "$(sha256sum "$GATE_CONF" 2>/dev/null)" = "$CONF_SUM" ] || left+=("$GATE_CONF not as before")
 [ -e "$GDIR" ] && left+=("$GDIR")
+[ -e "$KDIR" ] && left+=("$KDIR")
 compgen -G "$EVIL_MARK.*" >/dev/null && left+=("$EVIL_MARK.*")
 [ -n "$sshd_was" ] && kill -0 "$sshd_was" 2>/dev/null && left+=("sshd $sshd_was")
 if [ ${#left[@]} -eq 0 ]; then
