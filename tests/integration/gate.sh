@@ -42,6 +42,23 @@ MASTER_PID=
 MADE_RUN_SSHD=0
 USER_MADE=0 G1_MADE=0 G2_MADE=0
 
+# back_up FILE NAME: a copy of FILE as $BACKUP/NAME; prints yes, or no when
+# there is no FILE. put_back FILE NAME yes|no|unknown: the other way round
+# (no: FILE is removed; unknown: never backed up, left alone).
+back_up() {
+	if [ -e "$1" ]; then
+		cp -a "$1" "$BACKUP/$2" && echo yes
+	else
+		echo no
+	fi
+}
+put_back() {
+	case $3 in
+	yes) cp -a "$BACKUP/$2" "$1" ;;
+	no) rm -f "$1" ;;
+	esac
+}
+
 # Every exit path: the ssh master and sshd first (their sessions are the
 # user's processes), then the account, then the files under /etc.
 cleanup() {
@@ -67,14 +84,8 @@ cleanup() {
 	[ "$G2_MADE" = 1 ] && groupdel "$G2" 2>/dev/null
 	[ "$G1_MADE" = 1 ] && groupdel "$G1" 2>/dev/null
 	if [ -n "$BACKUP" ]; then
-		case $PAM_HAD in
-		yes) cp -a "$BACKUP/pam" "$PAM_FILE" ;;
-		no) rm -f "$PAM_FILE" ;;
-		esac
-		case $CONF_HAD in
-		yes) cp -a "$BACKUP/conf" "$GATE_CONF" ;;
-		no) rm -f "$GATE_CONF" ;;
-		esac
+		put_back "$PAM_FILE" pam "$PAM_HAD"
+		put_back "$GATE_CONF" conf "$CONF_HAD"
 		rm -rf "$BACKUP"
 	fi
 	[ -n "$GDIR" ] && rm -rf "$GDIR"
@@ -91,19 +102,9 @@ add_cleanup cleanup
 
 # --- /etc: the gate's PAM service and its fixed config -------------------------
 BACKUP=$(mktemp -d /tmp/stepup-gate-backup.XXXXXX) || tap_bail "mktemp failed"
-if [ -e "$PAM_FILE" ]; then
-	cp -a "$PAM_FILE" "$BACKUP/pam" || tap_bail "cannot back up $PAM_FILE"
-	PAM_HAD=yes
-else
-	PAM_HAD=no
-fi
+PAM_HAD=$(back_up "$PAM_FILE" pam) || tap_bail "cannot back up $PAM_FILE"
 PAM_SUM=$(sha256sum "$PAM_FILE" 2>/dev/null)
-if [ -e "$GATE_CONF" ]; then
-	cp -a "$GATE_CONF" "$BACKUP/conf" || tap_bail "cannot back up $GATE_CONF"
-	CONF_HAD=yes
-else
-	CONF_HAD=no
-fi
+CONF_HAD=$(back_up "$GATE_CONF" conf) || tap_bail "cannot back up $GATE_CONF"
 CONF_SUM=$(sha256sum "$GATE_CONF" 2>/dev/null)
 
 # The session line only keeps the stack self-contained (no fallback to

@@ -882,15 +882,19 @@ static void rewrite_in_place(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-static void load_twice_expect_grace(const char *path, unsigned grace)
+static void expect_grace(const char *path, const char *service, unsigned grace)
 {
 	su_settings s;
 
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(load_captured(path, "sudo", &s), SU_OK);
-		assert_int_equal(s.grace, grace);
-		su_settings_free(&s);
-	}
+	assert_int_equal(load_captured(path, service, &s), SU_OK);
+	assert_int_equal(s.grace, grace);
+	su_settings_free(&s);
+}
+
+static void load_twice_expect_grace(const char *path, unsigned grace)
+{
+	expect_grace(path, "sudo", grace);
+	expect_grace(path, "sudo", grace);
 }
 
 static void test_reload_sees_every_change(void **state)
@@ -912,9 +916,7 @@ static void test_reload_sees_every_change(void **state)
 	 * file is kept at a time), then changed, then loaded again. */
 	load_twice_expect_grace(same_size, 111);
 	rewrite_in_place(same_size, "grace = 333\n");
-	assert_int_equal(load_captured(same_size, "sudo", &s), SU_OK);
-	assert_int_equal(s.grace, 333);
-	su_settings_free(&s);
+	expect_grace(same_size, "sudo", 333);
 
 	load_twice_expect_grace(made_unsafe, 111);
 	assert_int_equal(chmod(made_unsafe, 0666), 0);
@@ -928,18 +930,12 @@ static void test_reload_sees_every_change(void **state)
 		write_conf("replacement.conf", "grace = 444\n", tmp, sizeof(tmp));
 		assert_int_equal(rename(tmp, replaced), 0);
 	}
-	assert_int_equal(load_captured(replaced, "sudo", &s), SU_OK);
-	assert_int_equal(s.grace, 444);
-	su_settings_free(&s);
+	expect_grace(replaced, "sudo", 444);
 
 	/* One file, two services, back and forth: each gets its own rule. */
 	for (int round = 0; round < 2; round++) {
-		assert_int_equal(load_captured(other, "sudo", &s), SU_OK);
-		assert_int_equal(s.grace, 222);
-		su_settings_free(&s);
-		assert_int_equal(load_captured(other, "su", &s), SU_OK);
-		assert_int_equal(s.grace, 111);
-		su_settings_free(&s);
+		expect_grace(other, "sudo", 222);
+		expect_grace(other, "su", 111);
 	}
 	unlink(same_size);
 	unlink(made_unsafe);
