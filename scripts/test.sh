@@ -3,7 +3,8 @@
 # -Werror, run `make check` (unit, pam_wrapper, pamtester and CLI tests),
 # run the unit and pam_wrapper tests again under ASan+UBSan, run
 # `make distcheck`, fuzz every parser of a file or an answer for a minute
-# each (libFuzzer, ASan+UBSan), and end with one line
+# each (libFuzzer, ASan+UBSan), build, lint, install and purge the Debian
+# package (tests/package/deb.sh), and end with one line
 # "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -86,6 +87,21 @@ if [ -n "$fuzz_line" ]; then
 else
 	tail -30 "$out/fuzz.out"
 	echo "test: fuzz: FAILED (no summary)"; failed=$((failed + 1))
+fi
+
+# 5. The Debian package: build it with dpkg-buildpackage, lintian, install it
+#    with apt-get, enrol and step up with the installed files, purge.
+if [ "$(id -u)" = 0 ]; then
+	bash "$top/tests/package/deb.sh" "$out/deb" >"$out/deb.tap" 2>"$out/deb.log"
+	deb_rc=$?
+	grep -E '^(not )?ok ' "$out/deb.tap" | sed 's/^/test: package: /'
+	dp=$(grep -cE '^ok ' "$out/deb.tap"); ds=$(grep -cE '^ok .*# SKIP' "$out/deb.tap")
+	df=$(grep -cE '^not ok ' "$out/deb.tap")
+	if grep -q '^Bail out!' "$out/deb.tap" || { [ "$deb_rc" != 0 ] && [ "$df" = 0 ]; }; then
+		grep '^Bail out!' "$out/deb.tap"; tail -40 "$out/deb.log"; df=$((df + 1))
+	fi
+	echo "test: package: $((dp - ds)) passed, $df failed, $ds skipped"
+	passed=$((passed + dp - ds)); failed=$((failed + df)); skipped=$((skipped + ds))
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
