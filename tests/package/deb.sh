@@ -209,7 +209,7 @@ removed_keeps_state() {
 		[ -f /etc/stepup/hostkey ] && [ -f "/etc/stepup/users/$USER_NAME" ] &&
 		[ -f /etc/security/stepup.conf ] &&
 		grep -q "WARNING: these PAM services still use pam_stepup.so" "$WORK/remove.log" &&
-		grep -q "  $PAMD/$SERVICE\$" "$WORK/remove.log"
+		tr -d '\r' <"$WORK/remove.log" | grep -q "  $PAMD/$SERVICE\$" # apt runs dpkg on a pty
 }
 tap_check "apt-get remove: programs gone; host key, enrolment and config kept; warns that $SERVICE still names the module" removed_keeps_state
 
