@@ -11,7 +11,8 @@
 #
 # It installs and purges a package on this machine, so it refuses to run
 # where pam_stepup is already in use: an installed libpam-stepup, or an
-# /etc/stepup or /var/lib/stepup that the purge would delete.
+# /etc/stepup, /var/lib/stepup or /etc/security/stepup.conf that the purge
+# would delete.
 set -u
 
 TOP_SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,8 +34,8 @@ install_traps
 # --- guards: never touch a machine that uses pam_stepup ---------------------------
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q "installed"; then
 	SKIP_REASON="$PKG is already installed here"
-elif [ -e /etc/stepup ] || [ -e /var/lib/stepup ]; then
-	SKIP_REASON="/etc/stepup or /var/lib/stepup exists; purging would delete it"
+elif [ -e /etc/stepup ] || [ -e /var/lib/stepup ] || [ -e /etc/security/stepup.conf ]; then
+	SKIP_REASON="/etc/stepup, /var/lib/stepup or /etc/security/stepup.conf exists; purging would delete it"
 elif [ ! -d "$TOP_SRCDIR/debian" ]; then
 	SKIP_REASON="no debian/ directory (a release tarball)"
 fi
