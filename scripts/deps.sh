@@ -4,10 +4,11 @@
 set -euo pipefail
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libpam0g-dev
-liboath-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
+liboath-dev libcurl4-openssl-dev libssl-dev libqrencode-dev scdoc"
 TEST_DEPS="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
 libfaketime valgrind python3 zbar-tools python3-aiosmtpd openssl curl sudo
-clang libclang-rt-14-dev openssh-server openssh-client dpkg-dev debhelper lintian"
+clang libclang-rt-14-dev openssh-server openssh-client man-db dpkg-dev debhelper
+lintian"
 
 missing=()
 want="$BUILD_DEPS"
