@@ -1446,7 +1446,8 @@ static int recovery_summary(const user_view *v, char *buf, size_t size)
 	int rc = recovery_view(v, &left, &total);
 
 	if (rc == CTL_OK)
-		snprintf(buf, size, "recovery (%u of %u left)", left, total);
+		snprintf(buf, size, "recovery (%u of %u left%s)", left, total,
+			 su_recovery_imported(&v->record) ? ", imported 8-digit" : "");
 	return rc;
 }
 
@@ -1456,7 +1457,9 @@ static int recovery_details(const user_view *v)
 	int rc = recovery_view(v, &left, &total);
 
 	if (rc == CTL_OK)
-		printf("recovery codes: %u of %u left%s\n", left, total,
+		printf("recovery codes: %u of %u left%s%s\n", left, total,
+		       su_recovery_imported(&v->record) ?
+		       " (8-digit scratch codes imported from google-authenticator)" : "",
 		       left == 0 ? " (make new ones: " PROG " recovery USER)" : "");
 	return rc;
 }
