@@ -830,7 +830,16 @@ static int secret_bytes(char *opt, unsigned char **key, size_t *len)
 	return rc;
 }
 
-/* The secret to store: canonical base32 (upper case, unpadded). */
+/* The secret as a record keeps it, whichever way it came (enroll,
+ * import): canonical base32 (upper case, unpadded). Free with
+ * su_free_string. */
+static int stored_secret(const unsigned char *key, size_t len, char **out)
+{
+	*out = su_base32_encode(key, len);
+	return *out != NULL ? CTL_OK : out_of_memory();
+}
+
+/* The secret to store for enroll. */
 static int new_secret(char *opt, char **out)
 {
 	unsigned char *key = NULL;
@@ -840,9 +849,9 @@ static int new_secret(char *opt, char **out)
 	*out = NULL;
 	if (rc != CTL_OK)
 		return rc;
-	*out = su_base32_encode(key, len);
+	rc = stored_secret(key, len, out);
 	su_free_secret(key, len);
-	return *out != NULL ? CTL_OK : out_of_memory();
+	return rc;
 }
 
 /* RFC 3986: everything but the unreserved characters as %XX. */
@@ -890,14 +899,24 @@ out:
 	return uri;
 }
 
-static int set_totp_keys(su_kv *record, const char *secret, const ctl_opts *o)
+/* The TOTP keys of a record, as enroll and import write them. */
+static int set_totp_keys(su_kv *record, const char *secret, unsigned digits,
+			 unsigned period)
 {
 	su_kv_del_prefix(record, "totp_");
 	if (su_kv_set(record, "totp_secret", secret) != 0 ||
-	    su_kv_set_u64(record, "totp_digits", o->digits) != 0 ||
-	    su_kv_set_u64(record, "totp_period", o->period) != 0)
+	    su_kv_set_u64(record, "totp_digits", digits) != 0 ||
+	    su_kv_set_u64(record, "totp_period", period) != 0)
 		return out_of_memory();
 	return CTL_OK;
+}
+
+/* enroll and import refuse to replace a TOTP enrolment alike: replacing
+ * it silently would break the user's app. */
+static int refuse_totp_enrolled(const char *user, bool can_force)
+{
+	return refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' first%s",
+		      user, user, can_force ? ", or add --force" : "");
 }
 
 static void print_enrolment(const char *uri, const char *user)
@@ -930,13 +949,12 @@ static int enroll_totp(ctl *c, const char *user, char **args)
 	if (rc != CTL_OK)
 		goto out;
 	if (su_totp_enrolled(&record) && !c->opts.force) {
-		rc = refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' "
-			    "first, or add --force", user, user);
+		rc = refuse_totp_enrolled(user, true);
 		goto out;
 	}
 	rc = new_secret(c->opts.secret, &secret);
 	if (rc == CTL_OK)
-		rc = set_totp_keys(&record, secret, &c->opts);
+		rc = set_totp_keys(&record, secret, c->opts.digits, c->opts.period);
 	if (rc != CTL_OK)
 		goto out;
 	uri = otpauth_uri(issuer, user, secret, c->opts.digits, c->opts.period);
