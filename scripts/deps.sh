@@ -7,7 +7,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config libpam0g-dev
 liboath-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
 TEST_DEPS="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
 libfaketime valgrind python3 zbar-tools python3-aiosmtpd openssl curl sudo
-clang libclang-rt-14-dev openssh-server openssh-client"
+clang libclang-rt-14-dev openssh-server openssh-client libpam-google-authenticator"
 
 missing=()
 want="$BUILD_DEPS"
