@@ -90,7 +90,8 @@ static int store_code(const unsigned char *key, const char *user, const char *se
 
 /* Start a new set of count codes in record (format NULL: ours): a fresh
  * random id, and every earlier recovery_* key removed, so the old set's
- * codes and used list no longer count. */
+ * codes and used list no longer count. -1: record untouched (a bad count,
+ * no randomness) or without recovery_* keys (out of memory). */
 static int new_set(su_kv *record, unsigned count, const char *format,
 		   char set[2 * SET_BYTES + 1])
 {
@@ -102,8 +103,10 @@ static int new_set(su_kv *record, unsigned count, const char *format,
 	su_recovery_remove(record);
 	if (su_kv_set(record, "recovery_set", set) != 0 ||
 	    su_kv_set_u64(record, "recovery_count", count) != 0 ||
-	    (format != NULL && su_kv_set(record, FORMAT_KEY, format) != 0))
+	    (format != NULL && su_kv_set(record, FORMAT_KEY, format) != 0)) {
+		su_recovery_remove(record);
 		return -1;
+	}
 	return 0;
 }
 
@@ -114,7 +117,7 @@ int su_recovery_generate(const unsigned char key[SU_HOSTKEY_BYTES], const char *
 	int rc = -1;
 
 	if (new_set(record, count, NULL, set) != 0)
-		goto out;
+		return -1;
 	for (unsigned k = 1; k <= count; k++) {
 		if (new_code(canon) != 0 || store_code(key, user, set, k, canon, record) != 0)
 			goto out;
@@ -125,7 +128,7 @@ out:
 	su_erase(canon, sizeof(canon));
 	if (rc != 0) {
 		su_recovery_remove(record);
-		for (unsigned k = 0; k < count && k < SU_RECOVERY_COUNT_MAX; k++)
+		for (unsigned k = 0; k < count; k++)
 			su_erase(shown[k], SU_RECOVERY_SHOWN);
 	}
 	return rc;
@@ -150,7 +153,7 @@ int su_recovery_import(const unsigned char key[SU_HOSTKEY_BYTES], const char *us
 	int rc = -1;
 
 	if (new_set(record, count, FORMAT_DIGITS, set) != 0)
-		goto out;
+		return -1;
 	for (unsigned k = 1; k <= count; k++) {
 		/* Only what su_recovery_canonical lets a user type is stored. */
 		if (!digits_canonical(codes[k - 1], canon) ||

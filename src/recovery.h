@@ -45,8 +45,9 @@ int su_recovery_generate(const unsigned char key[SU_HOSTKEY_BYTES], const char *
 
 /* count codes given in clear (SU_RECOVERY_DIGITS decimal digits each) as
  * a new imported set in record, replacing every earlier recovery_* key.
- * 0, or -1 (a code of another shape, out of memory, no randomness) with
- * no recovery_* key left in record. The caller wipes codes. */
+ * 0, or -1: a count out of 1..SU_RECOVERY_COUNT_MAX or no randomness
+ * (record untouched), a code of another shape or out of memory (no
+ * recovery_* key left in record). The caller wipes codes. */
 int su_recovery_import(const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
 		       unsigned count, const char (*codes)[SU_RECOVERY_DIGITS + 1],
 		       su_kv *record);

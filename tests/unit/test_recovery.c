@@ -320,7 +320,13 @@ static void import_refuses_codes_of_another_shape(void **state)
 	{
 		su_kv record = { 0 };
 
+		/* a count out of range leaves the record as it was */
+		import(&record);
 		assert_int_equal(su_recovery_import(key, "alice", 0, ga_codes, &record), -1);
+		assert_int_equal(su_recovery_import(key, "alice", SU_RECOVERY_COUNT_MAX + 1,
+						    ga_codes, &record), -1);
+		assert_true(su_recovery_imported(&record));
+		assert_string_equal(su_kv_get(&record, "recovery_count"), "3");
 		su_kv_free(&record);
 	}
 }
