@@ -1124,8 +1124,8 @@ static int ga_record(ctl *c, const ga_import *im, su_kv *record)
 	if (rc != CTL_OK || im->ga.code_count == 0)
 		return rc;
 	if (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
-		return CTL_REFUSED;
-	if (su_recovery_import(key, im->user, im->ga.code_count, im->ga.codes, record) != 0)
+		rc = CTL_REFUSED;
+	else if (su_recovery_import(key, im->user, im->ga.code_count, im->ga.codes, record) != 0)
 		rc = refuse("cannot store the scratch codes (out of memory or no randomness)");
 	su_erase(key, sizeof(key));
 	return rc;
