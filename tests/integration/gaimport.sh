@@ -35,7 +35,7 @@ check_cleaned_up() {
 	fi
 }
 
-tap_plan 22
+tap_plan 24
 install_traps check_cleaned_up
 add_cleanup cleanup_accounts
 make_tree gaimport "methods = totp, recovery" "lockout_attempts = 0"
@@ -256,8 +256,31 @@ else
 	tap_not_ok "a STEP_SIZE pam_stepup cannot keep (10 s) is refused; no record"
 fi
 
+# 16: neither TOTP_AUTH nor HOTP_COUNTER
+grep -v '^" TOTP_AUTH$' "$T/step10" | sed '/^" STEP_SIZE/d' >"$T/nomode"
+import "$V" "$T/nomode"
+if refused_import && err_has "$T/nomode: neither TOTP_AUTH nor HOTP_COUNTER" &&
+	err_has "enrol the user afresh with 'stepupctl enroll $V totp'" && [ ! -e "$USERDIR/$V" ]; then
+	tap_ok "a file with neither TOTP_AUTH nor HOTP_COUNTER is refused; no record"
+else
+	tap_not_ok "a file with neither TOTP_AUTH nor HOTP_COUNTER is refused; no record"
+fi
+
+# 17: scratch codes over recovery codes the user already has
+R=rec$$
+"$STEPUPCTL" -c "$CONF" recovery "$R" --count 2 >"$T/rcodes.out" 2>&1 || tap_bail "recovery $R failed"
+sum=$(sha256sum "$USERDIR/$R")
+ga "$T/withcodes" -t -d -u -w 3 -e 2
+import "$R" "$T/withcodes"
+if refused_import && err_has "stepupctl: $R already has recovery codes; run 'stepupctl remove $R recovery' first" &&
+	[ "$(sha256sum "$USERDIR/$R")" = "$sum" ]; then
+	tap_ok "scratch codes over an existing recovery set are refused, the record untouched"
+else
+	tap_not_ok "scratch codes over an existing recovery set are refused, the record untouched"
+fi
+
 # --- options carried over ----------------------------------------------------------
-# 16
+# 18
 S60=s60$$
 ga "$T/step60" -t -D -u -w 3 -S 60 -e 0
 import "$S60" "$T/step60"
@@ -270,7 +293,7 @@ else
 	tap_not_ok "STEP_SIZE 60 is carried over: a 60 s code from oathtool is accepted"
 fi
 
-# 17: DISALLOW_REUSE listing the current step, as google-authenticator's
+# 19: DISALLOW_REUSE listing the current step, as google-authenticator's
 # module leaves it after a login: that code stays used here
 D=reu$$
 ga "$T/reuse" -t -d -r 3 -R 30 -w 3 -e 2
@@ -286,7 +309,7 @@ else
 	tap_not_ok "DISALLOW_REUSE's current step is carried over: that code is refused, the next accepted"
 fi
 
-# 18: an option a later google-authenticator may write
+# 20: an option a later google-authenticator may write
 N=unk$$
 ga "$T/unknown" -t -d -w 3 -u -e 1
 printf '" FUTURE_OPTION 1\n" %s\n' "$(secret_of "$T/unknown")" >>"$T/unknown"
@@ -300,7 +323,7 @@ else
 fi
 
 # --- the imported set and the rest of stepupctl ------------------------------------
-# 19: new codes void the imported ones
+# 21: new codes void the imported ones
 "$STEPUPCTL" -c "$CONF" recovery "$U" --count 2 >"$T/codes.out" 2>&1
 if refused $((T0 + 120)) "$SERVICE" "$U" "${C[1]}" && ! grep -q '^recovery_format=' "$REC" &&
 	[[ $(status_of "$U") == *"recovery codes: 2 of 2 left"* ]] &&
@@ -310,7 +333,7 @@ else
 	tap_not_ok "'recovery USER' replaces the imported set: an unused scratch code is then refused"
 fi
 
-# 20: usage
+# 22: usage
 ok=1
 for args in "import" "import google-authenticator $U" "import frobnitz $U $GA_FILE"; do
 	# shellcheck disable=SC2086
@@ -332,7 +355,7 @@ else
 	tap_not_ok "usage errors exit 2; a bad user name or a missing file exit 1; --help lists import"
 fi
 
-# 21
+# 23
 if [[ $(status_of "$U") == *"methods: totp, recovery"* ]] &&
 	"$STEPUPCTL" -c "$CONF" status >"$T/status.out" 2>&1 &&
 	grep -q "^$D  totp (6 digits, 30 s).*recovery (2 of 2 left, imported 8-digit)" "$T/status.out"; then
@@ -341,4 +364,4 @@ else
 	tap_not_ok "status lists imported users and their imported sets"
 fi
 
-# 22: check_cleaned_up, from the EXIT trap.
+# 24: check_cleaned_up, from the EXIT trap.
