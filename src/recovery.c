@@ -10,6 +10,20 @@ static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford 
 #define SALT_BYTES 16
 #define SET_BYTES 8
 #define USED_MAX (SU_RECOVERY_COUNT_MAX * 3 + 1) /* "50," * 50 */
+#define FORMAT_KEY "recovery_format"
+#define FORMAT_DIGITS "digits8" /* imported: SU_RECOVERY_DIGITS digits */
+
+/* The shape of the codes of a record's set. */
+enum shape { SHAPE_OURS, SHAPE_DIGITS, SHAPE_UNKNOWN };
+
+static enum shape set_shape(const su_kv *record)
+{
+	const char *format = su_kv_get(record, FORMAT_KEY);
+
+	if (format == NULL)
+		return SHAPE_OURS;
+	return strcmp(format, FORMAT_DIGITS) == 0 ? SHAPE_DIGITS : SHAPE_UNKNOWN;
+}
 
 
 static void code_key(unsigned k, char *name, size_t size)
@@ -74,20 +88,36 @@ static int store_code(const unsigned char *key, const char *user, const char *se
 	return rc;
 }
 
+/* Start a new set of count codes in record (format NULL: ours): a fresh
+ * random id, and every earlier recovery_* key removed, so the old set's
+ * codes and used list no longer count. -1: record untouched (a bad count,
+ * no randomness) or without recovery_* keys (out of memory). */
+static int new_set(su_kv *record, unsigned count, const char *format,
+		   char set[2 * SET_BYTES + 1])
+{
+	unsigned char raw[SET_BYTES];
+
+	if (count == 0 || count > SU_RECOVERY_COUNT_MAX || su_random(raw, sizeof(raw)) != 0)
+		return -1;
+	su_hex(raw, sizeof(raw), set);
+	su_recovery_remove(record);
+	if (su_kv_set(record, "recovery_set", set) != 0 ||
+	    su_kv_set_u64(record, "recovery_count", count) != 0 ||
+	    (format != NULL && su_kv_set(record, FORMAT_KEY, format) != 0)) {
+		su_recovery_remove(record);
+		return -1;
+	}
+	return 0;
+}
+
 int su_recovery_generate(const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
 			 unsigned count, su_kv *record, char (*shown)[SU_RECOVERY_SHOWN])
 {
-	unsigned char set_raw[SET_BYTES];
 	char set[2 * SET_BYTES + 1], canon[SU_RECOVERY_CHARS + 1];
 	int rc = -1;
 
-	if (count == 0 || count > SU_RECOVERY_COUNT_MAX || su_random(set_raw, sizeof(set_raw)) != 0)
+	if (new_set(record, count, NULL, set) != 0)
 		return -1;
-	su_hex(set_raw, sizeof(set_raw), set);
-	su_recovery_remove(record);
-	if (su_kv_set(record, "recovery_set", set) != 0 ||
-	    su_kv_set_u64(record, "recovery_count", count) != 0)
-		goto out;
 	for (unsigned k = 1; k <= count; k++) {
 		if (new_code(canon) != 0 || store_code(key, user, set, k, canon, record) != 0)
 			goto out;
@@ -104,10 +134,49 @@ out:
 	return rc;
 }
 
+/* An imported code as typed and as stored: exactly the digits. */
+static bool digits_canonical(const char *answer, char *canon)
+{
+	size_t n = strlen(answer);
+
+	if (n != SU_RECOVERY_DIGITS || strspn(answer, "0123456789") != n)
+		return false;
+	memcpy(canon, answer, n + 1);
+	return true;
+}
+
+int su_recovery_import(const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+		       unsigned count, const char (*codes)[SU_RECOVERY_DIGITS + 1],
+		       su_kv *record)
+{
+	char set[2 * SET_BYTES + 1], canon[SU_RECOVERY_CHARS + 1];
+	int rc = -1;
+
+	if (new_set(record, count, FORMAT_DIGITS, set) != 0)
+		return -1;
+	for (unsigned k = 1; k <= count; k++) {
+		/* Only what su_recovery_canonical lets a user type is stored. */
+		if (!digits_canonical(codes[k - 1], canon) ||
+		    store_code(key, user, set, k, canon, record) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	su_erase(canon, sizeof(canon));
+	if (rc != 0)
+		su_recovery_remove(record);
+	return rc;
+}
+
 bool su_recovery_enrolled(const su_kv *record)
 {
 	return su_kv_get(record, "recovery_set") != NULL &&
 	       su_kv_get(record, "recovery_1") != NULL;
+}
+
+bool su_recovery_imported(const su_kv *record)
+{
+	return set_shape(record) == SHAPE_DIGITS;
 }
 
 void su_recovery_remove(su_kv *record)
@@ -115,7 +184,8 @@ void su_recovery_remove(su_kv *record)
 	su_kv_del_prefix(record, "recovery_");
 }
 
-bool su_recovery_canonical(const char *answer, char *canon)
+/* Our own code: Crockford's base32, O, I and L read as 0, 1 and 1. */
+static bool ours_canonical(const char *answer, char *canon)
 {
 	size_t n = 0;
 
@@ -136,11 +206,32 @@ bool su_recovery_canonical(const char *answer, char *canon)
 	return n == SU_RECOVERY_CHARS;
 }
 
-/* recovery_count and recovery_set of a record that has them right. */
+bool su_recovery_canonical(const su_kv *record, const char *answer, char *canon)
+{
+	switch (set_shape(record)) {
+	case SHAPE_OURS:
+		return ours_canonical(answer, canon);
+	case SHAPE_DIGITS:
+		return digits_canonical(answer, canon);
+	case SHAPE_UNKNOWN:
+		break;
+	}
+	return false;
+}
+
+/* recovery_count and recovery_set of a record that has them right, and
+ * a recovery_format this version knows. */
 static int record_set(const su_log *log, const char *path, const su_kv *record,
 		      const char **set, unsigned *count)
 {
 	uint64_t n = 0;
+
+	if (set_shape(record) == SHAPE_UNKNOWN) {
+		su_logf(log, LOG_ERR, "%s:%u: key '" FORMAT_KEY "': not a format this "
+			"version knows; run 'stepupctl recovery' again", path,
+			su_kv_find(record, FORMAT_KEY)->line);
+		return -1;
+	}
 
 	*set = su_kv_get(record, "recovery_set");
 	if (*set == NULL || strlen(*set) != 2 * SET_BYTES ||

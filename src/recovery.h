@@ -15,7 +15,15 @@
  * one. Which codes are used lives in the state (the record is a secret
  * file the module never writes): recovery_set (the set the list is about)
  * and recovery_used=K,K,...; a used list of another set counts for
- * nothing. */
+ * nothing.
+ *
+ * An imported set (stepupctl import google-authenticator) holds the
+ * user's google-authenticator scratch codes instead, 8 decimal digits
+ * each, marked recovery_format=digits8 in the record: typed as the 8
+ * digits (blanks and dashes ignored), stored, matched and used once
+ * exactly as above. A set without recovery_format is ours; any other
+ * value is a record this version cannot judge, and is refused. New codes
+ * (su_recovery_generate) replace an imported set like any other. */
 #ifndef SU_RECOVERY_H
 #define SU_RECOVERY_H
 
@@ -28,22 +36,35 @@
 #define SU_RECOVERY_COUNT_MAX 50
 #define SU_RECOVERY_CHARS 12                    /* 60 bits */
 #define SU_RECOVERY_SHOWN (SU_RECOVERY_CHARS + 3) /* xxxx-xxxx-xxxx + NUL */
+#define SU_RECOVERY_DIGITS 8 /* an imported code; canon holds it too */
 
 /* count new codes for user into record (every earlier recovery_* key is
  * removed first); shown[i] receives code i+1 for display. 0 or -1. */
 int su_recovery_generate(const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
 			 unsigned count, su_kv *record, char (*shown)[SU_RECOVERY_SHOWN]);
 
+/* count codes given in clear (SU_RECOVERY_DIGITS decimal digits each) as
+ * a new imported set in record, replacing every earlier recovery_* key.
+ * 0, or -1: a count out of 1..SU_RECOVERY_COUNT_MAX or no randomness
+ * (record untouched), a code of another shape or out of memory (no
+ * recovery_* key left in record). The caller wipes codes. */
+int su_recovery_import(const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
+		       unsigned count, const char (*codes)[SU_RECOVERY_DIGITS + 1],
+		       su_kv *record);
+
 /* The record holds a set of recovery codes. */
 bool su_recovery_enrolled(const su_kv *record);
+
+/* The record's set is an imported one (8-digit codes). */
+bool su_recovery_imported(const su_kv *record);
 
 /* Remove every recovery_* key from a record. */
 void su_recovery_remove(su_kv *record);
 
 /* answer (as su_normalise_code left it: upper case, no blanks or dashes)
- * read as a recovery code into canon (SU_RECOVERY_CHARS + 1 bytes).
- * False when it cannot be one. */
-bool su_recovery_canonical(const char *answer, char *canon);
+ * read as a code of the record's set into canon (SU_RECOVERY_CHARS + 1
+ * bytes). False when it cannot be one (or the set's format is unknown). */
+bool su_recovery_canonical(const su_kv *record, const char *answer, char *canon);
 
 /* Which code canon is: *index = 1..count, or 0 for none. Every stored code
  * is computed and compared (CRYPTO_memcmp), match or not. -1: a malformed

@@ -19,7 +19,12 @@
  *     read as records. A file that must never be replaced (the host key)
  *     is created with O_EXCL instead.
  *  6. Every refusal is logged as "refusing PATH: REASON" and fails closed.
- */
+ *  7. A foreign file (SU_FILE_FOREIGN: a user's ~/.google_authenticator,
+ *     read once by stepupctl import) obeys rules 1 and 2 except the owner,
+ *     and is not writable by group or others; its directories are the
+ *     user's, so rule 4 does not apply. Its owner is the caller's question
+ *     (su_file_id.uid): the file is only read, never trusted as a root
+ *     file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -236,7 +241,7 @@ int su_check_dir(const su_log *log, const char *dir)
 	return rc;
 }
 
-/* Rules 2 and 3 on a stat of the file. */
+/* Rules 2, 3 and 7 on a stat of the file. */
 static int check_stat(const su_log *log, const char *path, const struct stat *st,
 		      enum su_file_kind kind, size_t max_size)
 {
@@ -247,7 +252,7 @@ static int check_stat(const su_log *log, const char *path, const struct stat *st
 		return refuse(log, path, "is a symbolic link");
 	if (!S_ISREG(st->st_mode))
 		return refuse(log, path, "not a regular file");
-	if (st->st_uid != 0) {
+	if (st->st_uid != 0 && kind != SU_FILE_FOREIGN) {
 		snprintf(reason, sizeof(reason), "not owned by root (uid %u)",
 			 (unsigned)st->st_uid);
 		return refuse(log, path, reason);
@@ -283,6 +288,8 @@ static void file_id_of(const struct stat *st, su_file_id *id)
 		.size = st->st_size,
 		.mtime = st->st_mtim,
 		.ctime = st->st_ctim,
+		.uid = st->st_uid,
+		.mode = st->st_mode & 07777,
 	};
 	id->settled = clock_gettime(CLOCK_REALTIME, &now) == 0 &&
 		      st->st_ctim.tv_sec <= now.tv_sec - SU_FILE_SETTLE_SECONDS;
@@ -356,7 +363,8 @@ int su_read_file_id(const su_log *log, const char *path, enum su_file_kind kind,
 	*out = (su_buf){0};
 	if (dir == NULL)
 		return refuse(log, path, "out of memory");
-	rc = su_check_dir(log, dir);
+	/* Rule 7: a foreign file's directories are its owner's. */
+	rc = kind == SU_FILE_FOREIGN ? SU_OK : su_check_dir(log, dir);
 	if (rc == SU_OK)
 		rc = open_checked(log, path, &fd);
 	if (rc == SU_OK)

@@ -1,7 +1,9 @@
 /* The one way this project touches a file. Every read opens without following
  * symlinks and checks the open descriptor (regular, root-owned, mode, size)
  * and the directory chain above it; every write is temp file + fsync +
- * rename + fsync(dir). Refusals are logged with the path and the reason. */
+ * rename + fsync(dir). Refusals are logged with the path and the reason.
+ * A user's own file that stepupctl reads once (SU_FILE_FOREIGN) gets the
+ * same open and descriptor checks, except owner and directories. */
 #ifndef SU_SAFEFILE_H
 #define SU_SAFEFILE_H
 
@@ -16,6 +18,10 @@ enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_EXISTS = 2, SU_ERR = -1 };
 enum su_file_kind {
 	SU_FILE_PUBLIC, /* root-owned, not group/world writable (stepup.conf) */
 	SU_FILE_SECRET, /* root-owned, no group/world bits at all */
+	SU_FILE_FOREIGN, /* any owner, in any directory, not group/world
+			  * writable: a user's file stepupctl reads once
+			  * (~/.google_authenticator); the caller judges the
+			  * owner from su_file_id.uid */
 };
 
 typedef struct su_buf {
@@ -54,6 +60,8 @@ typedef struct su_file_id {
 	off_t size;
 	struct timespec mtime, ctime;
 	bool settled; /* ctime was SU_FILE_SETTLE_SECONDS old when read */
+	uid_t uid;    /* owner and permission bits, for a caller that judges */
+	mode_t mode;  /* them itself (SU_FILE_FOREIGN); not part of the id */
 } su_file_id;
 
 /* su_read_file, also giving the id of what was read (taken after the read,

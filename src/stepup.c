@@ -294,7 +294,7 @@ static enum verdict recovery_check(struct stepup *s, const char *code)
 	char *name = NULL;
 	su_kv *state, now = {0};
 
-	if (!su_recovery_canonical(code, canon))
+	if (!su_recovery_canonical(&s->record, code, canon))
 		return VERDICT_MALFORMED;
 	name = su_store_name(s->store, s->user, SU_STORE_RECORD);
 	if (name == NULL || need_hostkey(s) != 0 ||

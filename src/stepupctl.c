@@ -38,6 +38,7 @@
 #include "audit.h"
 #include "config.h"
 #include "email.h"
+#include "gafile.h"
 #include "grace.h"
 #include "hostkey.h"
 #include "kv.h"
@@ -189,6 +190,8 @@ static int cmd_grace(ctl *c, char **args, int nargs);
 static int end_grace(ctl *c, const char *user);
 static int cmd_recovery(ctl *c, char **args, int nargs);
 static int cmd_unlock(ctl *c, char **args, int nargs);
+static int cmd_import(ctl *c, char **args, int nargs);
+static void local_time(time_t when, char *buf, size_t size);
 static int recovery_summary(const user_view *v, char *buf, size_t size);
 static int recovery_details(const user_view *v);
 static int enroll_totp(ctl *c, const char *user, char **args);
@@ -259,6 +262,9 @@ static const ctl_command commands[] = {
 	{ "test-email", cmd_test_email, 1, 1, "USER",
 	  "send USER a test message; print the mail server's answer",
 	  plain_options, NULL, true },
+	{ "import", cmd_import, 3, 3, "google-authenticator USER FILE",
+	  "enrol USER from their google-authenticator FILE: the TOTP secret, "
+	  "and the scratch codes as recovery codes", plain_options, NULL, true },
 };
 
 static const ctl_method methods[] = {
@@ -830,7 +836,16 @@ static int secret_bytes(char *opt, unsigned char **key, size_t *len)
 	return rc;
 }
 
-/* The secret to store: canonical base32 (upper case, unpadded). */
+/* The secret as a record keeps it, whichever way it came (enroll,
+ * import): canonical base32 (upper case, unpadded). Free with
+ * su_free_string. */
+static int stored_secret(const unsigned char *key, size_t len, char **out)
+{
+	*out = su_base32_encode(key, len);
+	return *out != NULL ? CTL_OK : out_of_memory();
+}
+
+/* The secret to store for enroll. */
 static int new_secret(char *opt, char **out)
 {
 	unsigned char *key = NULL;
@@ -840,9 +855,9 @@ static int new_secret(char *opt, char **out)
 	*out = NULL;
 	if (rc != CTL_OK)
 		return rc;
-	*out = su_base32_encode(key, len);
+	rc = stored_secret(key, len, out);
 	su_free_secret(key, len);
-	return *out != NULL ? CTL_OK : out_of_memory();
+	return rc;
 }
 
 /* RFC 3986: everything but the unreserved characters as %XX. */
@@ -890,14 +905,24 @@ out:
 	return uri;
 }
 
-static int set_totp_keys(su_kv *record, const char *secret, const ctl_opts *o)
+/* The TOTP keys of a record, as enroll and import write them. */
+static int set_totp_keys(su_kv *record, const char *secret, unsigned digits,
+			 unsigned period)
 {
 	su_kv_del_prefix(record, "totp_");
 	if (su_kv_set(record, "totp_secret", secret) != 0 ||
-	    su_kv_set_u64(record, "totp_digits", o->digits) != 0 ||
-	    su_kv_set_u64(record, "totp_period", o->period) != 0)
+	    su_kv_set_u64(record, "totp_digits", digits) != 0 ||
+	    su_kv_set_u64(record, "totp_period", period) != 0)
 		return out_of_memory();
 	return CTL_OK;
+}
+
+/* enroll and import refuse to replace a TOTP enrolment alike: replacing
+ * it silently would break the user's app. */
+static int refuse_totp_enrolled(const char *user, bool can_force)
+{
+	return refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' first%s",
+		      user, user, can_force ? ", or add --force" : "");
 }
 
 static void print_enrolment(const char *uri, const char *user)
@@ -930,13 +955,12 @@ static int enroll_totp(ctl *c, const char *user, char **args)
 	if (rc != CTL_OK)
 		goto out;
 	if (su_totp_enrolled(&record) && !c->opts.force) {
-		rc = refuse("%s already has TOTP enrolled; run '" PROG " remove %s totp' "
-			    "first, or add --force", user, user);
+		rc = refuse_totp_enrolled(user, true);
 		goto out;
 	}
 	rc = new_secret(c->opts.secret, &secret);
 	if (rc == CTL_OK)
-		rc = set_totp_keys(&record, secret, &c->opts);
+		rc = set_totp_keys(&record, secret, c->opts.digits, c->opts.period);
 	if (rc != CTL_OK)
 		goto out;
 	uri = otpauth_uri(issuer, user, secret, c->opts.digits, c->opts.period);
@@ -995,6 +1019,346 @@ static int enroll_email(ctl *c, const char *user, char **args)
 			"until they are");
 out:
 	su_kv_free(&record);
+	return rc;
+}
+
+/* ---- import google-authenticator ---------------------------------------- */
+
+#define GA_FORMAT "google-authenticator"
+#define GA_SKEW_SECONDS 86400 /* google-authenticator learns skews within a day */
+
+/* What an import did with DISALLOW_REUSE, for the report. */
+enum seed { SEED_NONE, SEED_SET, SEED_KEPT, SEED_FUTURE };
+
+typedef struct ga_import {
+	const char *path;   /* FILE, as given */
+	const char *user;
+	bool known;         /* the user database knows user */
+	bool readable;      /* FILE is readable by group or others */
+	su_ga_file ga;
+	enum seed seed;
+	uint64_t seed_time; /* start of the highest step DISALLOW_REUSE lists */
+} ga_import;
+
+/* The file is the user's own (as pam_google_authenticator wants it) or
+ * root's (a copy an administrator made). Another user's file would put
+ * their secret into this user's record: whoever controls the user's home
+ * can point a path there through a directory symlink. */
+static int ga_owner_ok(ga_import *im, const su_file_id *id)
+{
+	const struct passwd *pw = im->known ? getpwnam(im->user) : NULL;
+
+	if (id->uid == 0 || (pw != NULL && pw->pw_uid == id->uid))
+		return CTL_OK;
+	return refuse("refusing %s: owned by uid %u, not by %s or root; import only "
+		      "the user's own file", im->path, (unsigned)id->uid, im->user);
+}
+
+/* Read and parse FILE; nothing of it is printed, errors name the file and
+ * the line. */
+static int ga_read(ga_import *im)
+{
+	su_file_id id;
+	su_buf buf = { 0 };
+	int rc = su_read_file_id(&ctl_log, im->path, SU_FILE_FOREIGN, SU_GA_FILE_MAX, &buf, &id);
+
+	if (rc == SU_NOTFOUND)
+		return refuse("%s does not exist; give the path of the user's "
+			      ".google_authenticator", im->path);
+	if (rc != SU_OK)
+		return CTL_REFUSED; /* safefile said why */
+	rc = ga_owner_ok(im, &id);
+	if (rc == CTL_OK && su_ga_parse(&ctl_log, im->path, buf.data, buf.len, &im->ga) != 0)
+		rc = CTL_REFUSED;
+	im->readable = (id.mode & 044) != 0;
+	su_buf_free(&buf);
+	return rc;
+}
+
+/* What pam_stepup can take: TOTP codes in steps it supports. */
+static int ga_usable(const ga_import *im)
+{
+	switch (su_ga_mode(&im->ga)) {
+	case SU_GA_HOTP:
+		return refuse("%s: HOTP (counter-based) files cannot be imported; pam_stepup "
+			      "supports TOTP only: enrol the user afresh with '" PROG " enroll "
+			      "%s totp'", im->path, im->user);
+	case SU_GA_NO_MODE:
+		return refuse("%s: neither TOTP_AUTH nor HOTP_COUNTER: not a time-based "
+			      "google-authenticator file; enrol the user afresh with '" PROG
+			      " enroll %s totp'", im->path, im->user);
+	case SU_GA_TOTP:
+		break;
+	}
+	if (im->ga.step_size < PERIOD_MIN)
+		return refuse("%s:%u: STEP_SIZE %u is shorter than pam_stepup's %d s: the "
+			      "app could not be kept; enrol the user afresh with '" PROG
+			      " enroll %s totp'", im->path, im->ga.line[SU_GA_STEP_SIZE],
+			      im->ga.step_size, PERIOD_MIN, im->user);
+	return CTL_OK;
+}
+
+/* Nothing of the user's enrolment is replaced: their app or codes would
+ * stop working without a word. */
+static int ga_fits_record(const ga_import *im, const su_kv *record)
+{
+	if (su_totp_enrolled(record))
+		return refuse_totp_enrolled(im->user, false);
+	if (im->ga.code_count > 0 && su_recovery_enrolled(record))
+		return refuse("%s already has recovery codes; run '" PROG " remove %s "
+			      "recovery' first", im->user, im->user);
+	return CTL_OK;
+}
+
+/* The TOTP keys exactly as 'enroll USER totp --secret' writes them, and
+ * the scratch codes as an imported recovery set. */
+static int ga_record(ctl *c, const ga_import *im, su_kv *record)
+{
+	unsigned char key[SU_HOSTKEY_BYTES];
+	char *secret = NULL;
+	int rc = stored_secret(im->ga.key, im->ga.key_len, &secret);
+
+	if (rc == CTL_OK)
+		rc = set_totp_keys(record, secret, SU_TOTP_DEFAULT_DIGITS, im->ga.step_size);
+	su_free_string(secret);
+	if (rc != CTL_OK || im->ga.code_count == 0)
+		return rc;
+	if (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
+		rc = CTL_REFUSED;
+	else if (su_recovery_import(key, im->user, im->ga.code_count, im->ga.codes, record) != 0)
+		rc = refuse("cannot store the scratch codes (out of memory or no randomness)");
+	su_erase(key, sizeof(key));
+	return rc;
+}
+
+/* DISALLOW_REUSE lists the steps of the codes google-authenticator
+ * accepted lately. The module refuses every code whose step starts at or
+ * before totp_last_time, so the start of the highest listed step, when
+ * later than what the state holds, bars those codes here too. A step more
+ * than a day ahead of now comes from no working clock and would bar the
+ * user's codes until then: not carried over. *changed: state to commit. */
+static int ga_seed(ga_import *im, su_state_txn *txn, su_kv *state, bool *changed)
+{
+	uint64_t last = 0, start = im->ga.last_used_step * im->ga.step_size;
+
+	*changed = false;
+	if (im->ga.used_steps == 0)
+		return CTL_OK;
+	im->seed_time = start;
+	if (start > (uint64_t)time(NULL) + GA_SKEW_SECONDS) {
+		im->seed = SEED_FUTURE;
+		return CTL_OK;
+	}
+	if (su_kv_get_u64(&ctl_log, su_state_name(txn), state, "totp_last_time", 0,
+			  UINT64_MAX, &last) < 0)
+		return CTL_REFUSED;
+	if (start <= last) {
+		im->seed = SEED_KEPT;
+		return CTL_OK;
+	}
+	if (su_kv_set_u64(state, "totp_last_time", start) != 0)
+		return out_of_memory();
+	im->seed = SEED_SET;
+	*changed = true;
+	return CTL_OK;
+}
+
+/* Record and state under the user's lock, so no enrolment or login can
+ * come between the check and the writes. The state first: a replay
+ * barrier alone is harmless, a record without it would let a code used
+ * under google-authenticator work once more. */
+static int ga_write(ctl *c, ga_import *im)
+{
+	su_state_txn *txn = NULL;
+	su_kv record = { 0 }, *state;
+	bool changed = false;
+	int rc = CTL_REFUSED;
+
+	if (su_state_begin(c->store, im->user, &txn, &state) != SU_OK)
+		goto out;
+	rc = load_record(c, im->user, &record, false);
+	if (rc == CTL_OK)
+		rc = ga_fits_record(im, &record);
+	if (rc == CTL_OK)
+		rc = ga_record(c, im, &record);
+	if (rc == CTL_OK)
+		rc = ga_seed(im, txn, state, &changed);
+	if (rc == CTL_OK && changed && su_state_commit(txn) != SU_OK)
+		rc = CTL_REFUSED;
+	if (rc == CTL_OK && su_state_save_record(txn, &record) != SU_OK)
+		rc = CTL_REFUSED;
+out:
+	su_state_end(txn);
+	su_kv_free(&record);
+	return rc;
+}
+
+/* "-c CONFIG" or the default, for "pam_stepup uses ... from WHERE". */
+static const char *settings_source(const ctl *c)
+{
+	if (!c->config_found)
+		return "the built-in defaults";
+	return c->config_path != NULL ? c->config_path : SU_DEFAULT_CONFIG;
+}
+
+static void report_codes(const ga_import *im)
+{
+	const su_ga_file *g = &im->ga;
+
+	if (g->code_count == 0)
+		printf("  scratch codes: none in the file\n");
+	else
+		printf("  scratch codes: %u carried over as single-use recovery codes "
+		       "(stored hashed; typed at any step-up prompt)\n", g->code_count);
+	if (g->code_repeats > 0)
+		printf("  scratch codes: %u repeated line(s) not carried over (each code "
+		       "works once)\n", g->code_repeats);
+}
+
+static void report_reuse(const ga_import *im)
+{
+	const su_ga_file *g = &im->ga;
+	char when[64];
+
+	local_time((time_t)im->seed_time, when, sizeof(when));
+	if (g->line[SU_GA_DISALLOW_REUSE] == 0)
+		printf("  DISALLOW_REUSE absent: google-authenticator let a code be used "
+		       "twice; pam_stepup never does\n");
+	else if (im->seed == SEED_NONE)
+		printf("  DISALLOW_REUSE: no used steps listed; pam_stepup never accepts "
+		       "a code twice\n");
+	else if (im->seed == SEED_SET)
+		printf("  DISALLOW_REUSE: carried over: codes up to the step starting %s "
+		       "are refused; pam_stepup never accepts a code twice\n", when);
+	else if (im->seed == SEED_KEPT)
+		printf("  DISALLOW_REUSE: already covered: %s's state refuses codes up to "
+		       "a later step; pam_stepup never accepts a code twice\n", im->user);
+	else
+		printf("  DISALLOW_REUSE: not carried over: its last step (%s) is more than "
+		       "a day ahead of this clock; pam_stepup never accepts a code twice\n",
+		       when);
+}
+
+/* The settings pam_stepup keeps in stepup.conf instead. */
+static void report_settings(const ctl *c, const ga_import *im)
+{
+	const su_ga_file *g = &im->ga;
+	const su_settings *s = &c->settings;
+	const char *src = settings_source(c);
+
+	if (g->line[SU_GA_WINDOW_SIZE] != 0)
+		printf("  WINDOW_SIZE %u: not carried over: pam_stepup accepts codes "
+		       "totp_window = %u step(s) either side of now, from %s (the same as "
+		       "WINDOW_SIZE %u)\n", g->window_size, s->totp_window, src,
+		       2 * s->totp_window + 1);
+	if (g->line[SU_GA_RATE_LIMIT] != 0)
+		printf("  RATE_LIMIT %u %u: not carried over: pam_stepup locks a user out "
+		       "after lockout_attempts = %u failures for lockout_time = %u s, from "
+		       "%s\n", g->rate_attempts, g->rate_seconds, s->lockout_attempts,
+		       s->lockout_time, src);
+	if (g->line[SU_GA_TIME_SKEW] != 0)
+		printf("  TIME_SKEW %ld: not carried over: pam_stepup learns no clock "
+		       "skew; %s's device clock must be right to within totp_window = %u "
+		       "step(s)\n", g->time_skew, im->user, s->totp_window);
+	if (g->line[SU_GA_RESETTING_TIME_SKEW] != 0)
+		printf("  RESETTING_TIME_SKEW: not carried over: google-authenticator's "
+		       "own bookkeeping\n");
+}
+
+/* Options a later google-authenticator may write: listed, by line. */
+static void report_unknown(const ga_import *im)
+{
+	const su_ga_file *g = &im->ga;
+
+	for (unsigned i = 0; i < g->unknown_count && i < SU_GA_UNKNOWN_MAX; i++) {
+		if (g->unknown[i].name[0] != '\0')
+			printf("  line %u: option %s: not carried over: unknown to this "
+			       "version\n", g->unknown[i].line, g->unknown[i].name);
+		else
+			printf("  line %u: an option (name not shown: not in "
+			       "google-authenticator's form): not carried over\n",
+			       g->unknown[i].line);
+	}
+	if (g->unknown_count > SU_GA_UNKNOWN_MAX)
+		printf("  %u more unknown option(s): not carried over\n",
+		       g->unknown_count - SU_GA_UNKNOWN_MAX);
+}
+
+static void report_import(const ctl *c, const ga_import *im)
+{
+	const su_ga_file *g = &im->ga;
+
+	printf("imported %s from %s:\n", im->user, im->path);
+	printf("  secret: carried over (TOTP, %d digits, %u s steps): %s's "
+	       "authenticator app keeps working\n", SU_TOTP_DEFAULT_DIGITS, g->step_size,
+	       im->user);
+	printf("  TOTP_AUTH: carried over (time-based codes)\n");
+	if (g->line[SU_GA_STEP_SIZE] != 0)
+		printf("  STEP_SIZE %u: carried over\n", g->step_size);
+	report_codes(im);
+	report_reuse(im);
+	report_settings(c, im);
+	report_unknown(im);
+	printf("Test it: have %s run 'sudo -v' and enter a code from the app.\n"
+	       "%s still holds the secret%s: remove it once pam_google_authenticator "
+	       "is no longer used for %s (until then a code used with one still "
+	       "works with the other).\n", im->user, im->path,
+	       g->code_count > 0 ? " and the scratch codes" : "", im->user);
+	fflush(stdout);
+}
+
+/* After the report, so that a refusal stays one line. */
+static void import_warnings(const ctl *c, const ga_import *im)
+{
+	if (im->readable)
+		su_logf(&ctl_log, LOG_WARNING, "warning: %s is readable by group or others: "
+			"the secret may be known; consider enrolling %s afresh",
+			im->path, im->user);
+	if (!(c->settings.methods & SU_METHOD_TOTP))
+		su_logf(&ctl_log, LOG_WARNING, "warning: the config's methods do not "
+			"include totp: the codes are not accepted yet");
+	if (im->ga.code_count > 0 && !(c->settings.methods & SU_METHOD_RECOVERY))
+		su_logf(&ctl_log, LOG_WARNING, "warning: the config's methods do not "
+			"include recovery: the scratch codes are not accepted yet");
+	if (!im->known)
+		su_logf(&ctl_log, LOG_WARNING, "warning: no user '%s' in the user database "
+			"(yet); imported anyway", im->user);
+}
+
+static int import_ga(ctl *c, ga_import *im)
+{
+	char count[16];
+	int rc = ga_read(im);
+
+	if (rc == CTL_OK)
+		rc = ga_usable(im);
+	if (rc == CTL_OK)
+		rc = ga_write(c, im);
+	if (rc != CTL_OK)
+		return rc;
+	snprintf(count, sizeof(count), "%u", im->ga.code_count);
+	su_audit_admin("import", im->user, "success", "recovery_codes", count);
+	report_import(c, im);
+	rc = end_grace(c, im->user);
+	import_warnings(c, im);
+	return rc;
+}
+
+/* import google-authenticator USER FILE */
+static int cmd_import(ctl *c, char **args, int nargs)
+{
+	char user[SU_USER_MAX + 1];
+	ga_import im = { .path = args[2], .user = user };
+	int rc;
+
+	(void)nargs;
+	/* Not echoed, like a method name: it may be anything. */
+	if (strcmp(args[0], GA_FORMAT) != 0)
+		return usage_error("import: unknown file format (not shown); use " GA_FORMAT);
+	rc = user_arg(args[1], user, sizeof(user), &im.known);
+	if (rc == CTL_OK)
+		rc = import_ga(c, &im);
+	su_ga_clear(&im.ga);
 	return rc;
 }
 
@@ -1446,7 +1810,8 @@ static int recovery_summary(const user_view *v, char *buf, size_t size)
 	int rc = recovery_view(v, &left, &total);
 
 	if (rc == CTL_OK)
-		snprintf(buf, size, "recovery (%u of %u left)", left, total);
+		snprintf(buf, size, "recovery (%u of %u left%s)", left, total,
+			 su_recovery_imported(&v->record) ? ", imported 8-digit" : "");
 	return rc;
 }
 
@@ -1456,7 +1821,9 @@ static int recovery_details(const user_view *v)
 	int rc = recovery_view(v, &left, &total);
 
 	if (rc == CTL_OK)
-		printf("recovery codes: %u of %u left%s\n", left, total,
+		printf("recovery codes: %u of %u left%s%s\n", left, total,
+		       su_recovery_imported(&v->record) ?
+		       " (8-digit scratch codes imported from google-authenticator)" : "",
 		       left == 0 ? " (make new ones: " PROG " recovery USER)" : "");
 	return rc;
 }

@@ -54,11 +54,11 @@ pkg_libs=$(pkg-config --libs pam liboath libcrypto) || exit 2
 
 # Harness NAME: tests/fuzz/fuzz_NAME.c, corpus/NAME/, optional NAME.dict;
 # the max_len of its inputs.
-harnesses="config kv grace answer"
-declare -A max_len=([config]=8192 [kv]=8192 [grace]=4096 [answer]=256)
+harnesses="config kv grace answer gafile"
+declare -A max_len=([config]=8192 [kv]=8192 [grace]=4096 [answer]=256 [gafile]=8192)
 # What the harnesses need of the library (Makefile.am's libstepup sources,
 # less those of the PAM flow and the store).
-lib_sources="config conv curlapi email grace hostkey kv lockout log mail safefile secret smtp totp util"
+lib_sources="config conv curlapi email gafile grace hostkey kv lockout log mail recovery safefile secret smtp totp util"
 
 scratch=$(mktemp -d /tmp/stepup-fuzz.XXXXXX) || exit 2
 cleanup() {

@@ -1128,6 +1128,98 @@ static void lock_in_missing_dir_says_run_init(void **state)
 	free(msg);
 }
 
+/* --- rule 7: foreign files (a user's ~/.google_authenticator) --------------- */
+
+/* In a directory of the user's, owned by the user, read-only for them:
+ * read, and the owner and mode handed to the caller, who judges them. */
+static void r7_foreign_file_of_any_owner_in_a_users_dir_is_read(void **state)
+{
+	fixture *fx = *state;
+	char home[PATH_MAX], real[PATH_MAX], file[PATH_MAX];
+	su_file_id id = {0};
+	su_buf buf = {0};
+	capture cap;
+	char *msg;
+
+	NEED_ROOT();
+	JOIN(home, fx->dir, "home");
+	JOIN(real, fx->real, "home");
+	make_dir(home, 0755, NOBODY);
+	JOIN(file, home, ".google_authenticator");
+	make_file(file, "SECRET\n\" TOTP_AUTH\n", 0400, NOBODY);
+	capture_begin(&cap);
+	assert_int_equal(su_read_file_id(&test_log, file, SU_FILE_FOREIGN, 4096, &buf, &id),
+			 SU_OK);
+	msg = capture_end(&cap);
+	assert_string_equal(msg, "");
+	assert_string_equal(buf.data, "SECRET\n\" TOTP_AUTH\n");
+	assert_int_equal(id.uid, NOBODY);
+	assert_int_equal(id.mode, 0400);
+	su_buf_free(&buf);
+	free(msg);
+	/* the same file is nobody's secret or config: those check owner and
+	 * directory */
+	expect_read_refused(file, SU_FILE_SECRET, real, "directory not owned by root");
+	expect_read_ok(file, SU_FILE_FOREIGN, "SECRET\n\" TOTP_AUTH\n");
+}
+
+static void r7_foreign_file_keeps_rules_1_and_2(void **state)
+{
+	fixture *fx = *state;
+	char home[PATH_MAX], file[PATH_MAX], link[PATH_MAX], fifo[PATH_MAX];
+	char sub[PATH_MAX], big[PATH_MAX], content[101];
+
+	NEED_ROOT();
+	JOIN(home, fx->dir, "home");
+	make_dir(home, 0700, NOBODY);
+	JOIN(file, home, "real");
+	make_file(file, "x\n", 0600, NOBODY);
+	JOIN(link, home, ".google_authenticator");
+	assert_int_equal(symlink(file, link), 0);
+	expect_read_refused(link, SU_FILE_FOREIGN, link, "is a symbolic link");
+	JOIN(fifo, home, "fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_read_refused(fifo, SU_FILE_FOREIGN, fifo, "not a regular file");
+	JOIN(sub, home, "dir");
+	make_dir(sub, 0700, NOBODY);
+	expect_read_refused(sub, SU_FILE_FOREIGN, sub, "not a regular file");
+	JOIN(big, home, "big");
+	memset(content, 'x', 100);
+	content[100] = '\0';
+	make_file(big, content, 0600, NOBODY);
+	{
+		su_buf buf = {0};
+		int rc = 0;
+		char *msg = read_logged(big, SU_FILE_FOREIGN, 99, &buf, &rc);
+
+		assert_int_equal(rc, SU_ERR);
+		assert_null(buf.data);
+		assert_refusal(msg, big, "larger than 99 bytes");
+		free(msg);
+	}
+}
+
+/* Anyone could have written a group- or world-writable file: refused.
+ * Readable by others is the caller's to judge (the secret may be known). */
+static void r7_foreign_file_writable_by_others_is_refused(void **state)
+{
+	static const mode_t bad[] = {0620, 0602, 0622, 0666};
+	fixture *fx = *state;
+	char file[PATH_MAX], want[64];
+
+	NEED_ROOT();
+	JOIN(file, fx->dir, "ga");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unlink(file);
+		make_file(file, "x\n", bad[i], NOBODY);
+		snprintf(want, sizeof(want), "mode %04o gives write access", (unsigned)bad[i]);
+		expect_read_refused(file, SU_FILE_FOREIGN, file, want);
+	}
+	unlink(file);
+	make_file(file, "x\n", 0644, NOBODY);
+	expect_read_ok(file, SU_FILE_FOREIGN, "x\n");
+}
+
 /* --- versions (su_file_id, su_file_unchanged) -------------------------------- */
 
 static void read_id(const char *path, su_file_id *id)
@@ -1248,6 +1340,9 @@ int main(void)
 		T(lock_dangling_symlink_creates_nothing),
 		T(lock_file_of_other_owner_or_mode_is_refused),
 		T(lock_in_missing_dir_says_run_init),
+		T(r7_foreign_file_of_any_owner_in_a_users_dir_is_read),
+		T(r7_foreign_file_keeps_rules_1_and_2),
+		T(r7_foreign_file_writable_by_others_is_refused),
 		T(version_fresh_file_is_not_settled),
 		T(version_every_change_is_seen),
 	};

@@ -1,0 +1,367 @@
+#!/bin/bash
+# stepupctl import google-authenticator, with files written by the real
+# google-authenticator tool (libpam-google-authenticator), then step-ups
+# through the installed module and a real PAM stack (pamtester): the
+# user's secret keeps working, the scratch codes work once each as
+# recovery codes, nothing is stored or printed in clear but what enroll
+# stores, and every refusal (HOTP, symlink, another user's file, malformed
+# line, already enrolled) writes nothing. Codes come from oathtool.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program pamtester oathtool google-authenticator useradd userdel runuser
+
+SERVICE=stepup-gaimport-$$
+PAMD=/etc/pam.d
+USERS=()
+
+cleanup_accounts() {
+	local u
+	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
+	return 0
+}
+
+# From the EXIT trap, after the cleanups: the last TAP line.
+check_cleaned_up() {
+	local u left=()
+	[ -e "$PAMD/$SERVICE" ] && left+=("$PAMD/$SERVICE")
+	for u in "${USERS[@]}"; do getent passwd "$u" >/dev/null && left+=("user $u"); done
+	if [ ${#left[@]} -eq 0 ]; then
+		tap_ok "service file and test users removed on exit"
+	else
+		tap_not_ok "left behind: ${left[*]}"
+		rm -f -- "$PAMD/$SERVICE"
+	fi
+}
+
+tap_plan 24
+install_traps check_cleaned_up
+add_cleanup cleanup_accounts
+make_tree gaimport "methods = totp, recovery" "lockout_attempts = 0"
+add_cleanup rm -f "'$PAMD/$SERVICE'"
+printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF" >"$PAMD/$SERVICE"
+chmod 0644 "$PAMD/$SERVICE"
+
+T0=$(mid_step "$(date +%s)")
+USERDIR=$T/etc/stepup/users
+STATEDIR=$T/var/lib/stepup/state
+said() { grep -qF -- "$1" "$T/pt.out"; }
+out_has() { grep -qF -- "$1" "$T/import.out"; }
+err_has() { grep -qF -- "$1" "$T/import.err"; }
+status_of() { "$STEPUPCTL" -c "$CONF" status "$1" 2>&1; }
+
+# import USER FILE: sets rc; stdout in $T/import.out, stderr in $T/import.err
+import() {
+	"$STEPUPCTL" -c "$CONF" import google-authenticator "$1" "$2" \
+		</dev/null >"$T/import.out" 2>"$T/import.err"
+	rc=$?
+	{
+		echo "--- stepupctl import google-authenticator $1 $2: exit $rc"
+		cat "$T/import.out" "$T/import.err"
+	} | tap_diag_stream
+}
+
+# refused_import: exit 1, one line on stderr, nothing on stdout.
+refused_import() {
+	[ "$rc" = 1 ] && [ "$(wc -l <"$T/import.err")" = 1 ] && [ ! -s "$T/import.out" ]
+}
+
+# ga FILE OPTIONS...: a file from the real tool, as root, non-interactive.
+ga() {
+	local f=$1
+	shift
+	google-authenticator -f -Q NONE -q -s "$f" "$@" </dev/null >"$T/ga.out" 2>&1 ||
+		tap_bail "google-authenticator $* failed: $(cat "$T/ga.out")"
+}
+
+secret_of() { head -n 1 "$1"; }
+codes_of() { grep -E '^[0-9]{8}$' "$1"; }
+
+# none_in FILE...: no scratch code of $GA_FILE and not its secret in them.
+none_in() {
+	local c
+	for c in $(codes_of "$GA_FILE") "$(secret_of "$GA_FILE")"; do
+		grep -qF -- "$c" "$@" && return 1
+	done
+	return 0
+}
+
+# --- a user's own file, written by the tool as that user -----------------------
+U=gai$$
+useradd -M -N -s /usr/sbin/nologin -d "$T/home/$U" "$U" || tap_bail "useradd $U failed"
+USERS+=("$U")
+mkdir -p "$T/home/$U"
+chown "$U" "$T/home/$U"
+chmod 0700 "$T/home/$U"
+GA_FILE=$T/home/$U/.google_authenticator
+runuser -u "$U" -- google-authenticator -t -d -f -r 3 -R 30 -w 3 -e 5 -Q NONE -q \
+	-s "$GA_FILE" </dev/null >"$T/ga.out" 2>&1 ||
+	tap_bail "google-authenticator as $U failed: $(cat "$T/ga.out")"
+SECRET=$(secret_of "$GA_FILE")
+mapfile -t C < <(codes_of "$GA_FILE")
+tap_diag "the tool wrote $(stat -c '%U %a' "$GA_FILE"), ${#C[@]} scratch codes, options:" \
+	"$(grep '^"' "$GA_FILE")"
+
+# 1
+import "$U" "$GA_FILE"
+if [ "$rc" = 0 ] && [ "${#C[@]}" = 5 ] && [ "$(stat -c '%U %a' "$GA_FILE")" = "$U 400" ] &&
+	out_has "imported $U from $GA_FILE:" &&
+	out_has "secret: carried over (TOTP, 6 digits, 30 s steps)" &&
+	out_has "scratch codes: 5 carried over as single-use recovery codes" &&
+	out_has "WINDOW_SIZE 3: not carried over: pam_stepup accepts codes totp_window = 1 step(s)" &&
+	out_has "RATE_LIMIT 3 30: not carried over: pam_stepup locks a user out after lockout_attempts = 0" &&
+	out_has "DISALLOW_REUSE: no used steps listed; pam_stepup never accepts a code twice" &&
+	out_has "$GA_FILE still holds the secret and the scratch codes: remove it once pam_google_authenticator is no longer used for $U"; then
+	tap_ok "a file the tool wrote as the user (0400, the user's) is imported; WINDOW_SIZE, RATE_LIMIT, DISALLOW_REUSE reported"
+else
+	tap_not_ok "a file the tool wrote as the user (0400, the user's) is imported; WINDOW_SIZE, RATE_LIMIT, DISALLOW_REUSE reported"
+fi
+
+# 2
+if none_in "$T/import.out" "$T/import.err"; then
+	tap_ok "the report shows neither the secret nor a scratch code"
+else
+	tap_not_ok "the report shows neither the secret nor a scratch code"
+fi
+
+# 3: the TOTP keys exactly as enroll stores the same secret
+REC=$USERDIR/$U
+enroll "cmp$$" "$SECRET" || tap_bail "enroll cmp$$ failed"
+if [ "$(grep '^totp_' "$REC")" = "$(grep '^totp_' "$USERDIR/cmp$$")" ] &&
+	[ "$(stat -c '%a %U' "$REC")" = "600 root" ]; then
+	tap_ok "the record's TOTP keys are what 'enroll --secret' writes for the same secret"
+else
+	tap_not_ok "the record's TOTP keys are what 'enroll --secret' writes for the same secret"
+fi
+
+# 4
+clear=0
+for c in "${C[@]}"; do grep -rqF -- "$c" "$REC" "$STATEDIR" && clear=1; done
+if [ "$clear" = 0 ] && grep -qx 'recovery_format=digits8' "$REC" &&
+	[ "$(grep -c '^recovery_[0-9]*=[0-9a-f]\{32\}:[0-9a-f]\{64\}$' "$REC")" = 5 ] &&
+	[[ $(status_of "$U") == *"recovery codes: 5 of 5 left (8-digit scratch codes imported from google-authenticator)"* ]]; then
+	tap_ok "no scratch code in clear in record or state: five salt:HMAC pairs; status shows the imported set"
+else
+	tap_not_ok "no scratch code in clear in record or state: five salt:HMAC pairs; status shows the imported set"
+fi
+
+# --- step-ups through the real module ----------------------------------------
+# 5
+if pt "$T0" "$SERVICE" "$U" "$(code_at "$T0" "$SECRET")"; then
+	tap_ok "a code from oathtool for the imported secret is accepted"
+else
+	tap_not_ok "a code from oathtool for the imported secret is accepted"
+fi
+
+# 6
+if refused $((T0 + 5)) "$SERVICE" "$U" "$(code_at "$T0" "$SECRET")" && said "already been used"; then
+	tap_ok "the same code again is refused"
+else
+	tap_not_ok "the same code again is refused"
+fi
+
+# 7
+if pt $((T0 + 10)) "$SERVICE" "$U" "${C[0]}" && said "Recovery code accepted. 4 recovery codes left."; then
+	tap_ok "a scratch code from the file is accepted as a recovery code"
+else
+	tap_not_ok "a scratch code from the file is accepted as a recovery code"
+fi
+
+# 8
+if refused $((T0 + 15)) "$SERVICE" "$U" "${C[0]}" && said "That code has already been used."; then
+	tap_ok "the same scratch code is refused the second time"
+else
+	tap_not_ok "the same scratch code is refused the second time"
+fi
+
+# 9: wrong codes of both shapes
+wrong=$(printf '%06d' $(((10#$(code_at $((T0 + 60)) "$SECRET") + 500000) % 1000000)))
+for e in $((T0 + 30)) $((T0 + 60)) $((T0 + 90)); do
+	[ "$wrong" = "$(code_at "$e" "$SECRET")" ] && wrong=$(printf '%06d' $(((10#$wrong + 1) % 1000000)))
+done
+wrong8=99999999
+for c in "${C[@]}"; do [ "$c" = "$wrong8" ] && wrong8=99999998; done
+if refused $((T0 + 60)) "$SERVICE" "$U" "$wrong" && said "Invalid verification code." &&
+	refused $((T0 + 65)) "$SERVICE" "$U" "$wrong8" && said "Invalid verification code." &&
+	[[ $(status_of "$U") == *"recovery codes: 4 of 5 left"* ]]; then
+	tap_ok "a wrong TOTP code and a wrong 8-digit code are refused"
+else
+	tap_not_ok "a wrong TOTP code and a wrong 8-digit code are refused"
+fi
+
+# 10
+sum=$(sha256sum "$REC")
+import "$U" "$GA_FILE"
+if refused_import && err_has "stepupctl: $U already has TOTP enrolled; run 'stepupctl remove $U totp' first" &&
+	[ "$(sha256sum "$REC")" = "$sum" ]; then
+	tap_ok "a user already enrolled for TOTP is refused, the record untouched"
+else
+	tap_not_ok "a user already enrolled for TOTP is refused, the record untouched"
+fi
+
+# --- refusals that write nothing --------------------------------------------------
+# 11
+H=hot$$
+ga "$T/hotp" -c -w 3 -u -e 3
+import "$H" "$T/hotp"
+if refused_import && grep -q '^" HOTP_COUNTER 1$' "$T/hotp" &&
+	err_has "stepupctl: $T/hotp: HOTP (counter-based) files cannot be imported; pam_stepup supports TOTP only: enrol the user afresh with 'stepupctl enroll $H totp'" &&
+	[ ! -e "$USERDIR/$H" ] && [ ! -e "$STATEDIR/$H" ]; then
+	tap_ok "an HOTP file from the tool (-c) is refused; no record"
+else
+	tap_not_ok "an HOTP file from the tool (-c) is refused; no record"
+fi
+
+# 12
+V=gav$$
+ln -s "$GA_FILE" "$T/home/link"
+import "$V" "$T/home/link"
+if refused_import && err_has "refusing $T/home/link: is a symbolic link" && [ ! -e "$USERDIR/$V" ]; then
+	tap_ok "a symlinked FILE is refused; no record"
+else
+	tap_not_ok "a symlinked FILE is refused; no record"
+fi
+
+# 13: V is nobody NSS knows; the file is $U's
+import "$V" "$GA_FILE"
+if refused_import && err_has "refusing $GA_FILE: owned by uid $(id -u "$U"), not by $V or root" &&
+	[ ! -e "$USERDIR/$V" ]; then
+	tap_ok "another user's file is refused; no record"
+else
+	tap_not_ok "another user's file is refused; no record"
+fi
+
+# 14: a bad line is named by number, its content never shown
+cp "$GA_FILE" "$T/bad"
+echo "private words 31415926" >>"$T/bad"
+lines=$(wc -l <"$T/bad")
+import "$V" "$T/bad"
+if refused_import && err_has "stepupctl: $T/bad:$lines: not an option" &&
+	! err_has "private" && ! err_has 31415926 && none_in "$T/import.err" &&
+	[ ! -e "$USERDIR/$V" ]; then
+	tap_ok "a malformed line is refused by file and line number, not shown; no record"
+else
+	tap_not_ok "a malformed line is refused by file and line number, not shown; no record"
+fi
+
+# 15
+ga "$T/step10" -t -D -u -w 3 -S 10 -e 1
+import "$V" "$T/step10"
+if refused_import && err_has "STEP_SIZE 10 is shorter than pam_stepup's 15 s" &&
+	[ ! -e "$USERDIR/$V" ]; then
+	tap_ok "a STEP_SIZE pam_stepup cannot keep (10 s) is refused; no record"
+else
+	tap_not_ok "a STEP_SIZE pam_stepup cannot keep (10 s) is refused; no record"
+fi
+
+# 16: neither TOTP_AUTH nor HOTP_COUNTER
+grep -v '^" TOTP_AUTH$' "$T/step10" | sed '/^" STEP_SIZE/d' >"$T/nomode"
+import "$V" "$T/nomode"
+if refused_import && err_has "$T/nomode: neither TOTP_AUTH nor HOTP_COUNTER" &&
+	err_has "enrol the user afresh with 'stepupctl enroll $V totp'" && [ ! -e "$USERDIR/$V" ]; then
+	tap_ok "a file with neither TOTP_AUTH nor HOTP_COUNTER is refused; no record"
+else
+	tap_not_ok "a file with neither TOTP_AUTH nor HOTP_COUNTER is refused; no record"
+fi
+
+# 17: scratch codes over recovery codes the user already has
+R=rec$$
+"$STEPUPCTL" -c "$CONF" recovery "$R" --count 2 >"$T/rcodes.out" 2>&1 || tap_bail "recovery $R failed"
+sum=$(sha256sum "$USERDIR/$R")
+ga "$T/withcodes" -t -d -u -w 3 -e 2
+import "$R" "$T/withcodes"
+if refused_import && err_has "stepupctl: $R already has recovery codes; run 'stepupctl remove $R recovery' first" &&
+	[ "$(sha256sum "$USERDIR/$R")" = "$sum" ]; then
+	tap_ok "scratch codes over an existing recovery set are refused, the record untouched"
+else
+	tap_not_ok "scratch codes over an existing recovery set are refused, the record untouched"
+fi
+
+# --- options carried over ----------------------------------------------------------
+# 18
+S60=s60$$
+ga "$T/step60" -t -D -u -w 3 -S 60 -e 0
+import "$S60" "$T/step60"
+if [ "$rc" = 0 ] && out_has "STEP_SIZE 60: carried over" && out_has "scratch codes: none in the file" &&
+	out_has "DISALLOW_REUSE absent: google-authenticator let a code be used twice; pam_stepup never does" &&
+	grep -qx 'totp_period=60' "$USERDIR/$S60" && ! grep -q '^recovery_' "$USERDIR/$S60" &&
+	pt "$T0" "$SERVICE" "$S60" "$(code_at "$T0" "$(secret_of "$T/step60")" -s 60)"; then
+	tap_ok "STEP_SIZE 60 is carried over: a 60 s code from oathtool is accepted"
+else
+	tap_not_ok "STEP_SIZE 60 is carried over: a 60 s code from oathtool is accepted"
+fi
+
+# 19: DISALLOW_REUSE listing the current step, as google-authenticator's
+# module leaves it after a login: that code stays used here
+D=reu$$
+ga "$T/reuse" -t -d -r 3 -R 30 -w 3 -e 2
+sed -i "s/^\" DISALLOW_REUSE\$/\" DISALLOW_REUSE $((T0 / 30 - 1)) $((T0 / 30))/" "$T/reuse"
+DS=$(secret_of "$T/reuse")
+import "$D" "$T/reuse"
+if [ "$rc" = 0 ] && out_has "DISALLOW_REUSE: carried over: codes up to the step starting" &&
+	grep -qx "totp_last_time=$((T0 / 30 * 30))" "$STATEDIR/$D" &&
+	refused "$T0" "$SERVICE" "$D" "$(code_at "$T0" "$DS")" && said "already been used" &&
+	pt $((T0 + 30)) "$SERVICE" "$D" "$(code_at $((T0 + 30)) "$DS")"; then
+	tap_ok "DISALLOW_REUSE's current step is carried over: that code is refused, the next accepted"
+else
+	tap_not_ok "DISALLOW_REUSE's current step is carried over: that code is refused, the next accepted"
+fi
+
+# 20: an option a later google-authenticator may write
+N=unk$$
+ga "$T/unknown" -t -d -w 3 -u -e 1
+printf '" FUTURE_OPTION 1\n" %s\n' "$(secret_of "$T/unknown")" >>"$T/unknown"
+import "$N" "$T/unknown"
+if [ "$rc" = 0 ] && out_has "option FUTURE_OPTION: not carried over: unknown to this version" &&
+	out_has "an option (name not shown: not in google-authenticator's form): not carried over" &&
+	! grep -qF "$(secret_of "$T/unknown")" "$T/import.out"; then
+	tap_ok "unknown options are reported as not carried over (a name not in option form is not shown)"
+else
+	tap_not_ok "unknown options are reported as not carried over (a name not in option form is not shown)"
+fi
+
+# --- the imported set and the rest of stepupctl ------------------------------------
+# 21: new codes void the imported ones
+"$STEPUPCTL" -c "$CONF" recovery "$U" --count 2 >"$T/codes.out" 2>&1
+if refused $((T0 + 120)) "$SERVICE" "$U" "${C[1]}" && ! grep -q '^recovery_format=' "$REC" &&
+	[[ $(status_of "$U") == *"recovery codes: 2 of 2 left"* ]] &&
+	[[ $(status_of "$U") != *imported* ]]; then
+	tap_ok "'recovery USER' replaces the imported set: an unused scratch code is then refused"
+else
+	tap_not_ok "'recovery USER' replaces the imported set: an unused scratch code is then refused"
+fi
+
+# 22: usage
+ok=1
+for args in "import" "import google-authenticator $U" "import frobnitz $U $GA_FILE"; do
+	# shellcheck disable=SC2086
+	"$STEPUPCTL" -c "$CONF" $args >/dev/null 2>"$T/usage.err"
+	r=$?
+	tap_diag "stepupctl $args: exit $r: $(cat "$T/usage.err")"
+	[ "$r" = 2 ] || ok=0
+done
+grep -qF "import: unknown file format (not shown); use google-authenticator" "$T/usage.err" || ok=0
+"$STEPUPCTL" -c "$CONF" import google-authenticator ../x "$GA_FILE" >/dev/null 2>"$T/usage.err"
+[ $? = 1 ] && grep -qF "'../x' is not a valid user name" "$T/usage.err" || ok=0
+"$STEPUPCTL" -c "$CONF" import google-authenticator "$V" "$T/nothere" >/dev/null 2>"$T/usage.err"
+[ $? = 1 ] && grep -qF "$T/nothere does not exist" "$T/usage.err" || ok=0
+"$STEPUPCTL" --help | grep -qF "import google-authenticator USER FILE" || ok=0
+"$STEPUPCTL" import --help | grep -qF "Usage: stepupctl [-c CONFIG] import google-authenticator USER FILE" || ok=0
+if [ "$ok" = 1 ]; then
+	tap_ok "usage errors exit 2; a bad user name or a missing file exit 1; --help lists import"
+else
+	tap_not_ok "usage errors exit 2; a bad user name or a missing file exit 1; --help lists import"
+fi
+
+# 23
+if [[ $(status_of "$U") == *"methods: totp, recovery"* ]] &&
+	"$STEPUPCTL" -c "$CONF" status >"$T/status.out" 2>&1 &&
+	grep -q "^$D  totp (6 digits, 30 s).*recovery (2 of 2 left, imported 8-digit)" "$T/status.out"; then
+	tap_ok "status lists imported users and their imported sets"
+else
+	tap_not_ok "status lists imported users and their imported sets"
+fi
+
+# 24: check_cleaned_up, from the EXIT trap.
