@@ -38,7 +38,6 @@ out=()
 ok() { n=$((n + 1)); out+=("ok $n - $*"); }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); out+=("not ok $n - $*"); }
 skip() { n=$((n + 1)); out+=("ok $n - $1 # SKIP $2"); }
-todo() { n=$((n + 1)); out+=("not ok $n - $1 # TODO $2"); }
 diag() { printf '# %s\n' "$@" >&2; }
 check() { # DESCRIPTION COMMAND...
 	local d=$1
@@ -371,9 +370,6 @@ documented=$(sed -n 's/^\*\([a-z-]*\)[* ].*/\1/p' "$T/commands" | sort -u)
 extra=$(comm -23 <(printf '%s\n' $documented) <(printf '%s\n' $COMMANDS | sort -u))
 if [ -z "$extra" ]; then
 	ok "stepupctl(8) documents no command the code lacks"
-elif [ "$extra" = import ] && grep -q '^; FIXME-import' "$(scd stepupctl.8)"; then
-	todo "stepupctl(8) documents no command the code lacks" \
-		"'import' is documented ahead of its code (FIXME-import notes)"
 else
 	not_ok "stepupctl(8) documents no command the code lacks"
 	diag "documented, not in commands[]: $extra"
@@ -400,8 +396,6 @@ section stepupctl.8 "EXIT STATUS" >"$T/exits"
 for e in $EXITS; do
 	check "stepupctl(8) documents exit status $e" has_term "$e" <"$T/exits"
 done
-fixmes=$(grep -c '^; FIXME-import' "$(scd stepupctl.8)")
-[ "$fixmes" -gt 0 ] && diag "stepupctl.8.scd has $fixmes FIXME-import note(s) to reconcile"
 
 # --- stepup-gate(8) ----------------------------------------------------------------
 
