@@ -28,7 +28,7 @@ SECRET=$(printf '%-20.20s' "stepup-package-test" | base32 | tr -d '=\n')
 SKIP_REASON=
 
 require_root
-tap_plan 19
+tap_plan 20
 install_traps
 
 # --- guards: never touch a machine that uses pam_stepup ---------------------------
@@ -227,15 +227,26 @@ gate_override() {
 tap_check "reinstall keeps the host key, the enrolment and an admin's dpkg-statoverride of stepup-gate (0755)" gate_override
 dpkg-statoverride --remove /usr/sbin/stepup-gate >/dev/null 2>&1
 
+# A stack that names a module which is gone refuses everyone: the prerm
+# stops a removal while $SERVICE still names pam_stepup.so.
+remove_refused() {
+	! run remove-refused.log env DEBIAN_FRONTEND=noninteractive apt-get remove -y "$PKG" &&
+		[ -e "$MODDIR/pam_stepup.so" ] && [ -x /usr/sbin/stepupctl ] &&
+		dpkg-query -W -f='${Status}' "$PKG" | grep -q "ok installed" &&
+		# apt runs dpkg on a pty: lines end in CR LF
+		tr -d '\r' <"$WORK/remove-refused.log" | grep -q "still in use by $PAMD/$SERVICE\$" &&
+		grep -q "refusing to remove" "$WORK/remove-refused.log"
+}
+tap_check "apt-get remove is refused while $SERVICE names pam_stepup.so; the package stays installed and working" remove_refused
+
 removed_keeps_state() {
-	run remove.log env DEBIAN_FRONTEND=noninteractive apt-get remove -y "$PKG" &&
+	run remove.log env DEBIAN_FRONTEND=noninteractive STEPUP_FORCE_REMOVE=1 apt-get remove -y "$PKG" &&
 		[ ! -e "$MODDIR/pam_stepup.so" ] && [ ! -e /usr/sbin/stepupctl ] &&
 		[ -f /etc/stepup/hostkey ] && [ -f "/etc/stepup/users/$USER_NAME" ] &&
 		[ -f /etc/security/stepup.conf ] &&
-		grep -q "WARNING: these PAM services still use pam_stepup.so" "$WORK/remove.log" &&
-		tr -d '\r' <"$WORK/remove.log" | grep -q "  $PAMD/$SERVICE\$" # apt runs dpkg on a pty
+		grep -q "WARNING: removing anyway" "$WORK/remove.log"
 }
-tap_check "apt-get remove: programs gone; host key, enrolment and config kept; warns that $SERVICE still names the module" removed_keeps_state
+tap_check "STEPUP_FORCE_REMOVE=1 apt-get remove: programs gone (with a warning); host key, enrolment and config kept" removed_keeps_state
 
 # --- 6. purge -------------------------------------------------------------------------
 purge_clean() {
