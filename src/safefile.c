@@ -21,10 +21,19 @@
  *  6. Every refusal is logged as "refusing PATH: REASON" and fails closed.
  *  7. A foreign file (SU_FILE_FOREIGN: a user's ~/.google_authenticator,
  *     read once by stepupctl import) obeys rules 1 and 2 except the owner,
- *     and is not writable by group or others; its directories are the
- *     user's, so rule 4 does not apply. Its owner is the caller's question
- *     (su_file_id.uid): the file is only read, never trusted as a root
- *     file. */
+ *     and is not writable by group or others. Its path runs through
+ *     directories a user controls, so it is never opened for reading
+ *     before it is known to be a regular file: it is opened with O_PATH
+ *     (no open-time effect of a device or FIFO), checked on that
+ *     descriptor, and only then opened for reading through
+ *     /proc/self/fd, which reopens that very inode (see open_foreign).
+ *     A file the user owns may sit in any directory (their home is
+ *     theirs). A file root owns must be reached only through root's
+ *     directories, rule 4 on the path as written, a symlink refused
+ *     (root_chain_ok): else a user's directory symlink (or a hard link)
+ *     would make root read root's own files for them. Any other owner is
+ *     the caller's question (su_file_id.uid): the file is only read, never
+ *     trusted as a root file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -81,31 +90,40 @@ static char *dir_of(const char *path)
  * symlink); the caller resolves the path and asks again. */
 #define FALLBACK 99
 
+/* Rule 4 on one directory's lstat: NULL if it passes, else why (in buf or
+ * a constant). holding: the directory holding the file (no sticky pass). */
+static const char *dir_problem(const struct stat *st, bool holding, char *buf,
+			       size_t size)
+{
+	if (!S_ISDIR(st->st_mode))
+		return "not a directory";
+	if (st->st_uid != 0) {
+		snprintf(buf, size, "directory not owned by root (uid %u)",
+			 (unsigned)st->st_uid);
+		return buf;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	    (holding || !(st->st_mode & S_ISVTX))) {
+		snprintf(buf, size, "directory mode %04o lets group or others write in it",
+			 (unsigned)(st->st_mode & 07777));
+		return buf;
+	}
+	return NULL;
+}
+
 static int check_one_dir(const su_log *log, const char *dir, bool holding,
 			 bool may_fall_back)
 {
 	struct stat st;
-	char reason[128];
+	char buf[128];
+	const char *why;
 
 	if (lstat(dir, &st) != 0)
 		return may_fall_back ? FALLBACK : refuse_errno(log, dir, "cannot stat directory");
 	if (S_ISLNK(st.st_mode) && may_fall_back)
 		return FALLBACK;
-	if (!S_ISDIR(st.st_mode))
-		return refuse(log, dir, "not a directory");
-	if (st.st_uid != 0) {
-		snprintf(reason, sizeof(reason), "directory not owned by root (uid %u)",
-			 (unsigned)st.st_uid);
-		return refuse(log, dir, reason);
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
-	    (holding || !(st.st_mode & S_ISVTX))) {
-		snprintf(reason, sizeof(reason),
-			 "directory mode %04o lets group or others write in it",
-			 (unsigned)(st.st_mode & 07777));
-		return refuse(log, dir, reason);
-	}
-	return SU_OK;
+	why = dir_problem(&st, holding, buf, sizeof(buf));
+	return why == NULL ? SU_OK : refuse(log, dir, why);
 }
 
 /* ---- directories found safe during one PAM call ----------------------------
@@ -302,9 +320,11 @@ static bool file_id_equal(const su_file_id *a, const su_file_id *b)
 	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
-static int open_checked(const su_log *log, const char *path, int *fd_out)
+/* Rule 1. how: O_RDONLY | O_NONBLOCK | O_NOCTTY to read, O_PATH for
+ * open_foreign (a symlink then opens as itself, and check_stat refuses it). */
+static int open_checked(const su_log *log, const char *path, int how, int *fd_out)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = open(path, how | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -315,6 +335,129 @@ static int open_checked(const su_log *log, const char *path, int *fd_out)
 	}
 	*fd_out = fd;
 	return SU_OK;
+}
+
+/* An absolute path without its empty and "." components, in place: each
+ * names the directory before it, so the lookup is the same. */
+static void drop_dot_components(char *p)
+{
+	char *w = p;
+	const char *r = p;
+
+	for (;;) {
+		size_t len;
+
+		while (*r == '/')
+			r++;
+		len = strcspn(r, "/");
+		if (len == 0)
+			break;
+		if (len != 1 || r[0] != '.') {
+			*w++ = '/';
+			memmove(w, r, len); /* w <= r: never ahead of what is read */
+			w += len;
+		}
+		r += len;
+	}
+	if (w == p)
+		*w++ = '/';
+	*w = '\0';
+}
+
+/* Rule 7, a root-owned foreign file: every directory on path as written
+ * (from the working directory if relative) passes rule 4, and none is a
+ * symlink. Not su_check_dir, which judges the canonical directory: with
+ * ~alice/d -> /etc the canonical directory is /etc, which passes, while
+ * alice decides where ~alice/d leads. What matters is who can change what
+ * the name leads to: every directory it is looked up in. "." and empty
+ * components change nothing and are dropped; ".." after a symlink leads
+ * where the text does not say: refused. Last, the name must still lead to
+ * the inode opened (pst): from here on the chain is root's, so the name
+ * cannot be turned elsewhere. */
+static int root_chain_ok(const su_log *log, const char *path, const struct stat *pst)
+{
+	char cwd[PATH_MAX], buf[128], *abs;
+	const char *why = NULL;
+	bool holding = true;
+	struct stat st;
+
+	if (path[0] == '/')
+		abs = strdup(path);
+	else if (getcwd(cwd, sizeof(cwd)) != NULL && cwd[0] == '/')
+		abs = su_path_join(cwd, path);
+	else
+		return refuse(log, path, "owned by root, and the working directory is unknown");
+	if (abs == NULL)
+		return refuse(log, path, "out of memory");
+	drop_dot_components(abs);
+	if (!plain_path(abs)) {
+		free(abs);
+		return refuse(log, path, "owned by root, and its path has a \"..\" component: "
+			      "give a root-owned file by a path without one");
+	}
+	while (why == NULL && cut_to_parent(abs)) {
+		if (lstat(abs, &st) != 0)
+			why = strerror(errno);
+		else if (S_ISLNK(st.st_mode))
+			why = "is a symbolic link";
+		else
+			why = dir_problem(&st, holding, buf, sizeof(buf));
+		holding = false;
+	}
+	if (why != NULL)
+		su_logf(log, LOG_ERR, "refusing %s: owned by root, so read only through "
+			"directories of root's that others cannot write; %s: %s", path, abs, why);
+	free(abs);
+	if (why != NULL)
+		return SU_ERR;
+	if (lstat(path, &st) != 0 || st.st_dev != pst->st_dev || st.st_ino != pst->st_ino)
+		return refuse(log, path, "changed while it was opened");
+	return SU_OK;
+}
+
+/* Rule 7: open a foreign file for reading only once it is known to be a
+ * regular file (and, if root's, reached through root's directories). The
+ * O_PATH descriptor has no open-time effect (no device's open routine
+ * runs, no FIFO waits) and pins the inode. It cannot be read, and open has
+ * no way to reopen it as it is (AT_EMPTY_PATH is a flag of fstatat,
+ * linkat and the like, not of openat). Its /proc/self/fd entry is the way:
+ * a "magic link" that resolves to the open file itself, not to a path
+ * walked again, so nothing a user changes can redirect it. It must be
+ * followed: no O_NOFOLLOW there (that fails with ELOOP). An inode never
+ * changes type, so what opens is the regular file just checked; device,
+ * inode and owner are compared all the same, so that a /proc that is not
+ * procfs fails closed. No /proc: refused. The extra syscalls are on this
+ * path only (stepupctl import), never on the module's. */
+static int open_foreign(const su_log *log, const char *path, size_t max_size,
+			int *fd_out, struct stat *st)
+{
+	char proc[32];
+	struct stat pst;
+	int pfd = -1, fd = -1;
+	int rc = open_checked(log, path, O_PATH, &pfd);
+
+	if (rc == SU_OK)
+		rc = check_file(log, path, pfd, SU_FILE_FOREIGN, max_size, &pst);
+	if (rc == SU_OK && pst.st_uid == 0)
+		rc = root_chain_ok(log, path, &pst);
+	if (rc == SU_OK) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			rc = refuse_errno(log, path, "cannot reopen it through /proc/self/fd");
+	}
+	if (rc == SU_OK)
+		rc = check_file(log, path, fd, SU_FILE_FOREIGN, max_size, st);
+	if (rc == SU_OK && (st->st_dev != pst.st_dev || st->st_ino != pst.st_ino ||
+			    st->st_uid != pst.st_uid))
+		rc = refuse(log, path, "changed while it was opened");
+	if (pfd >= 0)
+		close(pfd);
+	if (rc == SU_OK)
+		*fd_out = fd;
+	else if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* Read to EOF, at most max bytes: the file may have grown since fstat.
@@ -363,12 +506,15 @@ int su_read_file_id(const su_log *log, const char *path, enum su_file_kind kind,
 	*out = (su_buf){0};
 	if (dir == NULL)
 		return refuse(log, path, "out of memory");
-	/* Rule 7: a foreign file's directories are its owner's. */
-	rc = kind == SU_FILE_FOREIGN ? SU_OK : su_check_dir(log, dir);
-	if (rc == SU_OK)
-		rc = open_checked(log, path, &fd);
-	if (rc == SU_OK)
-		rc = check_file(log, path, fd, kind, max_size, &st);
+	if (kind == SU_FILE_FOREIGN) {
+		rc = open_foreign(log, path, max_size, &fd, &st);
+	} else {
+		rc = su_check_dir(log, dir);
+		if (rc == SU_OK)
+			rc = open_checked(log, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
+		if (rc == SU_OK)
+			rc = check_file(log, path, fd, kind, max_size, &st);
+	}
 	if (rc == SU_OK)
 		rc = read_all(log, path, fd, max_size, (size_t)st.st_size, out);
 	if (rc == SU_OK && id != NULL) {

@@ -3,7 +3,8 @@
  * and the directory chain above it; every write is temp file + fsync +
  * rename + fsync(dir). Refusals are logged with the path and the reason.
  * A user's own file that stepupctl reads once (SU_FILE_FOREIGN) gets the
- * same open and descriptor checks, except owner and directories. */
+ * same descriptor checks except the owner, made before it is opened for
+ * reading; its directories are checked only when root owns it. */
 #ifndef SU_SAFEFILE_H
 #define SU_SAFEFILE_H
 
@@ -18,10 +19,12 @@ enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_EXISTS = 2, SU_ERR = -1 };
 enum su_file_kind {
 	SU_FILE_PUBLIC, /* root-owned, not group/world writable (stepup.conf) */
 	SU_FILE_SECRET, /* root-owned, no group/world bits at all */
-	SU_FILE_FOREIGN, /* any owner, in any directory, not group/world
-			  * writable: a user's file stepupctl reads once
-			  * (~/.google_authenticator); the caller judges the
-			  * owner from su_file_id.uid */
+	SU_FILE_FOREIGN, /* any owner, not group/world writable, never
+			  * opened for reading unless regular: a user's file
+			  * stepupctl reads once (~/.google_authenticator).
+			  * In any directory, unless root owns it: then only
+			  * through root's directories, none a symlink. The
+			  * caller judges the owner from su_file_id.uid */
 };
 
 typedef struct su_buf {

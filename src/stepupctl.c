@@ -1025,7 +1025,6 @@ out:
 /* ---- import google-authenticator ---------------------------------------- */
 
 #define GA_FORMAT "google-authenticator"
-#define GA_SKEW_SECONDS 86400 /* google-authenticator learns skews within a day */
 
 /* What an import did with DISALLOW_REUSE, for the report. */
 enum seed { SEED_NONE, SEED_SET, SEED_KEPT, SEED_FUTURE };
@@ -1041,9 +1040,10 @@ typedef struct ga_import {
 } ga_import;
 
 /* The file is the user's own (as pam_google_authenticator wants it) or
- * root's (a copy an administrator made). Another user's file would put
- * their secret into this user's record: whoever controls the user's home
- * can point a path there through a directory symlink. */
+ * root's (a copy an administrator made; safefile read it only through
+ * root's directories, rule 7). Another user's file would put their secret
+ * into this user's record: whoever controls the user's home can point a
+ * path there through a directory symlink. */
 static int ga_owner_ok(ga_import *im, const su_file_id *id)
 {
 	const struct passwd *pw = im->known ? getpwnam(im->user) : NULL;
@@ -1134,18 +1134,23 @@ static int ga_record(ctl *c, const ga_import *im, su_kv *record)
 /* DISALLOW_REUSE lists the steps of the codes google-authenticator
  * accepted lately. The module refuses every code whose step starts at or
  * before totp_last_time, so the start of the highest listed step, when
- * later than what the state holds, bars those codes here too. A step more
- * than a day ahead of now comes from no working clock and would bar the
- * user's codes until then: not carried over. *changed: state to commit. */
-static int ga_seed(ga_import *im, su_state_txn *txn, su_kv *state, bool *changed)
+ * later than what the state holds, bars those codes here too. A code the
+ * module accepts is at most window steps ahead of now; a listed step
+ * further ahead than window + 1 (one for a step that began while the file
+ * was copied) was accepted by no clock near this one, and would bar every
+ * code of the user's until then, with no command to undo it: not carried
+ * over. *changed: state to commit. */
+static int ga_seed(ga_import *im, unsigned window, su_state_txn *txn, su_kv *state,
+		   bool *changed)
 {
-	uint64_t last = 0, start = im->ga.last_used_step * im->ga.step_size;
+	uint64_t last = 0, now_step = (uint64_t)time(NULL) / im->ga.step_size;
+	uint64_t start = im->ga.last_used_step * im->ga.step_size; /* < 2^31 * 60 */
 
 	*changed = false;
 	if (im->ga.used_steps == 0)
 		return CTL_OK;
 	im->seed_time = start;
-	if (start > (uint64_t)time(NULL) + GA_SKEW_SECONDS) {
+	if (im->ga.last_used_step > now_step + window + 1) {
 		im->seed = SEED_FUTURE;
 		return CTL_OK;
 	}
@@ -1182,7 +1187,7 @@ static int ga_write(ctl *c, ga_import *im)
 	if (rc == CTL_OK)
 		rc = ga_record(c, im, &record);
 	if (rc == CTL_OK)
-		rc = ga_seed(im, txn, state, &changed);
+		rc = ga_seed(im, c->settings.totp_window, txn, state, &changed);
 	if (rc == CTL_OK && changed && su_state_commit(txn) != SU_OK)
 		rc = CTL_REFUSED;
 	if (rc == CTL_OK && su_state_save_record(txn, &record) != SU_OK)
@@ -1215,7 +1220,7 @@ static void report_codes(const ga_import *im)
 		       "works once)\n", g->code_repeats);
 }
 
-static void report_reuse(const ga_import *im)
+static void report_reuse(const ctl *c, const ga_import *im)
 {
 	const su_ga_file *g = &im->ga;
 	char when[64];
@@ -1234,9 +1239,9 @@ static void report_reuse(const ga_import *im)
 		printf("  DISALLOW_REUSE: already covered: %s's state refuses codes up to "
 		       "a later step; pam_stepup never accepts a code twice\n", im->user);
 	else
-		printf("  DISALLOW_REUSE: not carried over: its last step (%s) is more than "
-		       "a day ahead of this clock; pam_stepup never accepts a code twice\n",
-		       when);
+		printf("  DISALLOW_REUSE: not carried over: its last step (%s) is ahead of "
+		       "this clock by more than totp_window + 1 = %u step(s); pam_stepup "
+		       "never accepts a code twice\n", when, c->settings.totp_window + 1);
 }
 
 /* The settings pam_stepup keeps in stepup.conf instead. */
@@ -1296,7 +1301,7 @@ static void report_import(const ctl *c, const ga_import *im)
 	if (g->line[SU_GA_STEP_SIZE] != 0)
 		printf("  STEP_SIZE %u: carried over\n", g->step_size);
 	report_codes(im);
-	report_reuse(im);
+	report_reuse(c, im);
 	report_settings(c, im);
 	report_unknown(im);
 	printf("Test it: have %s run 'sudo -v' and enter a code from the app.\n"

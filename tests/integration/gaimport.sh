@@ -4,8 +4,10 @@
 # through the installed module and a real PAM stack (pamtester): the
 # user's secret keeps working, the scratch codes work once each as
 # recovery codes, nothing is stored or printed in clear but what enroll
-# stores, and every refusal (HOTP, symlink, another user's file, malformed
-# line, already enrolled) writes nothing. Codes come from oathtool.
+# stores, and every refusal (HOTP, symlink, another user's file, a root-owned
+# file through the user's directory symlink, malformed line, already
+# enrolled) writes nothing. DISALLOW_REUSE is carried over only up to
+# totp_window + 1 steps ahead. Codes come from oathtool.
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
 require_root
@@ -35,7 +37,7 @@ check_cleaned_up() {
 	fi
 }
 
-tap_plan 24
+tap_plan 27
 install_traps check_cleaned_up
 add_cleanup cleanup_accounts
 make_tree gaimport "methods = totp, recovery" "lockout_attempts = 0"
@@ -364,4 +366,71 @@ else
 	tap_not_ok "status lists imported users and their imported sets"
 fi
 
-# 24: check_cleaned_up, from the EXIT trap.
+# --- a root-owned file and the user's directories -----------------------------------
+# 24: an administrator's copy, root's, in root's directory: imported by its
+# own path, refused through a directory symlink the user owns (the user
+# decides where that leads: /etc/shadow, another user's copy), nothing written
+W=via$$
+mkdir -m 0700 "$T/admin"
+ga "$T/admin/ga" -t -d -u -w 3 -e 1
+ln -s "$T/admin" "$T/home/$U/d"
+chown -h "$U" "$T/home/$U/d"
+import "$W" "$T/home/$U/d/ga"
+if refused_import &&
+	err_has "refusing $T/home/$U/d/ga: owned by root, so read only through directories of root's that others cannot write; $(realpath "$T/home/$U")/d: is a symbolic link" &&
+	[ ! -e "$USERDIR/$W" ] && [ ! -e "$STATEDIR/$W" ]; then
+	import "$W" "$T/admin/ga"
+	if [ "$rc" = 0 ] && out_has "imported $W from $T/admin/ga:"; then
+		tap_ok "a root-owned file through the user's directory symlink is refused, nothing written; by its own path it is imported"
+	else
+		tap_not_ok "a root-owned file through the user's directory symlink is refused, nothing written; by its own path it is imported"
+	fi
+else
+	tap_not_ok "a root-owned file through the user's directory symlink is refused, nothing written; by its own path it is imported"
+fi
+
+# --- DISALLOW_REUSE ahead of the clock (totp_window = 1) -------------------------
+# reuse_ahead NAME STEPS: a TOTP file listing the step STEPS ahead of now as used
+reuse_ahead() {
+	ga "$T/$1" -t -d -r 3 -R 30 -w 3 -e 0
+	sed -i "s/^\" DISALLOW_REUSE\$/\" DISALLOW_REUSE $(($(date +%s) / 30 + $2))/" "$T/$1"
+}
+
+# 25: far ahead (a crafted file would bar the user's codes until then):
+# not carried over, the current code accepted
+F=far$$
+reuse_ahead far 10
+import "$F" "$T/far"
+if [ "$rc" = 0 ] &&
+	out_has "DISALLOW_REUSE: not carried over: its last step (" &&
+	out_has ") is ahead of this clock by more than totp_window + 1 = 2 step(s); pam_stepup never accepts a code twice" &&
+	! grep -qs '^totp_last_time=' "$STATEDIR/$F" &&
+	pt "$T0" "$SERVICE" "$F" "$(code_at "$T0" "$(secret_of "$T/far")")"; then
+	tap_ok "DISALLOW_REUSE 10 steps ahead is not carried over: the current code is accepted"
+else
+	tap_not_ok "DISALLOW_REUSE 10 steps ahead is not carried over: the current code is accepted"
+fi
+
+# 26: the cap is totp_window + 1 steps: 2 ahead carried over, 3 not (not
+# within 5 s of a step's end, so that the clock does not cross one between
+# writing the file and reading it)
+while (($(date +%s) % 30 >= 25)); do sleep 1; done
+E2=ahd2$$ E3=ahd3$$
+reuse_ahead ahead2 2
+import "$E2" "$T/ahead2"
+ok=0
+if [ "$rc" = 0 ] && out_has "DISALLOW_REUSE: carried over: codes up to the step starting" &&
+	grep -qx "totp_last_time=$(($(sed -n 's/^" DISALLOW_REUSE //p' "$T/ahead2") * 30))" "$STATEDIR/$E2"; then
+	ok=1
+fi
+reuse_ahead ahead3 3
+import "$E3" "$T/ahead3"
+if [ "$ok" = 1 ] && [ "$rc" = 0 ] &&
+	out_has "DISALLOW_REUSE: not carried over: its last step (" &&
+	! grep -qs '^totp_last_time=' "$STATEDIR/$E3"; then
+	tap_ok "DISALLOW_REUSE up to totp_window + 1 steps ahead is carried over, one more is not"
+else
+	tap_not_ok "DISALLOW_REUSE up to totp_window + 1 steps ahead is carried over, one more is not"
+fi
+
+# 27: check_cleaned_up, from the EXIT trap.

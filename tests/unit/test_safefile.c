@@ -16,6 +16,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1220,6 +1221,203 @@ static void r7_foreign_file_writable_by_others_is_refused(void **state)
 	expect_read_ok(file, SU_FILE_FOREIGN, "x\n");
 }
 
+/* A child blocked opening fifo for writing: it returns from open only
+ * once some reader opens the FIFO (every reader's open counts, even one
+ * closed at once). Returns after the child is asleep in that open. */
+static pid_t writer_blocked_on(const char *fifo)
+{
+	char stat_path[64], syscall_path[64], line[256];
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int)pid);
+	snprintf(syscall_path, sizeof(syscall_path), "/proc/%d/syscall", (int)pid);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(stat_path, "r");
+		char *paren;
+		bool asleep = false;
+
+		if (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+		    (paren = strrchr(line, ')')) != NULL)
+			asleep = paren[1] == ' ' && paren[2] == 'S';
+		if (f != NULL)
+			fclose(f);
+		/* and asleep in openat, where /proc says which syscall */
+		if (asleep && (f = fopen(syscall_path, "r")) != NULL) {
+			long nr = -1;
+
+			if (fscanf(f, "%ld", &nr) != 1 || nr != SYS_openat)
+				asleep = false;
+			fclose(f);
+		}
+		if (asleep)
+			return pid;
+		usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	fail_msg("the writer of %s never blocked in open", fifo);
+	return -1;
+}
+
+/* A user can point root at a device or a FIFO through a directory symlink
+ * (~/d -> /dev): refused before any open for reading, so no device's
+ * open routine runs and no FIFO sees a reader. The FIFO shows it: its
+ * blocked writer would be let through by any reader's open. */
+static void r7_foreign_device_or_fifo_is_never_opened_for_reading(void **state)
+{
+	fixture *fx = *state;
+	char home[PATH_MAX], link[PATH_MAX], dev[PATH_MAX], fifos[PATH_MAX];
+	char fifo[PATH_MAX], via[PATH_MAX];
+	struct sigaction sa = {0}, old;
+	struct timespec t0;
+	int status = 0;
+	pid_t writer, done = 0;
+
+	NEED_ROOT();
+	JOIN(home, fx->dir, "home");
+	make_dir(home, 0755, NOBODY);
+	JOIN(link, home, "d");
+	assert_int_equal(symlink("/dev", link), 0);
+	JOIN(dev, link, "null");
+	expect_read_refused(dev, SU_FILE_FOREIGN, dev, "not a regular file");
+
+	JOIN(fifos, home, "fifos");
+	make_dir(fifos, 0755, NOBODY);
+	JOIN(fifo, fifos, "ga");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(chown(fifo, NOBODY, 0), 0);
+	JOIN(link, home, "f");
+	assert_int_equal(symlink("fifos", link), 0);
+	JOIN(via, link, "ga");
+	writer = writer_blocked_on(fifo);
+	sa.sa_handler = on_alarm;
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(3);
+	expect_read_refused(via, SU_FILE_FOREIGN, via, "not a regular file");
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	assert_true(elapsed_ms(&t0) < 2000);
+	/* a reader's open would have let the writer out of its open by now */
+	for (int i = 0; i < 30 && done == 0; i++) {
+		usleep(10 * 1000);
+		done = waitpid(writer, &status, WNOHANG);
+	}
+	if (done == 0) {
+		kill(writer, SIGKILL);
+		waitpid(writer, &status, 0);
+	}
+	if (done != 0)
+		fail_msg("%s was opened for reading: its writer got through (status %d)", via,
+			 status);
+}
+
+/* "refusing PATH: owned by root, so read only through directories of
+ * root's that others cannot write; DIR: WANT", nothing read. */
+static void expect_root_chain_refused(const char *path, const char *dir, const char *want)
+{
+	char reason[2 * PATH_MAX + 200];
+
+	snprintf(reason, sizeof(reason), "owned by root, so read only through directories of "
+		 "root's that others cannot write; %s: %s", dir, want);
+	expect_read_refused(path, SU_FILE_FOREIGN, path, reason);
+}
+
+/* A root-owned file is read only through root's directories, as written:
+ * a directory symlink of the user's (ancestor or holding), a directory the
+ * user owns or anyone may write in, or a hard link in one, would make root
+ * read a root-only file for the user. su_check_dir would pass ~/d -> adm,
+ * since it judges the directory the link resolves to. A file the user
+ * owns keeps reading in the user's directories. */
+static void r7_foreign_root_file_only_through_roots_directories(void **state)
+{
+	fixture *fx = *state;
+	char adm[PATH_MAX], adm_real[PATH_MAX], ga[PATH_MAX], home[PATH_MAX];
+	char home_real[PATH_MAX], p[PATH_MAX], q[PATH_MAX], r[PATH_MAX];
+
+	NEED_ROOT();
+	JOIN(adm, fx->dir, "adm");
+	JOIN(adm_real, fx->real, "adm");
+	make_dir(adm, 0755, 0);
+	JOIN(ga, adm, "ga");
+	make_file(ga, "SECRET\n", 0600, 0);
+	expect_read_ok(ga, SU_FILE_FOREIGN, "SECRET\n");  /* relative, "./" included */
+	JOIN(p, adm_real, "ga");
+	expect_read_ok(p, SU_FILE_FOREIGN, "SECRET\n");   /* absolute */
+	JOIN(home, fx->dir, "home");
+	JOIN(home_real, fx->real, "home");
+	make_dir(home, 0755, NOBODY);
+
+	/* the user's directory symlink, holding or above */
+	JOIN(p, home, "d");
+	assert_int_equal(symlink(adm_real, p), 0);
+	JOIN(q, p, "ga");
+	JOIN(r, home_real, "d");
+	expect_root_chain_refused(q, r, "is a symbolic link");
+	JOIN(p, home, "up");
+	assert_int_equal(symlink(fx->real, p), 0);
+	JOIN(q, p, "adm/ga");
+	JOIN(r, home_real, "up");
+	expect_root_chain_refused(q, r, "is a symbolic link");
+
+	/* in the user's directory; a hard link there too */
+	JOIN(p, home, "rootga");
+	make_file(p, "SECRET\n", 0600, 0);
+	expect_root_chain_refused(p, home_real, "directory not owned by root (uid 65534)");
+	JOIN(q, home, "hard");
+	assert_int_equal(link(ga, q), 0);
+	expect_root_chain_refused(q, home_real, "directory not owned by root (uid 65534)");
+
+	/* under a root directory in the user's: every ancestor counts */
+	JOIN(p, home, "sub");
+	make_dir(p, 0755, 0);
+	JOIN(q, p, "ga");
+	make_file(q, "SECRET\n", 0600, 0);
+	expect_root_chain_refused(q, home_real, "directory not owned by root (uid 65534)");
+
+	/* holding directory writable by group or others; an ancestor too,
+	 * unless sticky */
+	static const mode_t bad[] = {0775, 0757, 01777};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+
+		assert_int_equal(chmod(adm, bad[i]), 0);
+		snprintf(want, sizeof(want), "directory mode %04o lets group or others write in it",
+			 (unsigned)bad[i]);
+		expect_root_chain_refused(ga, adm_real, want);
+	}
+	assert_int_equal(chmod(adm, 0755), 0);
+	JOIN(p, adm, "in");
+	make_dir(p, 0700, 0);
+	JOIN(q, p, "ga");
+	make_file(q, "SECRET\n", 0600, 0);
+	assert_int_equal(chmod(adm, 0777), 0);
+	expect_root_chain_refused(q, adm_real, "directory mode 0777 lets group or others write in it");
+	assert_int_equal(chmod(adm, 01777), 0);
+	expect_read_ok(q, SU_FILE_FOREIGN, "SECRET\n");
+	assert_int_equal(chmod(adm, 0755), 0);
+
+	/* ".." is not walked as written */
+	JOIN(p, adm, "../adm/ga");
+	expect_read_refused(p, SU_FILE_FOREIGN, p, "has a \"..\" component");
+
+	/* the user's own file: in the user's directory, and through the
+	 * user's symlink, as before */
+	JOIN(p, home, "own");
+	make_file(p, "MINE\n", 0600, NOBODY);
+	expect_read_ok(p, SU_FILE_FOREIGN, "MINE\n");
+	JOIN(q, home, "d2");
+	assert_int_equal(symlink(home_real, q), 0);
+	JOIN(r, q, "own");
+	expect_read_ok(r, SU_FILE_FOREIGN, "MINE\n");
+}
+
 /* --- versions (su_file_id, su_file_unchanged) -------------------------------- */
 
 static void read_id(const char *path, su_file_id *id)
@@ -1343,6 +1541,8 @@ int main(void)
 		T(r7_foreign_file_of_any_owner_in_a_users_dir_is_read),
 		T(r7_foreign_file_keeps_rules_1_and_2),
 		T(r7_foreign_file_writable_by_others_is_refused),
+		T(r7_foreign_device_or_fifo_is_never_opened_for_reading),
+		T(r7_foreign_root_file_only_through_roots_directories),
 		T(version_fresh_file_is_not_settled),
 		T(version_every_change_is_seen),
 	};
