@@ -1551,8 +1551,6 @@ static int user_view_load(ctl *c, const char *user, user_view *v)
 static int last_code_time(const user_view *v, char *buf, size_t size)
 {
 	uint64_t secs = 0;
-	time_t when;
-	struct tm tm;
 	int rc;
 
 	rc = su_kv_get_u64(&ctl_log, v->state_path, &v->state, "totp_last_time", 0,
@@ -1563,10 +1561,7 @@ static int last_code_time(const user_view *v, char *buf, size_t size)
 		snprintf(buf, size, "never");
 		return CTL_OK;
 	}
-	when = (time_t)secs;
-	if (localtime_r(&when, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-		snprintf(buf, size, "@%llu", (unsigned long long)secs);
+	local_time((time_t)secs, buf, size);
 	return CTL_OK;
 }
 

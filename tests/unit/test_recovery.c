@@ -39,6 +39,22 @@ static void generate(su_kv *record, unsigned count, char (*shown)[SU_RECOVERY_SH
 	assert_int_equal(su_recovery_generate(key, "alice", count, record, shown), 0);
 }
 
+/* Code index of a set of three is used: the first use is new, the second
+ * was used already, and two of three are left. */
+static void use_once_of_three(const su_kv *record, su_kv *st, unsigned index)
+{
+	unsigned left, total;
+	bool was_used;
+
+	assert_int_equal(su_recovery_use(&quiet, "s", record, st, index, &was_used), 0);
+	assert_false(was_used);
+	assert_int_equal(su_recovery_use(&quiet, "s", record, st, index, &was_used), 0);
+	assert_true(was_used);
+	assert_int_equal(su_recovery_left(&quiet, "s", record, st, &left, &total), 0);
+	assert_int_equal(left, 2);
+	assert_int_equal(total, 3);
+}
+
 static void codes_have_the_documented_shape(void **state)
 {
 	char shown[SU_RECOVERY_COUNT_MAX][SU_RECOVERY_SHOWN];
@@ -119,19 +135,12 @@ static void a_code_is_used_once(void **state)
 	char shown[3][SU_RECOVERY_SHOWN];
 	su_kv record = { 0 }, st = { 0 };
 	unsigned left, total;
-	bool was_used;
 
 	(void)state;
 	generate(&record, 3, shown);
 	assert_int_equal(su_recovery_left(&quiet, "s", &record, &st, &left, &total), 0);
 	assert_int_equal(left, 3);
-	assert_int_equal(su_recovery_use(&quiet, "s", &record, &st, 2, &was_used), 0);
-	assert_false(was_used);
-	assert_int_equal(su_recovery_use(&quiet, "s", &record, &st, 2, &was_used), 0);
-	assert_true(was_used);
-	assert_int_equal(su_recovery_left(&quiet, "s", &record, &st, &left, &total), 0);
-	assert_int_equal(left, 2);
-	assert_int_equal(total, 3);
+	use_once_of_three(&record, &st, 2);
 	su_kv_free(&record);
 	su_kv_free(&st);
 }
@@ -243,8 +252,7 @@ static void imported_codes_match_and_are_used_once(void **state)
 {
 	char canon[SU_RECOVERY_CHARS + 1];
 	su_kv record = { 0 }, st = { 0 };
-	unsigned index, left, total;
-	bool was_used;
+	unsigned index;
 
 	(void)state;
 	import(&record);
@@ -268,13 +276,7 @@ static void imported_codes_match_and_are_used_once(void **state)
 	assert_int_equal(su_recovery_match(&quiet, "rec", key, "alice", &record, canon, &index), 0);
 	assert_int_equal(index, 0);
 	/* single use, as ours */
-	assert_int_equal(su_recovery_use(&quiet, "s", &record, &st, 3, &was_used), 0);
-	assert_false(was_used);
-	assert_int_equal(su_recovery_use(&quiet, "s", &record, &st, 3, &was_used), 0);
-	assert_true(was_used);
-	assert_int_equal(su_recovery_left(&quiet, "s", &record, &st, &left, &total), 0);
-	assert_int_equal(left, 2);
-	assert_int_equal(total, 3);
+	use_once_of_three(&record, &st, 3);
 	su_kv_free(&record);
 	su_kv_free(&st);
 }
