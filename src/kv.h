@@ -40,6 +40,10 @@ void su_kv_del_prefix(su_kv *kv, const char *prefix);
 int su_kv_get_u64(const su_log *log, const char *path, const su_kv *kv,
 		  const char *key, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Serialise into buf (NUL-terminated) when the text and its NUL fit in
+ * size; returns the text's length either way (as snprintf), allocating
+ * nothing. */
+size_t su_kv_format_to(const su_kv *kv, char *buf, size_t size);
 /* Serialise with "version=1" first; caller frees with su_free_string. */
 char *su_kv_format(const su_kv *kv, size_t *len_out);
 void su_kv_free(su_kv *kv);

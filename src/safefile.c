@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "guard.h"
 #include "safefile.h"
 #include "secret.h"
 #include "util.h"
@@ -537,6 +538,67 @@ int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 	return su_read_file_id(log, path, kind, max_size, out, NULL);
 }
 
+int su_open_update(const su_log *log, const char *path, size_t max_size, int *fd_out,
+		   struct stat *st)
+{
+	char *dir = dir_of(path);
+	int fd = -1, rc;
+
+	*fd_out = -1;
+	if (dir == NULL)
+		return refuse(log, path, "out of memory");
+	rc = su_check_dir(log, dir);
+	free(dir);
+	if (rc == SU_OK)
+		rc = open_checked(log, path, O_RDWR | O_NONBLOCK | O_NOCTTY, &fd);
+	if (rc == SU_OK)
+		rc = check_file(log, path, fd, SU_FILE_SECRET, max_size, st);
+	if (rc == SU_OK)
+		*fd_out = fd;
+	else if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int su_read_at_start(const su_log *log, const char *path, int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return refuse_errno(log, path, "read failed");
+		if (n == 0)
+			return refuse(log, path, "shrank while it was read");
+		got += (size_t)n;
+	}
+	return SU_OK;
+}
+
+int su_write_at(const su_log *log, const char *path, int fd, const void *data,
+		size_t len, off_t offset)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return refuse_errno(log, path, "cannot write");
+		p += n;
+		len -= (size_t)n;
+		offset += n;
+	}
+	/* Data only: the size and the blocks are the same as before, so
+	 * fdatasync flushes what a reader after a crash needs. */
+	if (fdatasync(fd) != 0)
+		return refuse_errno(log, path, "cannot sync");
+	return SU_OK;
+}
+
 bool su_file_unchanged(const char *path, const su_file_id *id)
 {
 	struct stat st;
@@ -613,8 +675,8 @@ static int fill_file(const su_log *log, const char *path, int fd,
 	return rc;
 }
 
-int su_write_file(const su_log *log, const char *path, const void *data,
-		  size_t len, mode_t mode)
+static int replace_file(const su_log *log, const char *path, const void *data,
+			size_t len, mode_t mode)
 {
 	char *dir = dir_of(path), *tmp = NULL;
 	int fd, rc = SU_ERR;
@@ -657,8 +719,22 @@ out:
 	return rc;
 }
 
-int su_create_file(const su_log *log, const char *path, const void *data,
-		   size_t len, mode_t mode)
+/* What the caller of a setuid program set (a file size limit, signals)
+ * does not cut a write of ours short: see guard.h. */
+int su_write_file(const su_log *log, const char *path, const void *data,
+		  size_t len, mode_t mode)
+{
+	int rc;
+
+	if (su_guard_hold(log) != 0)
+		return SU_ERR;
+	rc = replace_file(log, path, data, len, mode);
+	su_guard_release();
+	return rc;
+}
+
+static int create_file(const su_log *log, const char *path, const void *data,
+		       size_t len, mode_t mode)
 {
 	char *dir = dir_of(path);
 	int fd, rc = SU_ERR;
@@ -679,6 +755,18 @@ int su_create_file(const su_log *log, const char *path, const void *data,
 	rc = fsync_dir(dir) == 0 ? SU_OK : refuse_errno(log, dir, "cannot sync directory");
 out:
 	free(dir);
+	return rc;
+}
+
+int su_create_file(const su_log *log, const char *path, const void *data,
+		   size_t len, mode_t mode)
+{
+	int rc;
+
+	if (su_guard_hold(log) != 0)
+		return SU_ERR;
+	rc = create_file(log, path, data, len, mode);
+	su_guard_release();
 	return rc;
 }
 

@@ -79,6 +79,22 @@ int su_read_file_id(const su_log *log, const char *path, enum su_file_kind kind,
  * file put in its place has another id. */
 bool su_file_unchanged(const char *path, const su_file_id *id);
 
+/* Open a secret file for rewriting in place (the state file: see
+ * statefile.c), after the checks of a read: a root-owned regular file
+ * with no group or other bits, not larger than max_size, in a safe
+ * directory. SU_NOTFOUND (not logged) when it does not exist. */
+int su_open_update(const su_log *log, const char *path, size_t max_size, int *fd_out,
+		   struct stat *st);
+
+/* Read exactly len bytes at offset 0 of an open file (its size as fstat
+ * saw it). */
+int su_read_at_start(const su_log *log, const char *path, int fd, void *buf, size_t len);
+
+/* Write len bytes at offset in place, then fdatasync: one write, one
+ * flush. The caller holds the lock of path and su_guard_hold. */
+int su_write_at(const su_log *log, const char *path, int fd, const void *data,
+		size_t len, off_t offset);
+
 /* Replace path atomically with data, mode as given, owned by root. The
  * caller holds the lock that serialises writers of path. */
 int su_write_file(const su_log *log, const char *path, const void *data,

@@ -79,12 +79,19 @@ struct method {
 	enum su_method id;
 	const char *name;
 	bool (*enrolled)(const su_kv *record);
-	enum verdict (*check)(struct stepup *s, const char *code);
+	/* Judges code against state, inside the attempt's transaction (txn
+	 * names it in messages), changing state as an accepted or refused
+	 * answer must. */
+	enum verdict (*check)(struct stepup *s, const char *code, su_state_txn *txn,
+			      su_kv *state);
 };
 
-static enum verdict totp_check(struct stepup *s, const char *code);
-static enum verdict email_check(struct stepup *s, const char *code);
-static enum verdict recovery_check(struct stepup *s, const char *code);
+static enum verdict totp_check(struct stepup *s, const char *code, su_state_txn *txn,
+			       su_kv *state);
+static enum verdict email_check(struct stepup *s, const char *code, su_state_txn *txn,
+				su_kv *state);
+static enum verdict recovery_check(struct stepup *s, const char *code, su_state_txn *txn,
+				   su_kv *state);
 
 static const struct method methods[] = {
 	{SU_METHOD_TOTP, "totp", su_totp_enrolled, totp_check},
@@ -117,62 +124,14 @@ static int locked_now(struct stepup *s, su_state_txn *txn, const su_kv *state)
 				 &s->locked_until);
 }
 
-/* Inside a judgement's transaction: true when it must stop here, *v
- * then saying why (locked out, or a malformed state: an error). */
-static bool lock_stops(struct stepup *s, su_state_txn *txn, const su_kv *state,
-		       enum verdict *v)
-{
-	switch (locked_now(s, txn, state)) {
-	case 0:
-		return false;
-	case 1:
-		*v = VERDICT_LOCKED;
-		return true;
-	default:
-		*v = VERDICT_ERROR;
-		return true;
-	}
-}
-
-/* Record the step as used, under the user's state lock, so that two
- * concurrent attempts with one code cannot both get here and succeed.
+/* A TOTP code: the step it matches must be later than the last one used.
  * The state keeps the start time of the step in seconds, not its index:
  * a re-enrolment with another period then keeps every second that an
  * accepted code covered used, with no conversion. */
-static enum verdict consume_totp_step(struct stepup *s, uint64_t step)
+static enum verdict totp_check(struct stepup *s, const char *code, su_state_txn *txn,
+			       su_kv *state)
 {
-	enum verdict v = VERDICT_ERROR;
-	su_state_txn *txn = NULL;
-	uint64_t last = 0, start;
-	su_kv *state;
-
-	if (step > UINT64_MAX / s->totp.period)
-		return VERDICT_ERROR;
-	start = step * s->totp.period;
-	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
-		return VERDICT_ERROR;
-	if (lock_stops(s, txn, state, &v))
-		goto out;
-	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_time", 0,
-			  UINT64_MAX, &last) < 0)
-		goto out;
-	if (start <= last) {
-		v = VERDICT_REPLAYED;
-		goto out;
-	}
-	su_lockout_clear(state);
-	if (su_kv_set_u64(state, "totp_last_time", start) != 0 ||
-	    su_state_commit(txn) != SU_OK)
-		goto out;
-	v = VERDICT_ACCEPTED;
-out:
-	su_state_end(txn);
-	return v;
-}
-
-static enum verdict totp_check(struct stepup *s, const char *code)
-{
-	uint64_t step = 0;
+	uint64_t step = 0, last = 0, start;
 	int rc;
 
 	if (!su_totp_code_shaped(&s->totp, code))
@@ -182,7 +141,16 @@ static enum verdict totp_check(struct stepup *s, const char *code)
 		return VERDICT_ERROR;
 	if (rc == 0)
 		return VERDICT_WRONG;
-	return consume_totp_step(s, step);
+	if (step > UINT64_MAX / s->totp.period)
+		return VERDICT_ERROR;
+	start = step * s->totp.period;
+	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_time", 0,
+			  UINT64_MAX, &last) < 0)
+		return VERDICT_ERROR;
+	if (start <= last)
+		return VERDICT_REPLAYED;
+	return su_kv_set_u64(state, "totp_last_time", start) == 0 ? VERDICT_ACCEPTED :
+								    VERDICT_ERROR;
 }
 
 /* The host key, read once per call and only when a method needs it. */
@@ -210,59 +178,20 @@ static enum verdict email_verdict(enum su_email_verdict v)
 	return VERDICT_WRONG;
 }
 
-/* Whether the state holds an email code at all, read without the lock;
- * whether it matches is decided under the lock. An unreadable state is
- * left for the locked read to report. */
-static bool email_code_on_record(struct stepup *s)
-{
-	su_kv state = {0};
-	int rc = su_state_peek(s->store, s->user, &state);
-	bool any;
-
-	if (rc == SU_NOTFOUND)
-		return false;
-	if (rc != SU_OK)
-		return true;
-	any = su_kv_get(&state, "email_code_hmac") != NULL;
-	su_kv_free(&state);
-	return any;
-}
-
-/* An emailed code is judged under the user's state lock: the match marks
- * it used and a miss counts against it in the same step, so neither a
- * concurrent attempt nor a crash can use a code twice or lose a miss. */
-static enum verdict email_check(struct stepup *s, const char *code)
+/* An emailed code: a match marks it used and a miss counts against it,
+ * in the attempt's one write. */
+static enum verdict email_check(struct stepup *s, const char *code, su_state_txn *txn,
+				su_kv *state)
 {
 	enum su_email_verdict ev = SU_EMAIL_NO_CODE;
 	enum verdict v = VERDICT_ERROR;
 	char hmac[SU_HMAC_HEX];
-	su_state_txn *txn = NULL;
-	su_kv *state;
 
 	if (!su_email_code_shaped(code, s->settings.email_code_length))
 		return VERDICT_MALFORMED;
-	/* No code was ever sent, or none is left: no lock is taken, so an
-	 * answer cannot hold the user's state up when there is nothing to
-	 * judge (nor the caller learn when the lock is held). */
-	if (!email_code_on_record(s))
-		return VERDICT_WRONG;
-	if (need_hostkey(s) != 0 ||
-	    su_email_code_hmac(s->hostkey, s->user, code, hmac) != 0)
-		return VERDICT_ERROR;
-	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
-		goto out;
-	if (lock_stops(s, txn, state, &v))
-		goto out;
-	if (su_email_judge(&s->log, su_state_name(txn), state, hmac, time(NULL), &ev) != 0)
-		goto out;
-	if (ev == SU_EMAIL_MATCH)
-		su_lockout_clear(state);
-	/* Nothing pending: nothing changed, nothing to make durable. */
-	if (ev != SU_EMAIL_NO_CODE && su_state_commit(txn) != SU_OK)
-		goto out;
-	v = email_verdict(ev);
-out:
-	su_state_end(txn);
+	if (su_email_code_hmac(s->hostkey, s->user, code, hmac) == 0 &&
+	    su_email_judge(&s->log, su_state_name(txn), state, hmac, time(NULL), &ev) == 0)
+		v = email_verdict(ev);
 	su_erase(hmac, sizeof(hmac));
 	return v;
 }
@@ -281,33 +210,29 @@ static bool same_recovery_code(const su_kv *before, const su_kv *now, unsigned i
 	       strcmp(su_kv_get(before, "recovery_set"), su_kv_get(now, "recovery_set")) == 0;
 }
 
-/* A recovery code: which one it is is found without the lock (up to
- * SU_RECOVERY_COUNT_MAX HMACs); using it is decided under the lock, so 16
- * concurrent attempts with one code give one success. */
-static enum verdict recovery_check(struct stepup *s, const char *code)
+/* A recovery code: which one it is (up to SU_RECOVERY_COUNT_MAX HMACs),
+ * then whether the record still holds that code and the state has not
+ * used it, so 16 concurrent attempts with one code give one success. */
+static enum verdict recovery_check(struct stepup *s, const char *code, su_state_txn *txn,
+				   su_kv *state)
 {
 	enum verdict v = VERDICT_ERROR;
 	char canon[SU_RECOVERY_CHARS + 1];
-	su_state_txn *txn = NULL;
 	unsigned index = 0, total = 0;
 	bool was_used = false;
 	char *name = NULL;
-	su_kv *state, now = {0};
+	su_kv now = {0};
 
 	if (!su_recovery_canonical(&s->record, code, canon))
 		return VERDICT_MALFORMED;
 	name = su_store_name(s->store, s->user, SU_STORE_RECORD);
-	if (name == NULL || need_hostkey(s) != 0 ||
+	if (name == NULL ||
 	    su_recovery_match(&s->log, name, s->hostkey, s->user, &s->record, canon, &index) != 0)
 		goto out;
 	if (index == 0) {
 		v = VERDICT_WRONG;
 		goto out;
 	}
-	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
-		goto out;
-	if (lock_stops(s, txn, state, &v))
-		goto out;
 	/* The record as it is now, under the lock: new codes made while the
 	 * prompt waited void the set this answer matched. */
 	if (su_store_load_user(s->store, s->user, &now) != SU_OK)
@@ -322,13 +247,10 @@ static enum verdict recovery_check(struct stepup *s, const char *code)
 		v = VERDICT_REPLAYED;
 		goto out;
 	}
-	su_lockout_clear(state);
-	if (su_state_commit(txn) != SU_OK ||
-	    su_recovery_left(&s->log, name, &now, state, &s->recovery_left, &total) != 0)
+	if (su_recovery_left(&s->log, name, &now, state, &s->recovery_left, &total) != 0)
 		goto out;
 	v = VERDICT_ACCEPTED;
 out:
-	su_state_end(txn);
 	su_kv_free(&now);
 	su_erase(canon, sizeof(canon));
 	free(name);
@@ -594,21 +516,22 @@ static int verdict_rank(enum verdict v)
 /* Judge one answer against every usable method. An answer may have the
  * shape of more than one (an 8-digit TOTP code and an 8-digit email
  * code): the first that accepts it wins, an error stops at once, and
- * otherwise the most specific refusal is reported. */
-static enum verdict judge(struct stepup *s, const char *code,
-			  const char **method_name)
+ * otherwise the most specific refusal is reported. code NULL: an answer
+ * that is no code at all. */
+static enum verdict judge(struct stepup *s, const char *code, su_state_txn *txn,
+			  su_kv *state, const char **method_name)
 {
 	enum verdict best = VERDICT_MALFORMED;
 
 	*method_name = s->offered;
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+	for (size_t i = 0; code != NULL && i < sizeof(methods) / sizeof(methods[0]); i++) {
 		enum verdict v;
 		if (!(s->usable & methods[i].id))
 			continue;
-		v = methods[i].check(s, code);
+		v = methods[i].check(s, code, txn, state);
 		if (v == VERDICT_MALFORMED)
 			continue;
-		if (v == VERDICT_ACCEPTED || v == VERDICT_ERROR || v == VERDICT_LOCKED) {
+		if (v == VERDICT_ACCEPTED || v == VERDICT_ERROR) {
 			*method_name = methods[i].name;
 			return v;
 		}
@@ -618,6 +541,58 @@ static enum verdict judge(struct stepup *s, const char *code,
 		}
 	}
 	return best;
+}
+
+/* What one attempt came to, once its write is durable. */
+struct attempt_result {
+	enum verdict verdict;
+	const char *method;
+	time_t locked_until; /* this attempt's failure locked the user out */
+	bool counted;        /* VERDICT_ERROR: the failure was written all the same */
+};
+
+/* The host key is read before an attempt, never inside it: a missing
+ * key must not count every answer as a failure. */
+static int prepare_attempt(struct stepup *s)
+{
+	return (s->usable & (SU_METHOD_EMAIL | SU_METHOD_RECOVERY)) ? need_hostkey(s) : 0;
+}
+
+/* One answer, judged and counted in one state write, by the rules at the
+ * top of statefile.c: the failure is counted and kept as the fallback
+ * before the answer is judged; the judgement then changes the state (a
+ * success clears the tally) and exactly one slot is written, whatever the
+ * outcome. Nothing is said here: the caller speaks once this returns. */
+static void judge_and_record(struct stepup *s, const char *code, struct attempt_result *r)
+{
+	su_lockout_rule rule = {s->settings.lockout_attempts, s->settings.lockout_time};
+	su_state_txn *txn = NULL;
+	su_kv *state;
+	time_t until = 0;
+
+	*r = (struct attempt_result){VERDICT_ERROR, s->offered, 0, false};
+	if (prepare_attempt(s) != 0 || su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
+		goto out;
+	switch (su_lockout_locked(&s->log, su_state_name(txn), state, time(NULL),
+				  &s->locked_until)) {
+	case 0: break;
+	case 1: r->verdict = VERDICT_LOCKED; /* fall through: not judged */
+	default: goto out;
+	}
+	if (su_lockout_fail(&s->log, su_state_name(txn), state, rule, time(NULL), &until) != 0 ||
+	    su_state_arm(txn) != SU_OK)
+		goto out;
+	r->verdict = judge(s, code, txn, state, &r->method);
+	if (r->verdict == VERDICT_ACCEPTED)
+		su_lockout_clear(state);
+	if (r->verdict == VERDICT_ERROR || su_state_commit(txn) != SU_OK) {
+		r->verdict = VERDICT_ERROR;
+		r->counted = su_state_commit_armed(txn) == SU_OK;
+	}
+	if (r->verdict != VERDICT_ACCEPTED && (r->verdict != VERDICT_ERROR || r->counted))
+		r->locked_until = until;
+out:
+	su_state_end(txn);
 }
 
 static const char *reason_of(enum verdict v)
@@ -690,46 +665,6 @@ static void end_grace(struct stepup *s)
 			s->user, removed);
 }
 
-enum tally {
-	TALLY_COUNTED,    /* counted; no lock */
-	TALLY_LOCKED_NOW, /* counted, and this failure locked the user out */
-	TALLY_WAS_LOCKED, /* a concurrent attempt had locked the user: not judged */
-	TALLY_ERROR,
-};
-
-/* Count one refused answer in the user's state (every method counts) and
- * lock the user out when the rule says so. Nothing is said here: the
- * caller speaks only after this returns, so whoever holds the
- * conversation (a caller who can kill su while it writes) learns that an
- * answer was wrong only once the failure is durable. */
-static enum tally count_failure(struct stepup *s)
-{
-	su_lockout_rule rule = {s->settings.lockout_attempts, s->settings.lockout_time};
-	time_t until = 0;
-	su_state_txn *txn = NULL;
-	su_kv *state;
-	int locked = -1;
-
-	if (su_state_begin(s->store, s->user, &txn, &state) == SU_OK) {
-		locked = locked_now(s, txn, state);
-		if (locked == 0 &&
-		    (su_lockout_fail(&s->log, su_state_name(txn), state, rule, time(NULL),
-				     &until) != 0 ||
-		     su_state_commit(txn) != SU_OK))
-			locked = -1;
-	}
-	su_state_end(txn);
-	if (locked < 0)
-		return TALLY_ERROR;
-	if (locked > 0)
-		return TALLY_WAS_LOCKED;
-	if (until == 0)
-		return TALLY_COUNTED;
-	s->locked_until = until;
-	end_grace(s);
-	return TALLY_LOCKED_NOW;
-}
-
 /* The prompt offers email while it can still be asked for in this call. */
 static bool offers_email(const struct stepup *s)
 {
@@ -780,47 +715,34 @@ static void recovery_accepted(struct stepup *s)
 			     s->recovery_left, s->recovery_left == 1 ? "" : "s");
 }
 
-/* A refused answer: counted against the user first, then said and logged.
- * Under a lock imposed meanwhile by another attempt only the lock is said,
- * as for a right code: the answer is not judged then. */
-static enum outcome refused(struct stepup *s, enum verdict v, const char *method)
-{
-	switch (count_failure(s)) {
-	case TALLY_COUNTED:
-		return judged_refusal(s, v, method);
-	case TALLY_LOCKED_NOW:
-		judged_refusal(s, v, method);
-		return locked_out(s, "lockout");
-	case TALLY_WAS_LOCKED:
-		return locked_out(s, "locked-out");
-	case TALLY_ERROR:
-	default:
-		return unavailable(s, method);
-	}
-}
-
-static enum outcome judged(struct stepup *s, enum verdict v, const char *method)
+/* An attempt's outcome said and logged; its write is already durable. */
+static enum outcome judged(struct stepup *s, const struct attempt_result *r)
 {
 	char left[16];
 
-	switch (v) {
+	if (r->locked_until != 0) {
+		s->locked_until = r->locked_until;
+		end_grace(s);
+	}
+	switch (r->verdict) {
 	case VERDICT_ACCEPTED:
-		if (method != NULL && strcmp(method, "recovery") == 0) {
+		if (strcmp(r->method, "recovery") == 0) {
 			snprintf(left, sizeof(left), "%u", s->recovery_left);
-			su_audit_extra(s->pamh, &s->who, method, "success", reason_of(v),
+			su_audit_extra(s->pamh, &s->who, r->method, "success", reason_of(r->verdict),
 				       "recovery_left", left);
 			recovery_accepted(s);
 		} else {
-			su_audit(s->pamh, &s->who, method, "success", reason_of(v));
+			su_audit(s->pamh, &s->who, r->method, "success", reason_of(r->verdict));
 		}
-		su_parse_methods(method, &s->accepted);
+		su_parse_methods(r->method, &s->accepted);
 		return OUTCOME_ACCEPTED;
 	case VERDICT_ERROR:
-		return unavailable(s, method);
+		return unavailable(s, r->method);
 	case VERDICT_LOCKED:
 		return locked_out(s, "locked-out");
 	default:
-		return refused(s, v, method);
+		judged_refusal(s, r->verdict, r->method);
+		return r->locked_until != 0 ? locked_out(s, "lockout") : OUTCOME_RETRY;
 	}
 }
 
@@ -852,9 +774,8 @@ static enum outcome attempt(struct stepup *s)
 {
 	char prompt[SU_MAIL_ADDRESS_MAX + 80] = "Verification code: ";
 	char code[ANSWER_MAX + 1];
-	const char *method = NULL;
+	struct attempt_result r;
 	char *answer = NULL;
-	enum verdict v;
 	int rc;
 
 	if (offers_email(s))
@@ -874,15 +795,13 @@ static enum outcome attempt(struct stepup *s)
 	}
 	rc = answer[0] == '\0' ? 0 : su_normalise_code(answer, code, sizeof(code));
 	su_free_string(answer);
-	if (rc <= 0) {
+	if (rc == 0) {
 		su_erase(code, sizeof(code));
-		return rc == 0 ?
-			refuse_answer(s, s->offered, "no-answer", "No code entered.") :
-			refused(s, VERDICT_MALFORMED, s->offered);
+		return refuse_answer(s, s->offered, "no-answer", "No code entered.");
 	}
-	v = judge(s, code, &method);
+	judge_and_record(s, rc > 0 ? code : NULL, &r);
 	su_erase(code, sizeof(code));
-	return judged(s, v, method);
+	return judged(s, &r);
 }
 
 /* The real uid is root or the user's own. */

@@ -18,7 +18,6 @@
 #include "safefile.h"
 
 #define SU_RECORD_MAX_SIZE (16 * 1024)
-#define SU_STATE_MAX_SIZE (16 * 1024)
 
 typedef struct su_store su_store;
 typedef struct su_state_txn su_state_txn;
@@ -41,6 +40,12 @@ void su_store_free_list(char **names, size_t count);
 int su_state_begin(su_store *store, const char *user, su_state_txn **txn,
 		   su_kv **state);
 int su_state_commit(su_state_txn *txn);
+/* Before an answer is judged: keep the state as it is now (the failure
+ * already counted by the caller) as what su_state_commit_armed writes
+ * if the state that records the judgement cannot be committed
+ * (statefile.c rules 1 and 4). */
+int su_state_arm(su_state_txn *txn);
+int su_state_commit_armed(su_state_txn *txn);
 /* Replace the user's record while the transaction holds their lock, when
  * a record change and a state change must not interleave with a login. */
 int su_state_save_record(su_state_txn *txn, const su_kv *record);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "guard.h"
 #include "secret.h"
+#include "statefile.h"
 #include "store.h"
 #include "util.h"
 
@@ -25,6 +27,8 @@ struct su_state_txn {
 	char *user;
 	char *path;
 	int lock_fd;
+	bool guarded;
+	su_statefile *file;
 	su_kv state;
 };
 
@@ -102,25 +106,17 @@ static int write_kv(su_store *store, const char *path, const su_kv *kv)
 	return rc;
 }
 
-/* Read user's record or state, without locking. */
-static int load_part(su_store *store, const char *user, enum su_store_part part,
-		     su_kv *out)
-{
-	char *path = su_store_name(store, user, part);
-	int rc;
-
-	*out = (su_kv){0};
-	if (path == NULL)
-		return SU_ERR;
-	rc = read_kv(store, path, part == SU_STORE_STATE ? SU_STATE_MAX_SIZE :
-		     SU_RECORD_MAX_SIZE, out);
-	free(path);
-	return rc;
-}
-
 int su_store_load_user(su_store *store, const char *user, su_kv *record)
 {
-	return load_part(store, user, SU_STORE_RECORD, record);
+	char *path = su_store_name(store, user, SU_STORE_RECORD);
+	int rc;
+
+	*record = (su_kv){0};
+	if (path == NULL)
+		return SU_ERR;
+	rc = read_kv(store, path, SU_RECORD_MAX_SIZE, record);
+	free(path);
+	return rc;
 }
 
 static char *lock_path(su_store *store, const char *user)
@@ -245,13 +241,19 @@ void su_state_end(su_state_txn *txn)
 {
 	if (txn == NULL)
 		return;
+	su_statefile_close(txn->file);
 	su_unlock(txn->lock_fd);
+	/* Last: a signal held meanwhile arrives once the lock is dropped. */
+	if (txn->guarded)
+		su_guard_release();
 	su_kv_free(&txn->state);
 	free(txn->user);
 	free(txn->path);
 	free(txn);
 }
 
+/* statefile.c rules 1 and 2: the limits lifted and the signals held before
+ * the lock is taken, so that nothing stops or cuts short a holder. */
 int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
 		   su_kv **state)
 {
@@ -266,14 +268,15 @@ int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
 	txn->lock_fd = -1;
 	txn->path = user_path(store, store->state_dir, user);
 	txn->user = su_strdup(user);
-	if (txn->path == NULL || txn->user == NULL ||
-	    lock_user(store, user, &txn->lock_fd) != SU_OK)
+	if (txn->path == NULL || txn->user == NULL)
 		goto out;
-	rc = read_kv(store, txn->path, SU_STATE_MAX_SIZE, &txn->state);
-	if (rc == SU_NOTFOUND)
-		rc = SU_OK; /* first attempt ever: empty state */
-	if (rc != SU_OK)
+	if (su_guard_hold(&store->log) != 0)
 		goto out;
+	txn->guarded = true;
+	if (lock_user(store, user, &txn->lock_fd) != SU_OK ||
+	    su_statefile_open(&store->log, txn->path, &txn->file, &txn->state) != SU_OK)
+		goto out;
+	rc = SU_OK;
 	*txn_out = txn;
 	*state = &txn->state;
 	txn = NULL;
@@ -296,12 +299,40 @@ int su_state_save_record(su_state_txn *txn, const su_kv *record)
 	return rc;
 }
 
+int su_state_arm(su_state_txn *txn)
+{
+	if (su_statefile_prepare(txn->file, &txn->state) != SU_OK)
+		return SU_ERR;
+	su_statefile_keep_fallback(txn->file);
+	return SU_OK;
+}
+
 int su_state_commit(su_state_txn *txn)
 {
-	return write_kv(txn->store, txn->path, &txn->state);
+	if (su_statefile_prepare(txn->file, &txn->state) != SU_OK)
+		return SU_ERR;
+	return su_statefile_write(txn->file, 0);
+}
+
+int su_state_commit_armed(su_state_txn *txn)
+{
+	return su_statefile_write(txn->file, 1);
 }
 
 int su_state_peek(su_store *store, const char *user, su_kv *state)
 {
-	return load_part(store, user, SU_STORE_STATE, state);
+	char *path = su_store_name(store, user, SU_STORE_STATE);
+	su_buf buf;
+	int rc;
+
+	*state = (su_kv){0};
+	if (path == NULL)
+		return SU_ERR;
+	rc = su_read_file(&store->log, path, SU_FILE_SECRET, SU_STATE_FILE_SIZE, &buf);
+	if (rc == SU_OK) {
+		rc = su_statefile_parse(&store->log, path, buf.data, buf.len, state);
+		su_buf_free(&buf);
+	}
+	free(path);
+	return rc;
 }

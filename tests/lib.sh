@@ -238,6 +238,38 @@ secret_for() {
 	printf '%-20.20s' "stepup-test-$1" | base32 | tr -d '=\n'
 }
 
+# state_text FILE: the state a state file holds now, as kv text: the body
+# of its newest intact slot (src/statefile.c: two slots, each a header
+# "stepup-state 2 seq=N len=N sha256=HEX" and the text), or the whole file
+# when it is of the older plain kv format. Exit 1 when neither slot is
+# intact.
+state_text() {
+	python3 - "$1" <<'PY'
+import hashlib, re, sys
+data = open(sys.argv[1], "rb").read()
+magic = b"stepup-state 2 seq="
+if not data.startswith(magic):
+    sys.stdout.buffer.write(data)
+    sys.exit(0)
+slot, best = 8192, None
+head = re.compile(rb"stepup-state 2 seq=(\d{20}) len=(\d{5}) sha256=([0-9a-f]{64})\n")
+for i in range(len(data) // slot):
+    s = data[i * slot:(i + 1) * slot]
+    m = head.match(s)
+    if not m:
+        continue
+    n, at = int(m.group(2)), m.end()
+    body = s[at:at + n]
+    if hashlib.sha256(s[:m.start(3) - 8] + body).hexdigest().encode() != m.group(3):
+        continue
+    if best is None or int(m.group(1)) > best[0]:
+        best = (int(m.group(1)), body)
+if best is None:
+    sys.exit(1)
+sys.stdout.buffer.write(best[1])
+PY
+}
+
 # --- time and codes --------------------------------------------------------------
 # code_at EPOCH SECRET [oathtool options, e.g. -d 8]: the TOTP code at EPOCH.
 code_at() {

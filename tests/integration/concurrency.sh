@@ -67,7 +67,7 @@ for r in $(seq 0 $((WR - 1))); do
 	bad=$(printf '%06d' $(((10#$(code_at "$e" "$SW") + 500000) % 1000000)))
 	race "$e" "$W" "$bad" >/dev/null
 done
-tally=$(sed -n 's/^fail_count=//p' "$T/var/lib/stepup/state/$W")
+tally=$(state_text "$T/var/lib/stepup/state/$W" | sed -n 's/^fail_count=//p')
 tap_diag "fail_count after $((WR * PAR)) concurrent wrong codes: $tally"
 if [ "$tally" = $((WR * PAR)) ]; then
 	tap_ok "$((WR * PAR)) wrong codes in rounds of $PAR at once: the tally is exactly $((WR * PAR))"

@@ -26,7 +26,7 @@ kill_writers() { local p; for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null;
 add_cleanup kill_writers
 
 # n in a kv file (0 if absent)
-n_of() { sed -n 's/^n=\([0-9]*\)$/\1/p' "$1" | head -1; }
+n_of() { state_text "$1" | sed -n 's/^n=\([0-9]*\)$/\1/p' | head -1; }
 parses() { # FILE: version=1 first, then key=value lines only
 	awk 'NR == 1 { if ($0 != "version=1") exit 1; next }
 	     !/^[A-Za-z0-9_.-]+=/ { exit 1 }' "$1"
@@ -46,7 +46,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	# a writer killed before its first commit leaves no state yet: fine,
 	# as long as none reported a commit
 	if [ -e "$STATE" ] || [ "$reported" != 0 ]; then
-		parses "$STATE" || { bad_parse=$((bad_parse + 1)); tap_diag "round $r: state does not parse"; }
+		state_text "$STATE" >"$T/state.txt" && parses "$T/state.txt" || { bad_parse=$((bad_parse + 1)); tap_diag "round $r: state does not parse"; }
 	fi
 	parses "$RECORD" || { bad_parse=$((bad_parse + 1)); tap_diag "round $r: record does not parse"; }
 	n=$(n_of "$STATE"); n=${n:-0}
