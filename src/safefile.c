@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include "guard.h"
@@ -845,6 +846,95 @@ static int open_lock_file(const su_log *log, const char *lock_path)
 	return fd;
 }
 
+/* ---- who holds a lock ----------------------------------------------------------
+ * A user can stop (SIGSTOP, Ctrl-Z held off by guard.c but not SIGSTOP) their
+ * own setuid su while it holds their lock: every later step-up of theirs,
+ * and stepupctl unlock, then waits and fails. The refusal names the holder
+ * so that an administrator can end it. Nothing here is trusted: it only
+ * words a message. */
+
+/* The pid that holds an flock on the inode of fd (/proc/locks), or 0. */
+static pid_t flock_holder(int fd)
+{
+	char line[256], want[64];
+	struct stat st;
+	pid_t pid = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) != 0)
+		return 0;
+	snprintf(want, sizeof(want), "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+		 (unsigned long long)st.st_ino);
+	f = fopen("/proc/locks", "re");
+	if (f == NULL)
+		return 0;
+	while (pid == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char type[16], dev[64];
+		long p;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; a waiter's
+		 * line has "->" after the number, and so fails this. */
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %63s", type, &p, dev) == 3 &&
+		    strcmp(type, "FLOCK") == 0 && strcmp(dev, want) == 0 && p > 0)
+			pid = (pid_t)p;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* "PID (COMM), stopped, started N s ago" from /proc/PID/stat. */
+static void describe_process(pid_t pid, char *out, size_t size)
+{
+	char path[64], stat[1024], *close_paren, state = '?';
+	unsigned long long start = 0;
+	double uptime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+
+	snprintf(out, size, "process %d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	close_paren = strrchr(stat, ')');
+	/* After "pid (comm) ": state, then 18 fields to starttime (field 22). */
+	if (close_paren == NULL ||
+	    sscanf(close_paren + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+		   "%*s %*s %*s %*s %llu", &state, &start) != 2)
+		return;
+	*close_paren = '\0';
+	f = fopen("/proc/uptime", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &uptime) != 1)
+			uptime = 0;
+		fclose(f);
+	}
+	snprintf(out, size, "process %d (%.32s), %s, started %.0f s ago", (int)pid,
+		 strchr(stat, '(') ? strchr(stat, '(') + 1 : "?",
+		 state == 'T' || state == 't' ? "stopped" : state == 'R' ? "running" :
+		 state == 'D' ? "waiting for the disk" : "sleeping",
+		 hz > 0 && uptime > 0 ? uptime - (double)start / (double)hz : 0.0);
+}
+
+static void lock_held_too_long(const su_log *log, const char *lock_path, int fd)
+{
+	pid_t pid = flock_holder(fd);
+	char who[160];
+
+	if (pid == 0) {
+		refuse(log, lock_path, "lock is held too long by another process");
+		return;
+	}
+	describe_process(pid, who, sizeof(who));
+	su_logf(log, LOG_ERR, "refusing %s: lock is held too long by %s; if it does not "
+		"finish, end it with 'kill -KILL %d' (an attempt it holds was not yet "
+		"answered, so nothing is lost)", lock_path, who, (int)pid);
+}
+
 int su_lock(const su_log *log, const char *lock_path, unsigned timeout_ms,
 	    int *fd_out)
 {
@@ -865,11 +955,14 @@ int su_lock(const su_log *log, const char *lock_path, unsigned timeout_ms,
 	/* Poll rather than block: a wedged holder must not hang sudo. Counted
 	 * in polls, not clock time, so a faked clock cannot stretch it. */
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += LOCK_POLL_MS) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
 			close(fd);
-			return refuse(log, lock_path, errno == EWOULDBLOCK ?
-				      "lock is held too long by another process" :
-				      "cannot lock");
+			return refuse_errno(log, lock_path, "cannot lock");
+		}
+		if (waited >= timeout_ms) {
+			lock_held_too_long(log, lock_path, fd);
+			close(fd);
+			return SU_ERR;
 		}
 		nanosleep(&poll, NULL);
 	}

@@ -270,6 +270,32 @@ sys.stdout.buffer.write(best[1])
 PY
 }
 
+# log_receiver LOGFILE: a throwaway syslog receiver, one line per datagram
+# into LOGFILE. When the host has /dev/log it listens on a socket of our
+# own and IN_NS is a command prefix that runs a program with that socket
+# bound over /dev/log in a private mount namespace; otherwise it is made at
+# /dev/log (removed at exit) and IN_NS is empty. Stopped at exit.
+log_receiver() {
+	local log=$1 sock
+	: >"$log"
+	if [ -e /dev/log ]; then sock=$T/log.sock; else sock=/dev/log; add_cleanup rm -f /dev/log; fi
+	python3 -u -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(65536).decode(errors="replace").rstrip("\0\n") + "\n"); out.flush()
+' "$sock" "$log" &
+	add_cleanup kill "$!"
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	[ -S "$sock" ] || tap_bail "the syslog receiver did not start"
+	IN_NS=()
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	[ "$sock" = /dev/log ] ||
+		IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$sock")
+}
+
 # --- time and codes --------------------------------------------------------------
 # code_at EPOCH SECRET [oathtool options, e.g. -d 8]: the TOTP code at EPOCH.
 code_at() {

@@ -9,7 +9,14 @@
  * secret file) with one whose "n" matches, as stepupctl does. After each
  * commit it prints the committed n on stdout, unbuffered: whatever was
  * printed must be in the file after a SIGKILL, since a commit returns only
- * after the rename and the directory's fsync. */
+ * after its write's fdatasync.
+ *
+ *   state_writer CONFIG USER --hold
+ *
+ * For tests/integration/hostile.sh: takes the user's state lock, prints
+ * "held" and stops itself (SIGSTOP, as a user can stop their own su while
+ * it holds the lock); continued, it lets go and exits. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +62,35 @@ out:
 	return rc;
 }
 
+static int hold(su_store *store, const char *user)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state;
+
+	if (su_state_begin(store, user, &txn, &state) != SU_OK)
+		return 1;
+	printf("held\n");
+	raise(SIGSTOP);
+	su_state_end(txn);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	su_settings settings;
 	su_store *store = NULL;
 	uint64_t n = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: state_writer CONFIG USER\n");
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--hold") == 0)) {
+		fprintf(stderr, "usage: state_writer CONFIG USER [--hold]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (su_config_load(&log_stderr, argv[1], NULL, &settings) != SU_OK ||
 	    su_store_open(&log_stderr, &settings, &store) != SU_OK)
 		return 1;
+	if (argc == 4)
+		return hold(store, argv[2]);
 	for (;;) {
 		if (one_round(store, argv[2], &n) != 0)
 			return 1;

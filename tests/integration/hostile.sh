@@ -1,0 +1,306 @@
+#!/bin/bash
+# A hostile caller: the rules at the top of src/statefile.c, each tried the
+# way a user with a normal account would, against the real module through
+# pamtester, real sudo -S and real su.
+#
+#  - a file size limit (1, 40, 100, 4096 bytes) with SIGXFSZ ignored: every
+#    wrong code is still counted, the lock holds, the right code is then
+#    refused (rule 2), through pamtester, sudo and su;
+#  - a right and a wrong code write the state the same way: one pwrite of
+#    one slot, one fdatasync, no fsync, no rename (strace; rule 2);
+#  - 200 attempts SIGKILLed at random instants: every refusal the caller saw
+#    was counted, every success it saw was recorded, the state always
+#    parses (rule 3);
+#  - RLIMIT_NOFILE 3 and 10, and tight RLIMIT_AS: fails closed, and what was
+#    judged was counted (rules 1 and 4);
+#  - a lock holder the user stopped: the module's log line and stepupctl
+#    unlock name it (pid, command, stopped, for how long) and say how to end
+#    it; once it is killed, unlock works.
+# Users, the sudoers drop-in, services and /etc/pam.d/su are restored on
+# every exit path.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program pamtester oathtool prlimit sudo su setpriv useradd groupadd visudo strace python3 unshare
+own_visible_session "$0" "$@"
+WRITER=$TOP_BUILDDIR/tests/helpers/state_writer
+[ -x "$WRITER" ] || tap_bail "no $WRITER (make check builds it)"
+
+ID=$$
+SVC=stepup-hostile-$ID
+SUDO_SVC=stepup-hsudo-$ID
+SUDOERS=/etc/sudoers.d/stepup-hostile-$ID
+G=stepuphg$ID
+SU_BACKUP=
+USERS=()
+LIMITS=(1 40 100 4096)
+
+cleanup() {
+	local u
+	rm -f "$SUDOERS" "/etc/pam.d/$SVC" "/etc/pam.d/$SUDO_SVC" "/etc/pam.d/$SVC-count"
+	if [ -n "$SU_BACKUP" ] && [ -f "$SU_BACKUP/su" ]; then
+		cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP"
+	fi
+	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
+	groupdel "$G" 2>/dev/null
+}
+
+tap_plan 19
+install_traps
+add_cleanup cleanup
+make_tree hostile "methods = totp" "lockout_attempts = 3" "lockout_time = 600" "tries = 1"
+# Attempts that never lock, so that every counted failure can be seen.
+COUNT_CONF=$T/count.conf
+write_conf "$COUNT_CONF" "methods = totp" "lockout_attempts = 0" "tries = 1"
+STATE=$T/var/lib/stepup/state
+LOG=$T/syslog.txt
+log_receiver "$LOG"
+
+stack() { printf 'auth required %s config=%s\naccount required pam_permit.so\nsession required pam_permit.so\n' "$STEPUP_MODULE" "$1"; }
+stack "$CONF" >"/etc/pam.d/$SVC"
+stack "$CONF" >"/etc/pam.d/$SUDO_SVC"
+stack "$COUNT_CONF" >"/etc/pam.d/$SVC-count"
+groupadd "$G" || tap_bail "groupadd failed"
+
+new_user() { # NAME: an account known to NSS, enrolled with its own secret
+	useradd -M -g "$G" -s /bin/sh "$1" || tap_bail "useradd $1 failed"
+	USERS+=("$1")
+	enroll "$1" "$(secret_for "$1")" || tap_bail "enroll $1 failed"
+}
+wrong_at() { printf '%06d' $(((10#$(code_at "$1" "$(secret_for "$2")") + 500000) % 1000000)); }
+status_of() { "$STEPUPCTL" -c "$CONF" status "$1" 2>&1; }
+value_of() { # USER KEY: the key's value in the user's current state
+	state_text "$STATE/$1" 2>/dev/null | sed -n "s/^$2=//p"
+}
+
+# limited LIMIT CMD...: CMD under a file size limit of LIMIT bytes with
+# SIGXFSZ ignored (both survive exec into a setuid program).
+limited() {
+	local limit=$1
+	shift
+	bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" "$@"' "$limit" "$@"
+}
+
+# --- 1-4: pamtester -------------------------------------------------------------
+T0=$(mid_step "$(date +%s)")
+for limit in "${LIMITS[@]}"; do
+	U=hpt$limit$ID
+	new_user "$U"
+	for i in 1 2 3 4 5; do
+		printf '%s\n' "$(wrong_at "$T0" "$U")" >"$T/pt.in"
+		at_time "$T0" bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" pamtester "$1" "$2" authenticate' \
+			"$limit" "$SVC" "$U" <"$T/pt.in" >"$T/pt.out" 2>&1
+	done
+	printf '%s\n' "$(code_at "$T0" "$(secret_for "$U")")" >"$T/pt.in"
+	at_time "$T0" bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" pamtester "$1" "$2" authenticate' \
+		"$limit" "$SVC" "$U" <"$T/pt.in" >"$T/pt.out" 2>&1
+	rc=$?
+	st=$(status_of "$U")
+	{ echo "right code after 5 wrong ones, fsize=$limit: exit $rc"; cat "$T/pt.out"; echo "$st"; } | tap_diag_stream
+	if [ "$rc" = 1 ] && grep -q "locked until" "$T/pt.out" && [[ $st == *"locked until"* ]] &&
+		[ "$(value_of "$U" fail_count)" = 3 ]; then
+		tap_ok "pamtester, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: 3 wrong codes counted and locked, the right code refused"
+	else
+		tap_not_ok "pamtester, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: 3 wrong codes counted and locked, the right code refused"
+	fi
+done
+
+# --- 5-8: real sudo -S ----------------------------------------------------------------
+as_user() { # USER INPUT CMD...
+	local user=$1 input=$2
+	shift 2
+	printf '%s\n' "$input" | timeout -k 5 60 setpriv --reuid="$user" --regid="$G" \
+		--init-groups "$@" >"$T/out" 2>&1
+}
+{
+	for limit in "${LIMITS[@]}"; do
+		echo "Defaults:hsu$limit$ID timestamp_timeout=0, passwd_tries=1, !lecture, pam_service=$SUDO_SVC"
+		echo "hsu$limit$ID ALL=(ALL) ALL"
+	done
+} >"$T/sudoers"
+visudo -cqf "$T/sudoers" || tap_bail "the sudoers drop-in does not parse"
+install -m 0440 "$T/sudoers" "$SUDOERS"
+for limit in "${LIMITS[@]}"; do
+	U=hsu$limit$ID
+	new_user "$U"
+	for i in 1 2 3 4 5; do
+		as_user "$U" "$(wrong_at "$(date +%s)" "$U")" bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" "$@"' "$limit" sudo -S true
+	done
+	as_user "$U" "$(code_at "$(date +%s)" "$(secret_for "$U")")" bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" "$@"' "$limit" sudo -S true
+	rc=$?
+	st=$(status_of "$U")
+	{ echo "sudo: right code after 5 wrong ones, fsize=$limit: exit $rc"; cat "$T/out"; echo "$st"; } | tap_diag_stream
+	if [ "$rc" != 0 ] && grep -q "locked until" "$T/out" && [[ $st == *"locked until"* ]]; then
+		tap_ok "sudo -S, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: locked after 3 wrong codes, the right code refused"
+	else
+		tap_not_ok "sudo -S, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: locked after 3 wrong codes, the right code refused"
+	fi
+done
+
+# --- 9-12: real su, identity=ruser ------------------------------------------------------
+SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX)
+cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
+SU_SUM=$(sha256sum </etc/pam.d/su)
+printf 'auth required %s config=%s identity=ruser\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF" >/etc/pam.d/su
+TARGET=hsut$ID
+new_user "$TARGET"
+for limit in "${LIMITS[@]}"; do
+	U=hsc$limit$ID
+	new_user "$U"
+	for i in 1 2 3 4 5; do
+		as_user "$U" "$(wrong_at "$(date +%s)" "$U")" bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" "$@"' "$limit" su "$TARGET" -c true
+	done
+	as_user "$U" "$(code_at "$(date +%s)" "$(secret_for "$U")")" bash -c 'trap "" XFSZ; exec prlimit --fsize="$0" "$@"' "$limit" su "$TARGET" -c true
+	rc=$?
+	st=$(status_of "$U")
+	{ echo "su: right code after 5 wrong ones, fsize=$limit: exit $rc"; cat "$T/out"; echo "$st"; } | tap_diag_stream
+	if [ "$rc" != 0 ] && grep -q "locked until" "$T/out" && [[ $st == *"locked until"* ]]; then
+		tap_ok "su, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: locked after 3 wrong codes, the right code refused"
+	else
+		tap_not_ok "su, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: locked after 3 wrong codes, the right code refused"
+	fi
+done
+cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP" && SU_BACKUP=
+
+# --- 13: the write has one shape whatever the outcome -----------------------------------
+# The syscalls that touch the disk, with their sizes and offsets, from the
+# same state: a right code, then (the state put back) a wrong one.
+U=hshape$ID
+new_user "$U"
+at_time "$T0" pamtester "$SVC-count" "$U" authenticate <<<"$(wrong_at "$T0" "$U")" >/dev/null 2>&1
+cp -p "$STATE/$U" "$T/shape.state"
+traced() { # EPOCH ANSWER OUT: the disk syscalls of one call
+	printf '%s\n' "$2" >"$T/pt.in"
+	strace -f -qq -e trace=pwrite64,write,fdatasync,fsync,rename,renameat,renameat2,ftruncate \
+		-o "$T/strace.raw" env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$1" \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 pamtester "$SVC-count" "$U" authenticate <"$T/pt.in" >/dev/null 2>&1
+	# the file syscalls (not the terminal's writes), fds and buffers left out
+	sed -E -n 's/^[0-9]+ +//; /^(pwrite64|fdatasync|fsync|rename|ftruncate)/{s/\(([0-9]+), "[^"]*"(\.\.\.)?,/(FD, BUF,/; s/\([0-9]+\)/(FD)/; p}' \
+		"$T/strace.raw" >"$3"
+}
+E=$((T0 + 60))
+traced "$E" "$(code_at "$E" "$(secret_for "$U")")" "$T/right.sys"
+right_rc=$(grep -c . "$T/right.sys")
+cp -p "$T/shape.state" "$STATE/$U"
+traced "$E" "$(wrong_at "$E" "$U")" "$T/wrong.sys"
+{ echo "right code:"; cat "$T/right.sys"; echo "wrong code:"; cat "$T/wrong.sys"; } | tap_diag_stream
+if [ "$right_rc" = 2 ] && cmp -s "$T/right.sys" "$T/wrong.sys" &&
+	grep -qE '^pwrite64\(FD, BUF, 8192, (0|8192)\) += 8192$' "$T/right.sys" &&
+	grep -qx 'fdatasync(FD) *= 0' "$T/right.sys"; then
+	tap_ok "a right and a wrong code write the same: one pwrite of 8192 bytes at the same offset, one fdatasync, no fsync or rename"
+else
+	tap_not_ok "a right and a wrong code write the same: one pwrite of 8192 bytes at the same offset, one fdatasync, no fsync or rename"
+fi
+
+# --- 14: SIGKILL at random instants ---------------------------------------------------------
+U=hkill$ID
+new_user "$U"
+SK=$(secret_for "$U")
+revealed_fail=0 revealed_ok=0 unrecorded=0 bad_state=0 killed=0
+for r in $(seq 1 200); do
+	e=$((T0 + 30 * r))
+	if [ $((r % 10)) = 0 ]; then answer=$(code_at "$e" "$SK"); else answer=$(wrong_at "$e" "$U"); fi
+	printf '%s\n' "$answer" >"$T/k.in"
+	env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$e" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		pamtester "$SVC-count" "$U" authenticate <"$T/k.in" >"$T/k.out" 2>&1 &
+	pid=$!
+	sleep "0.0$(printf '%02d' $((RANDOM % 30)))"
+	kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1))
+	wait "$pid" 2>/dev/null
+	grep -q "Invalid verification code" "$T/k.out" && revealed_fail=$((revealed_fail + 1))
+	if grep -q "successfully authenticated" "$T/k.out"; then
+		revealed_ok=$((revealed_ok + 1))
+		last=$(value_of "$U" totp_last_time)
+		[ "${last:-0}" -ge $((e - e % 30)) ] || { unrecorded=$((unrecorded + 1)); tap_diag "round $r: a success not recorded"; }
+	fi
+	if ! state_text "$STATE/$U" >"$T/k.state" 2>/dev/null || [ "$(head -1 "$T/k.state")" != version=1 ] ||
+		! "$STEPUPCTL" -c "$COUNT_CONF" status "$U" >/dev/null 2>&1; then
+		[ -e "$STATE/$U" ] && { bad_state=$((bad_state + 1)); tap_diag "round $r: the state does not parse"; }
+	fi
+done
+counted=$(value_of "$U" fail_count)
+tap_diag "200 attempts, $killed killed before they ended; refusals seen $revealed_fail, counted ${counted:-0}; successes seen $revealed_ok"
+if [ "${counted:-0}" -ge "$revealed_fail" ] && [ "$unrecorded" = 0 ] && [ "$bad_state" = 0 ] &&
+	[ "$killed" -gt 100 ] && [ $((revealed_fail + revealed_ok)) -gt 0 ]; then
+	tap_ok "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses"
+else
+	tap_not_ok "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses"
+fi
+
+# --- 15-17: descriptor and memory limits ------------------------------------------------------
+# judged_and_counted LIMIT-OPTION: a wrong code then a right one under the
+# limit; whatever the module manages, a refusal it shows was counted and a
+# success it reports was recorded.
+judged_and_counted() {
+	local opt=$1 u=$2 e=$3 before after ok=0
+	before=$(value_of "$u" fail_count)
+	printf '%s\n' "$(wrong_at "$e" "$u")" >"$T/pt.in"
+	at_time "$e" prlimit "$opt" pamtester "$SVC-count" "$u" authenticate <"$T/pt.in" >"$T/l.out" 2>&1
+	after=$(value_of "$u" fail_count)
+	if grep -q "Invalid verification code" "$T/l.out" && [ "${after:-0}" -le "${before:-0}" ]; then
+		tap_diag "$opt: a refusal shown but not counted ($before -> $after)"; ok=1
+	fi
+	printf '%s\n' "$(code_at "$e" "$(secret_for "$u")")" >"$T/pt.in"
+	at_time "$e" prlimit "$opt" pamtester "$SVC-count" "$u" authenticate <"$T/pt.in" >>"$T/l.out" 2>&1
+	if grep -q "successfully authenticated" "$T/l.out" && [ "$(value_of "$u" totp_last_time)" != $((e - e % 30)) ]; then
+		tap_diag "$opt: a success not recorded"; ok=1
+	fi
+	tap_diag_stream <"$T/l.out"
+	return $ok
+}
+U=hlimit$ID
+new_user "$U"
+for n in 3 10; do
+	if judged_and_counted "--nofile=$n" "$U" $((T0 + 30 * (300 + n))); then
+		tap_ok "RLIMIT_NOFILE=$n: fails closed; a refusal shown was counted, a success shown recorded"
+	else
+		tap_not_ok "RLIMIT_NOFILE=$n: fails closed; a refusal shown was counted, a success shown recorded"
+	fi
+done
+as_ok=0
+for mb in 8 16 24 32 48 64 96 128; do
+	judged_and_counted "--as=$((mb * 1024 * 1024))" "$U" $((T0 + 30 * (400 + mb))) || as_ok=1
+done
+if [ "$as_ok" = 0 ]; then
+	tap_ok "RLIMIT_AS from 8 to 128 MiB: a refusal shown was counted, a success shown recorded"
+else
+	tap_not_ok "RLIMIT_AS from 8 to 128 MiB: a refusal shown was counted, a success shown recorded"
+fi
+
+# --- 18-19: a stopped lock holder names itself --------------------------------------------------
+U=hstop$ID
+new_user "$U"
+"$WRITER" "$CONF" "$U" --hold >"$T/hold.out" 2>&1 &
+HOLDER=$!
+add_cleanup "kill -KILL $HOLDER 2>/dev/null"
+for _ in $(seq 50); do [ "$(awk '{print $3}' "/proc/$HOLDER/stat" 2>/dev/null)" = T ] && break; sleep 0.1; done
+printf '%s\n' "$(code_at "$T0" "$(secret_for "$U")")" >"$T/pt.in"
+"${IN_NS[@]}" env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$T0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	pamtester "$SVC" "$U" authenticate <"$T/pt.in" >"$T/pt.out" 2>&1
+rc=$?
+sleep 0.2
+tap_diag_stream <"$T/pt.out"
+grep -F "$U" "$LOG" | tap_diag_stream
+if [ "$rc" = 1 ] && grep -q "unavailable" "$T/pt.out" &&
+	grep -qE "lock is held too long by process $HOLDER \(state_writer\), stopped, started [0-9]+ s ago; .*kill -KILL $HOLDER" "$LOG"; then
+	tap_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command, stopped, since when) and how to end it"
+else
+	tap_not_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command, stopped, since when) and how to end it"
+fi
+"$STEPUPCTL" -c "$CONF" unlock "$U" >"$T/unlock.out" 2>&1
+rc=$?
+tap_diag_stream <"$T/unlock.out"
+kill -KILL "$HOLDER"
+wait "$HOLDER" 2>/dev/null
+"$STEPUPCTL" -c "$CONF" unlock "$U" >"$T/unlock2.out" 2>&1
+rc2=$?
+tap_diag_stream <"$T/unlock2.out"
+if [ "$rc" != 0 ] && grep -qE "process $HOLDER \(state_writer\), stopped.*kill -KILL $HOLDER" "$T/unlock.out" &&
+	[ "$rc2" = 0 ]; then
+	tap_ok "stepupctl unlock names the stopped holder and says to kill it; once killed, unlock works"
+else
+	tap_not_ok "stepupctl unlock names the stopped holder and says to kill it; once killed, unlock works"
+fi
+[ "$(sha256sum </etc/pam.d/su)" = "$SU_SUM" ] || tap_diag "/etc/pam.d/su differs from the original"
