@@ -29,7 +29,7 @@
 /* Longest line, newline excluded. A longer one is refused, not truncated:
  * a truncated line would silently mean something else. */
 #define CONF_LINE_MAX 1024
-#define SERVICE_NAME_MAX 64
+#define SERVICE_NAME_MAX SU_SERVICE_MAX
 #define GROUP_NAME_MAX 256
 #define WHY_MAX 256
 

@@ -81,6 +81,8 @@ int su_config_parse(const su_log *log, const char *name, const char *text, size_
  * name the argument. "config=" is handled by the caller, not here. */
 int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg);
 
+#define SU_SERVICE_MAX 64
+
 /* A name a [service NAME] section or grace_from may give: 1 to 64 of
  * A-Z a-z 0-9 _ . - (so it is also safe in a file name). */
 bool su_valid_service_name(const char *name);
