@@ -29,7 +29,7 @@
 /* Longest line, newline excluded. A longer one is refused, not truncated:
  * a truncated line would silently mean something else. */
 #define CONF_LINE_MAX 1024
-#define SERVICE_NAME_MAX 64
+#define SERVICE_NAME_MAX SU_SERVICE_MAX
 #define GROUP_NAME_MAX 256
 #define WHY_MAX 256
 
@@ -38,6 +38,7 @@ enum kind {
 	K_WORD,    /* one of words[], stored by set_word as its index */
 	K_METHODS, /* unsigned field, enum su_method bits */
 	K_GROUPS,  /* char * field, "a,b" normalised; empty -> NULL */
+	K_SERVICES, /* char * field, "a,b" lower case or "*"; empty -> NULL */
 	K_URL,     /* char * field, smtps:// or smtp:// */
 	K_EMAIL,   /* char * field, one bare address */
 	K_PATH,    /* char * field, absolute, no ".." */
@@ -116,6 +117,9 @@ static const struct key keys[] = {
 	UINT(email_min_interval, 0, 3600, 0, 30),
 	UINT(email_max_per_hour, 1, 300, 0, 10),
 	STR(exempt_groups, K_GROUPS, 0, NULL),
+	/* Grace is per service: a step-up for su is not one for sudo unless
+	 * sudo's rule says so (docs/decisions.md). */
+	STR(grace_from, K_SERVICES, 0, NULL),
 	WORD(identity, identity_words, set_identity, KEY_ARG, "user"),
 	WORD(debug, bool_words, set_debug, 0, "no"),
 	STR(smtp_url, K_URL, KEY_GLOBAL, NULL),
@@ -156,13 +160,18 @@ static const struct {
 
 static bool is_string_kind(enum kind kind)
 {
-	return kind == K_GROUPS || kind == K_URL || kind == K_EMAIL ||
-	       kind == K_PATH;
+	return kind == K_GROUPS || kind == K_SERVICES || kind == K_URL ||
+	       kind == K_EMAIL || kind == K_PATH;
 }
 
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
+}
+
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Trim blanks from both ends, in place. */
@@ -318,6 +327,104 @@ static bool parse_groups(const char *text, char **out, char *why, size_t size)
 	return true;
 }
 
+/* Is the name of len bytes at name already in list ("a,b", lower case)? */
+static bool listed_n(const char *list, const char *name, size_t len)
+{
+	while (*list != '\0') {
+		size_t n = strcspn(list, ",");
+		size_t i = 0;
+
+		while (i < len && i < n && ascii_lower(name[i]) == list[i])
+			i++;
+		if (i == len && n == len)
+			return true;
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
+
+bool su_service_listed(const char *list, const char *service)
+{
+	if (list == NULL || service == NULL)
+		return false;
+	return strcmp(list, "*") == 0 || listed_n(list, service, strlen(service));
+}
+
+/* One name of a grace_from list (len bytes at p) appended to norm, lower
+ * case (libpam lowercases PAM_SERVICE, and grace records are named by it). */
+static bool add_service(char *norm, const char *p, size_t len, char *why, size_t size)
+{
+	char name[SERVICE_NAME_MAX + 1];
+	size_t used = strlen(norm);
+
+	if (len == 1 && p[0] == '*' && used == 0) {
+		strcpy(norm, "*");
+		return true;
+	}
+	if (strcmp(norm, "*") == 0 || (len == 1 && p[0] == '*'))
+		return su_why(why, size, "'*' (any service) cannot be listed with names");
+	if (len > SERVICE_NAME_MAX)
+		return su_why(why, size, "service name '%.*s...' longer than %d",
+			      echo_len(len), p, SERVICE_NAME_MAX);
+	memcpy(name, p, len);
+	name[len] = '\0';
+	if (!su_valid_service_name(name))
+		return su_why(why, size, "bad service name '%s' (1 to %d of A-Z a-z 0-9 _ . -, or *)",
+			      name, SERVICE_NAME_MAX);
+	if (listed_n(norm, name, len))
+		return su_why(why, size, "service '%s' listed twice", name);
+	if (used > 0)
+		norm[used++] = ',';
+	for (size_t i = 0; i <= len; i++)
+		norm[used + i] = ascii_lower(name[i]);
+	return true;
+}
+
+/* grace_from: names separated by commas, blanks or both ("su, login" or
+ * "su login"); "*" alone: any service; empty -> NULL (only the service's
+ * own grace). An empty name between two commas is refused, as in the other
+ * lists. */
+static bool parse_services(const char *text, char **out, char *why, size_t size)
+{
+	const char *p = text + strspn(text, " \t");
+	char *norm;
+
+	*out = NULL;
+	if (*p == '\0')
+		return true;
+	norm = calloc(1, strlen(text) + 1);
+	if (norm == NULL)
+		return su_why(why, size, "out of memory");
+	for (;;) {
+		size_t part = strcspn(p, ","), names = 0;
+
+		for (size_t i = 0; i < part;) {
+			size_t len;
+
+			i += strspn(p + i, " \t");
+			len = strcspn(p + i, " \t,");
+			if (len == 0)
+				break;
+			if (!add_service(norm, p + i, len, why, size)) {
+				free(norm);
+				return false;
+			}
+			names++;
+			i += len;
+		}
+		if (names == 0) {
+			free(norm);
+			return su_why(why, size, "empty service name in list");
+		}
+		p += part;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	*out = norm;
+	return true;
+}
+
 static bool check_url(const char *text, char *why, size_t size)
 {
 	size_t skip = 0;
@@ -385,6 +492,8 @@ static bool parse_value(const struct key *k, const char *text, union val *v,
 		return parse_methods(text, &v->u, why, size);
 	case K_GROUPS:
 		return parse_groups(text, &v->s, why, size);
+	case K_SERVICES:
+		return parse_services(text, &v->s, why, size);
 	case K_URL:
 		if (!check_url(text, why, size))
 			return false;
@@ -418,6 +527,7 @@ static void store(su_settings *s, const struct key *k, union val *v)
 		k->set_word(s, v->u);
 		break;
 	case K_GROUPS:
+	case K_SERVICES:
 	case K_URL:
 	case K_EMAIL:
 	case K_PATH:
@@ -673,7 +783,7 @@ static void gate_assignment(struct parser *p, const char *key, const char *value
 	grown[p->gate_len] = '\0';
 }
 
-static bool valid_service_name(const char *name)
+bool su_valid_service_name(const char *name)
 {
 	size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				  "abcdefghijklmnopqrstuvwxyz0123456789_.-");
@@ -697,11 +807,6 @@ static void enter_global(struct parser *p)
 	p->in_gate = false;
 }
 
-static char ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* Service names compare without regard to ASCII case: libpam lowercases
  * PAM_SERVICE, so [service SSHD] must apply to "sshd" (and must not be a
  * second section beside [service sshd]). ASCII only, not strcasecmp: the
@@ -719,7 +824,7 @@ static void enter_service(struct parser *p, const char *name)
 {
 	struct seen_service *grown;
 
-	if (!valid_service_name(name)) {
+	if (!su_valid_service_name(name)) {
 		line_error(p, NULL, "bad service name '%s' (1 to %d of A-Z a-z 0-9 _ . -)",
 			   name, SERVICE_NAME_MAX);
 		enter_scratch(p, false);

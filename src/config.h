@@ -38,6 +38,9 @@ typedef struct su_settings {
 	unsigned email_min_interval;
 	unsigned email_max_per_hour;
 	char *exempt_groups;        /* comma-separated group names, or NULL */
+	char *grace_from;           /* services whose grace counts here too:
+				       "su,login" (lower case) or "*" (any);
+				       NULL: only this service's own */
 	enum su_identity identity;
 	/* global only */
 	char *smtp_url;
@@ -77,6 +80,15 @@ int su_config_parse(const su_log *log, const char *name, const char *text, size_
  * Only the keys that DESIGN.md allows as arguments are accepted; errors
  * name the argument. "config=" is handled by the caller, not here. */
 int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg);
+
+#define SU_SERVICE_MAX 64
+
+/* A name a [service NAME] section or grace_from may give: 1 to 64 of
+ * A-Z a-z 0-9 _ . - (so it is also safe in a file name). */
+bool su_valid_service_name(const char *name);
+/* Does list (a grace_from value: "su,login" or "*") name service? Service
+ * names compare without regard to ASCII case, as sections do. */
+bool su_service_listed(const char *list, const char *service);
 
 /* "totp, email" -> bits; false on an unknown or empty name. */
 bool su_parse_methods(const char *list, unsigned *out);

@@ -5,7 +5,8 @@
  * by this host's module, the comparisons prove it was made for this user,
  * this session and this boot. The current rule's grace caps the lifetime
  * (a record written under a longer grace is not stretched by it), and the
- * current rule's methods decide whether the method that earned it counts. */
+ * current rule's methods decide whether the method that earned it counts,
+ * its grace_from whether the service that earned it does. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -167,29 +168,75 @@ int su_grace_here_now(const su_log *log, su_grace_here *here)
 
 /* ---- names and MACs ------------------------------------------------------- */
 
-/* grace_dir/USER:BINDING. The binding is made of [a-z0-9=:] only (see
- * session_binding), and a user name has no ':' or '/': the name is one
- * path component, and the first ':' splits it. Nothing in it is secret
- * (grace_dir is root's alone), so it needs no MAC: the record inside does. */
-static char *record_path(const char *grace_dir, const char *user, const char *binding)
-{
-	char name[SU_USER_MAX + SU_GRACE_BINDING_MAX + 2];
+#define SERVICE_TAG ":service="
 
-	if (!su_valid_username(user) || !binding_chars_ok(binding))
+/* grace_dir/USER:BINDING:service=SERVICE, or with service "" the start
+ * every record name of this user and binding shares. The binding is made of
+ * [a-z0-9=:] only (see session_binding), a user name has no ':' or '/' and
+ * a service name no ':' (su_valid_service_name): the name is one path
+ * component, the first ':' splits off the user and the last SERVICE_TAG
+ * the service. Nothing in it is secret (grace_dir is root's alone), so it
+ * needs no MAC: the record inside does, service included. */
+static char *record_path(const char *grace_dir, const char *user, const char *binding,
+			 const char *service)
+{
+	char name[SU_USER_MAX + SU_GRACE_BINDING_MAX + sizeof(SERVICE_TAG) + SU_SERVICE_MAX + 2];
+
+	if (!su_valid_username(user) || !binding_chars_ok(binding) ||
+	    (service[0] != '\0' && !su_valid_service_name(service)))
 		return NULL;
-	snprintf(name, sizeof(name), "%s:%s", user, binding);
+	snprintf(name, sizeof(name), "%s:%s" SERVICE_TAG "%s", user, binding, service);
 	return su_path_join(grace_dir, name);
 }
 
+/* The service in a record name, or NULL in an old one (USER:BINDING). */
+static const char *name_service(const char *name)
+{
+	const char *found = NULL;
+
+	for (const char *p = name; (p = strstr(p, SERVICE_TAG)) != NULL; p++)
+		found = p + strlen(SERVICE_TAG);
+	return found;
+}
+
+/* The service a record names and is named by: PAM_SERVICE in lower case
+ * (libpam lowercases it already; a host program that set it otherwise
+ * must not get two records). false: none a file name can carry (no grace
+ * for such a service: said by the caller). */
+static bool service_key(const char *service, char out[SU_SERVICE_MAX + 1])
+{
+	size_t i;
+
+	if (service == NULL || !su_valid_service_name(service))
+		return false;
+	for (i = 0; service[i] != '\0'; i++)
+		out[i] = service[i] >= 'A' && service[i] <= 'Z' ? (char)(service[i] - 'A' + 'a') :
+								  service[i];
+	out[i] = '\0';
+	return true;
+}
+
+/* want with its service as records name it, into *w (service in buf). */
+static bool want_normalised(const su_grace_want *want, su_grace_want *w,
+			    char buf[SU_SERVICE_MAX + 1])
+{
+	if (!service_key(want->service, buf))
+		return false;
+	*w = *want;
+	w->service = buf;
+	return true;
+}
+
 struct record {
-	const char *user, *uid, *binding, *rhost, *boot_id, *method, *issued, *expires, *hmac;
+	const char *user, *uid, *binding, *service, *rhost, *boot_id, *method, *issued,
+		*expires, *hmac;
 };
 
 static int record_mac(const unsigned char *key, const struct record *r,
 		      char out[SU_HMAC_HEX])
 {
 	const char *parts[] = {"grace", r->user, r->uid, r->binding, r->rhost, r->boot_id,
-			       r->method, r->issued, r->expires};
+			       r->method, r->issued, r->expires, r->service};
 
 	return su_hmac_hex(key, parts, sizeof(parts) / sizeof(parts[0]), out);
 }
@@ -199,6 +246,7 @@ static void record_from(const su_kv *kv, struct record *r)
 	r->user = su_kv_get(kv, "user");
 	r->uid = su_kv_get(kv, "uid");
 	r->binding = su_kv_get(kv, "binding");
+	r->service = su_kv_get(kv, "service");
 	r->rhost = su_kv_get(kv, "rhost");
 	r->boot_id = su_kv_get(kv, "boot_id");
 	r->method = su_kv_get(kv, "method");
@@ -209,8 +257,8 @@ static void record_from(const su_kv *kv, struct record *r)
 
 static bool record_complete(const struct record *r)
 {
-	return r->user && r->uid && r->binding && r->rhost && r->boot_id && r->method &&
-	       r->issued && r->expires && r->hmac;
+	return r->user && r->uid && r->binding && r->service && r->rhost && r->boot_id &&
+	       r->method && r->issued && r->expires && r->hmac;
 }
 
 /* NULL if the record was made by this host's module, else what is wrong. */
@@ -237,11 +285,17 @@ static unsigned method_bit(const char *name)
 
 /* ---- check ------------------------------------------------------------------ */
 
+/* Earned in this service, or in one the rule's grace_from names. */
+static bool service_counts(const struct record *r, const su_grace_want *want)
+{
+	return strcmp(r->service, want->service) == 0 || su_service_listed(want->from, r->service);
+}
+
 /* NULL if r holds for want now; else why not. *expired: remove it. */
 static const char *record_refused(const struct record *r, const su_grace_want *want,
 				  unsigned *method, bool *expired)
 {
-	uint64_t uid, issued, expires;
+	uint64_t uid, issued, expires, own_expires;
 
 	*expired = false;
 	if (!su_parse_u64(r->uid, 0, UINT32_MAX, &uid) ||
@@ -258,6 +312,8 @@ static const char *record_refused(const struct record *r, const su_grace_want *w
 		return "earned from another remote host";
 	if (strcmp(r->boot_id, want->here->boot_id) != 0)
 		return "a record from another boot";
+	if (!service_counts(r, want))
+		return "earned in another service (not in this rule's grace_from)";
 	*method = method_bit(r->method);
 	if (*method == 0 || !(*method & want->methods))
 		return "earned by a method this rule does not accept";
@@ -265,10 +321,15 @@ static const char *record_refused(const struct record *r, const su_grace_want *w
 		return "issued in the future";
 	/* The current rule caps the lifetime: a record written under a
 	 * longer grace, or a grace since shortened, stretches nothing. */
+	own_expires = expires;
 	if (expires > issued + want->grace)
 		expires = issued + want->grace;
 	if ((uint64_t)want->now >= expires) {
-		*expired = true;
+		/* Removed only when over for its own service too: a shorter
+		 * grace here must not end the longer one of the service that
+		 * earned it. */
+		*expired = (uint64_t)want->now >= own_expires ||
+			   strcmp(r->service, want->service) == 0;
 		return "expired";
 	}
 	return NULL;
@@ -316,14 +377,18 @@ static void seen_keep(const char *path, const su_buf *buf, const su_file_id *rec
 	pthread_mutex_unlock(&seen.lock);
 }
 
-/* The text of path's record if it is the version seen, with a host key
- * that is too; NULL otherwise. The caller frees it. */
-static char *seen_text(const char *path, const char *hostkey_path)
+/* The text of the record seen if its path starts with prefix (it is one of
+ * this user and session: record_refused says whether its service counts)
+ * and it is the version seen, with a host key that is too; NULL otherwise.
+ * The caller frees it. */
+static char *seen_text(const char *prefix, const char *hostkey_path)
 {
 	char *text = NULL;
+	const char *path;
 
 	pthread_mutex_lock(&seen.lock);
-	if (seen.path != NULL && strcmp(seen.path, path) == 0 &&
+	path = seen.path;
+	if (path != NULL && strncmp(path, prefix, strlen(prefix)) == 0 &&
 	    su_file_unchanged(path, &seen.record_id) &&
 	    su_file_unchanged(hostkey_path, &seen.key_id))
 		text = strdup(seen.text);
@@ -334,7 +399,10 @@ static char *seen_text(const char *path, const char *hostkey_path)
 int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *hostkey_path,
 			const su_grace_want *want, unsigned *method)
 {
-	char *path = record_path(grace_dir, want->user, want->here->binding);
+	char service[SU_SERVICE_MAX + 1];
+	su_grace_want w;
+	bool ok = want_normalised(want, &w, service);
+	char *path = ok ? record_path(grace_dir, w.user, w.here->binding, "") : NULL;
 	char *text = path ? seen_text(path, hostkey_path) : NULL;
 	su_kv kv = {0};
 	struct record r;
@@ -345,8 +413,9 @@ int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *ho
 	if (text != NULL && su_kv_parse(log, path, text, strlen(text), &kv) == 0) {
 		record_from(&kv, &r);
 		/* complete: it was when it was verified */
-		if (record_complete(&r) && record_refused(&r, want, method, &expired) == NULL) {
-			su_debug(log, "grace: %s: verified before and unchanged", path);
+		if (record_complete(&r) && record_refused(&r, &w, method, &expired) == NULL) {
+			su_debug(log, "grace: a record of %s (%s) verified before and unchanged",
+				 r.service, path);
 			rc = SU_OK;
 		} else
 			*method = 0; /* su_grace_check says why, and removes it if expired */
@@ -357,11 +426,11 @@ int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *ho
 	return rc;
 }
 
-int su_grace_check(const su_log *log, const char *grace_dir,
-		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
-		   const su_grace_want *want, unsigned *method)
+/* One record file: SU_OK if it is genuine and holds for want. */
+static int check_file(const su_log *log, const char *path,
+		      const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+		      const su_grace_want *want, unsigned *method)
 {
-	char *path = record_path(grace_dir, want->user, want->here->binding);
 	const char *why = NULL;
 	su_file_id record_id;
 	su_kv kv = {0};
@@ -371,8 +440,6 @@ int su_grace_check(const su_log *log, const char *grace_dir,
 	int rc;
 
 	*method = 0;
-	if (path == NULL)
-		return SU_ERR;
 	rc = su_read_file_id(log, path, SU_FILE_SECRET, RECORD_MAX, &buf, &record_id);
 	if (rc == SU_OK && su_kv_parse(log, path, buf.data, buf.len, &kv) != 0)
 		rc = SU_ERR;
@@ -387,14 +454,132 @@ int su_grace_check(const su_log *log, const char *grace_dir,
 				su_remove_file(log, path);
 			*method = 0;
 			rc = SU_NOTFOUND;
-		} else if (key_id != NULL && key_id->settled && record_id.settled) {
-			seen_keep(path, &buf, &record_id, key_id);
+		} else {
+			su_debug(log, "grace: %s: honoured", path);
+			if (key_id != NULL && key_id->settled && record_id.settled)
+				seen_keep(path, &buf, &record_id, key_id);
 		}
 	}
 	su_kv_free(&kv);
 	su_buf_free(&buf);
+	return rc;
+}
+
+/* The record service earned for want's user and session. */
+static int check_service(const su_log *log, const char *grace_dir,
+			 const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+			 const su_grace_want *want, const char *service, unsigned *method)
+{
+	char *path = record_path(grace_dir, want->user, want->here->binding, service);
+	int rc = path != NULL ? check_file(log, path, key, key_id, want, method) : SU_ERR;
+
 	free(path);
 	return rc;
+}
+
+/* SU_OK if either is; else SU_ERR if either is (a refused file is logged);
+ * else SU_NOTFOUND. */
+static int either(int a, int b)
+{
+	return a == SU_OK || b == SU_OK ? SU_OK : a == SU_ERR || b == SU_ERR ? SU_ERR : SU_NOTFOUND;
+}
+
+/* The records of the services grace_from names ("a,b", valid lower-case
+ * names: config.c made it so), this service's own left out (tried first). */
+static int check_listed(const su_log *log, const char *grace_dir,
+			const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+			const su_grace_want *want, unsigned *method)
+{
+	char name[SU_SERVICE_MAX + 1];
+	const char *p = want->from;
+	int rc = SU_NOTFOUND;
+
+	while (*p != '\0' && rc != SU_OK) {
+		size_t len = strcspn(p, ",");
+
+		if (len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			if (strcmp(name, want->service) != 0)
+				rc = either(rc, check_service(log, grace_dir, key, key_id, want,
+							      name, method));
+		}
+		p += len + (p[len] == ',');
+	}
+	return rc;
+}
+
+typedef int (*record_fn)(const char *file, char *owner, void *ctx);
+static int each_record(const su_log *log, const char *grace_dir, const char *user,
+		       record_fn fn, void *ctx);
+
+struct any_service {
+	const su_log *log;
+	const char *grace_dir;
+	const unsigned char *key;
+	const su_file_id *key_id;
+	const su_grace_want *want;
+	const char *prefix; /* USER:BINDING:service= */
+	unsigned *method;
+	int rc;
+};
+
+static int check_one_of_any(const char *file, char *owner, void *ctx)
+{
+	struct any_service *a = ctx;
+	size_t len = strlen(a->prefix);
+	char *path;
+
+	free(owner);
+	if (strncmp(file, a->prefix, len) != 0 || strcmp(file + len, a->want->service) == 0)
+		return 0; /* another session's, an old one, or our own: tried first */
+	path = su_path_join(a->grace_dir, file);
+	a->rc = either(a->rc, path != NULL ? check_file(a->log, path, a->key, a->key_id, a->want,
+							 a->method) : SU_ERR);
+	free(path);
+	return a->rc == SU_OK ? 1 : 0;
+}
+
+/* grace_from = *: every record of this user and session, whatever its
+ * service. The one case that reads grace_dir itself. */
+static int check_any(const su_log *log, const char *grace_dir,
+		     const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+		     const su_grace_want *want, unsigned *method)
+{
+	char prefix[SU_USER_MAX + SU_GRACE_BINDING_MAX + sizeof(SERVICE_TAG) + 2];
+	struct any_service a = {log, grace_dir, key, key_id, want, prefix, method, SU_NOTFOUND};
+	int n = snprintf(prefix, sizeof(prefix), "%s:%s" SERVICE_TAG, want->user,
+			 want->here->binding);
+
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return SU_ERR;
+	/* each_record's SU_OK says the scan went through, not that one held */
+	if (each_record(log, grace_dir, want->user, check_one_of_any, &a) == SU_ERR &&
+	    a.rc != SU_OK)
+		return SU_ERR;
+	return a.rc;
+}
+
+int su_grace_check(const su_log *log, const char *grace_dir,
+		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+		   const su_grace_want *want, unsigned *method)
+{
+	char service[SU_SERVICE_MAX + 1];
+	su_grace_want w;
+	int rc;
+
+	*method = 0;
+	if (!want_normalised(want, &w, service)) {
+		su_debug(log, "grace: this service's name cannot name a record: no grace");
+		return SU_NOTFOUND;
+	}
+	/* By default exactly one file is opened: this service's record. */
+	rc = check_service(log, grace_dir, key, key_id, &w, w.service, method);
+	if (rc == SU_OK || w.from == NULL)
+		return rc;
+	if (strcmp(w.from, "*") == 0)
+		return either(rc, check_any(log, grace_dir, key, key_id, &w, method));
+	return either(rc, check_listed(log, grace_dir, key, key_id, &w, method));
 }
 
 /* ---- write -------------------------------------------------------------------- */
@@ -403,8 +588,9 @@ static int record_text(const su_grace_want *want, unsigned method,
 		       const unsigned char *key, su_kv *kv)
 {
 	char uid[24], issued[24], expires[24], mac[SU_HMAC_HEX], names[64];
-	struct record r = {want->user, uid, want->here->binding, want->rhost, want->here->boot_id,
-			   su_methods_str(method, names, sizeof(names)), issued, expires, mac};
+	struct record r = {want->user, uid, want->here->binding, want->service, want->rhost,
+			   want->here->boot_id, su_methods_str(method, names, sizeof(names)),
+			   issued, expires, mac};
 
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)want->uid);
 	snprintf(issued, sizeof(issued), "%lld", (long long)want->now);
@@ -412,7 +598,8 @@ static int record_text(const su_grace_want *want, unsigned method,
 	if (record_mac(key, &r, mac) != 0)
 		return -1;
 	return su_kv_set(kv, "user", r.user) || su_kv_set(kv, "uid", uid) ||
-	       su_kv_set(kv, "binding", r.binding) || su_kv_set(kv, "rhost", r.rhost) ||
+	       su_kv_set(kv, "binding", r.binding) || su_kv_set(kv, "service", r.service) ||
+	       su_kv_set(kv, "rhost", r.rhost) ||
 	       su_kv_set(kv, "boot_id", r.boot_id) ||
 	       su_kv_set(kv, "method", r.method) || su_kv_set(kv, "issued", issued) ||
 	       su_kv_set(kv, "expires", expires) || su_kv_set(kv, "hmac", mac) ? -1 : 0;
@@ -449,15 +636,23 @@ static char *lock_path(const char *grace_dir, const char *user)
 
 int su_grace_write(const su_log *log, const char *grace_dir,
 		   const unsigned char key[SU_HOSTKEY_BYTES],
-		   const su_grace_want *want, unsigned method)
+		   const su_grace_want *want_in, unsigned method)
 {
-	char *path = record_path(grace_dir, want->user, want->here->binding);
-	char *lock = lock_path(grace_dir, want->user);
+	char service[SU_SERVICE_MAX + 1];
+	su_grace_want w, *want = &w;
+	char *path, *lock;
 	su_kv kv = {0};
 	char *text = NULL;
 	size_t len = 0;
 	int fd = -1, rc = -1;
 
+	if (!want_normalised(want_in, &w, service)) {
+		su_logf(log, LOG_INFO, "grace: this service's name cannot name a record (1 to %d "
+			"of A-Z a-z 0-9 _ . -): no grace is kept for it", SU_SERVICE_MAX);
+		return -1;
+	}
+	path = record_path(grace_dir, want->user, want->here->binding, want->service);
+	lock = lock_path(grace_dir, want->user);
 	if (path == NULL || lock == NULL || private_dir(log, grace_dir) != 0 ||
 	    record_text(want, method, key, &kv) != 0 ||
 	    (text = su_kv_format(&kv, &len)) == NULL)
@@ -478,7 +673,26 @@ out:
 
 /* ---- list and revoke ---------------------------------------------------------- */
 
-/* "USER:BINDING" -> the user part, or NULL if name is not a record's
+/* After "USER:": BINDING:service=SERVICE, or BINDING alone in a record
+ * written before grace was per service (listed and revoked, never
+ * honoured: it has no service). */
+static bool after_user_ok(const char *rest)
+{
+	const char *service = name_service(rest);
+	char binding[SU_GRACE_BINDING_MAX];
+	size_t blen;
+
+	if (service == NULL)
+		return binding_chars_ok(rest);
+	blen = (size_t)(service - strlen(SERVICE_TAG) - rest);
+	if (blen >= sizeof(binding))
+		return false;
+	memcpy(binding, rest, blen);
+	binding[blen] = '\0';
+	return binding_chars_ok(binding) && su_valid_service_name(service);
+}
+
+/* A record's name -> the user part, or NULL if name is not a record's
  * (dot files: the lock files and su_write_file's temporary names). */
 static char *record_user(const char *name)
 {
@@ -486,7 +700,7 @@ static char *record_user(const char *name)
 	size_t ulen;
 	char *user;
 
-	if (name[0] == '.' || colon == NULL || !binding_chars_ok(colon + 1))
+	if (name[0] == '.' || colon == NULL || !after_user_ok(colon + 1))
 		return NULL;
 	ulen = (size_t)(colon - name);
 	user = malloc(ulen + 1);
@@ -526,6 +740,8 @@ static void entry_load(const su_log *log, const char *grace_dir,
 		e->binding = su_strdup(r.binding);
 	if (r.method)
 		e->method = su_strdup(r.method);
+	if (r.service)
+		e->service = su_strdup(r.service);
 	if (r.uid && su_parse_u64(r.uid, 0, UINT32_MAX, &v))
 		e->uid = (long long)v;
 	if (r.issued && su_parse_u64(r.issued, 0, INT64_MAX, &v))
@@ -534,6 +750,10 @@ static void entry_load(const su_log *log, const char *grace_dir,
 		e->expires = (long long)v;
 	if (e->why == NULL && r.user && strcmp(r.user, e->user) != 0)
 		e->why = "the user in it is not the one in its name";
+	/* Harmless for the check (the service inside counts), but not ours. */
+	if (e->why == NULL && r.service &&
+	    (name_service(e->file) == NULL || strcmp(name_service(e->file), r.service) != 0))
+		e->why = "the service in it is not the one in its name";
 	if (e->why == NULL)
 		e->status = (long long)now < e->expires ? SU_GRACE_VALID : SU_GRACE_EXPIRED;
 out:
@@ -544,9 +764,7 @@ out:
 
 /* Call fn for every record file of user (every user's when NULL) in
  * grace_dir; owner (the user part of the name) is fn's to free. Stops at
- * the first fn that returns -1. */
-typedef int (*record_fn)(const char *file, char *owner, void *ctx);
-
+ * the first fn that returns -1 (SU_ERR) or 1 (done: SU_OK). */
 static int each_record(const su_log *log, const char *grace_dir, const char *user,
 		       record_fn fn, void *ctx)
 {
@@ -566,9 +784,13 @@ static int each_record(const su_log *log, const char *grace_dir, const char *use
 			free(owner);
 			continue;
 		}
-		if (fn(de->d_name, owner, ctx) != 0)
-			rc = SU_ERR;
+		switch (fn(de->d_name, owner, ctx)) {
+		case 0: break;
+		case 1: goto done;
+		default: rc = SU_ERR;
+		}
 	}
+done:
 	closedir(d);
 	return rc;
 }
@@ -630,6 +852,7 @@ void su_grace_list_free(su_grace_entry *entries, size_t count)
 		free(entries[i].user);
 		free(entries[i].binding);
 		free(entries[i].method);
+		free(entries[i].service);
 	}
 	free(entries);
 }

@@ -1,14 +1,18 @@
 /* Grace records (DESIGN.md "Grace records"): after a successful step-up,
  * a record under grace_dir lets the same user in the same login session on
- * the same boot through without a prompt until it expires.
+ * the same boot through without a prompt until it expires, in the PAM
+ * service that earned it, and in those whose rule names that service in
+ * grace_from (docs/decisions.md "Grace is per service").
  *
- * File: grace_dir/USER:BINDING: one record per user and session binding,
- * replaced atomically (grace_dir is root's alone, 0700). Content (kv.h):
- * version=1, user, uid, binding, rhost,
- * boot_id, method, issued, expires, hmac, where hmac = HMAC(hostkey,
- * "grace", user, uid, binding, rhost, boot_id, method, issued,
- * expires) with
- * su_hmac_hex (decimal numbers).
+ * File: grace_dir/USER:BINDING:service=SERVICE: one record per user,
+ * session binding and service (lower case), replaced atomically (grace_dir
+ * is root's alone, 0700), so a user alternating sudo and su keeps both.
+ * Content (kv.h): version=1, user, uid, binding, service, rhost, boot_id,
+ * method, issued, expires, hmac, where hmac = HMAC(hostkey, "grace", user,
+ * uid, binding, rhost, boot_id, method, issued, expires, service) with
+ * su_hmac_hex (decimal numbers). A record named USER:BINDING, written
+ * before grace was per service, has no service: it is listed and revoked,
+ * never honoured.
  *
  * The binding (su_grace_here) is "audit=ID" when the kernel audit session
  * id is set (/proc/self/sessionid), else "tty=DEV:sid=PID:start=TICKS"
@@ -50,12 +54,17 @@ typedef struct su_grace_want {
 	time_t now;
 	unsigned grace;   /* the current rule's grace: caps any record */
 	unsigned methods; /* enum su_method bits the rule accepts */
+	const char *service; /* PAM_SERVICE: names the record, part of it */
+	const char *from;    /* the rule's grace_from: other services whose
+				records count ("a,b" or "*"); NULL: none */
 } su_grace_want;
 
 /* SU_OK: a valid record matches; *method is the method that earned it.
- * SU_NOTFOUND: none, or one that does not hold (reason at debug; an
- * expired one is removed). SU_ERR: a file that is refused (logged): no
- * grace, the caller prompts. */
+ * Looked for: want->service's record, then that of each service in
+ * want->from; for "*", every record of this user and binding (a directory
+ * scan, only then). SU_NOTFOUND: none, or none that holds (reasons at
+ * debug; an expired one is removed). SU_ERR: a file that is refused
+ * (logged): no grace, the caller prompts. */
 int su_grace_check(const su_log *log, const char *grace_dir,
 		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
 		   const su_grace_want *want, unsigned *method);
@@ -83,7 +92,7 @@ enum su_grace_status { SU_GRACE_VALID, SU_GRACE_EXPIRED, SU_GRACE_INVALID };
 typedef struct su_grace_entry {
 	char *file;  /* name in grace_dir */
 	char *user;  /* from the file name */
-	char *binding, *method; /* from the record; NULL if unreadable */
+	char *binding, *method, *service; /* from the record; NULL if unreadable */
 	long long uid, issued, expires;
 	enum su_grace_status status;
 	const char *why; /* SU_GRACE_INVALID: what is wrong */
@@ -96,7 +105,8 @@ int su_grace_list(const su_log *log, const char *grace_dir,
 		  time_t now, su_grace_entry **entries, size_t *count);
 void su_grace_list_free(su_grace_entry *entries, size_t count);
 
-/* Remove every record of user (all users when NULL); *removed counts. */
+/* Remove every record of user (all users when NULL), of every service;
+ * *removed counts. */
 int su_grace_revoke(const su_log *log, const char *grace_dir, const char *user,
 		    unsigned *removed);
 

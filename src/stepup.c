@@ -956,14 +956,16 @@ static bool exempt(struct stepup *s)
 	return false;
 }
 
-/* The grace record of this user and session, if any: checked before the
- * user's record is even read, so the grace path costs the config, the host
- * key and one small file. Any trouble means no grace: the user is asked. */
+/* The grace record of this user and session, earned in this service or
+ * one its rule's grace_from names, if any: checked before the user's
+ * record is even read, so the grace path costs the config, the host key
+ * and (grace_from unset) one small file. Any trouble means no grace: the
+ * user is asked. */
 static bool in_grace(struct stepup *s, su_grace_here *here)
 {
 	su_grace_want want = {s->user, s->uid, here, s->who.rhost ? s->who.rhost : "",
 			      time(NULL), s->settings.grace,
-			      s->settings.methods};
+			      s->settings.methods, s->who.service, s->settings.grace_from};
 	unsigned method = 0;
 	char name[32];
 
@@ -985,7 +987,7 @@ static void remember(struct stepup *s, const su_grace_here *here)
 {
 	su_grace_want want = {s->user, s->uid, here, s->who.rhost ? s->who.rhost : "",
 			      time(NULL), s->settings.grace,
-			      s->settings.methods};
+			      s->settings.methods, s->who.service, s->settings.grace_from};
 
 	if (s->settings.grace == 0 || !s->have_uid || here->binding[0] == '\0' ||
 	    s->accepted == 0 || need_hostkey(s) != 0)

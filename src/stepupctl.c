@@ -1438,9 +1438,9 @@ static int grace_list(ctl *c, const char *user)
 		printf("no grace records%s%s\n", user ? " for " : "", user ? user : "");
 	for (size_t i = 0; i < n; i++) {
 		local_time((time_t)e[i].expires, until, sizeof(until));
-		printf("%s  %s  %s  until %s  %s%s%s\n", e[i].user,
+		printf("%s  %s  %s  until %s  service=%s  %s%s%s\n", e[i].user,
 		       e[i].method ? e[i].method : "-", grace_status_name(e[i].status),
-		       until, e[i].binding ? e[i].binding : "-",
+		       until, e[i].service ? e[i].service : "-", e[i].binding ? e[i].binding : "-",
 		       e[i].why ? "  " : "", e[i].why ? e[i].why : "");
 	}
 	su_grace_list_free(e, n);

@@ -1,7 +1,7 @@
 /* Grace records: su_grace_check and su_grace_list on a record file.
  *
- * The input is written as the record of a fixed user and session binding
- * (grace_dir/alice:BINDING, root, 0600) in a private grace_dir (root, 0700)
+ * The input is written as the record of a fixed user, session binding and
+ * service (grace_dir/alice:BINDING:service=sudo, root, 0600) in a private grace_dir (root, 0700)
  * made once at startup and removed at exit, then checked and listed with a
  * fixed host key. A record's HMAC stops a mutated input at record_forged,
  * so the input is then tried a second time signed: if it parses and has
@@ -28,6 +28,7 @@
 #define USER "alice"
 #define UID 1000
 #define BINDING "tty=34816:sid=4242:start=123456"
+#define SERVICE "sudo"
 #define BOOT_ID "0b7e4c1a-5d2f-4e6b-9a3c-7f1d2e3c4b5a"
 
 static char grace_dir[4096];
@@ -64,7 +65,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	atexit(remove_grace_dir);
-	snprintf(record, sizeof(record), "%s/%s:%s", grace_dir, USER, BINDING);
+	snprintf(record, sizeof(record), "%s/%s:%s:service=%s", grace_dir, USER, BINDING, SERVICE);
 	fuzz_hostkey(hostkey);
 	snprintf(here.binding, sizeof(here.binding), "%s", BINDING);
 	snprintf(here.boot_id, sizeof(here.boot_id), "%s", BOOT_ID);
@@ -87,9 +88,11 @@ static void check_and_list(void)
 		const char *rhost;
 		time_t now;
 		unsigned grace, methods;
+		const char *service, *from;
 	} wants[] = {
-		{"", FUZZ_NOW, 300, SU_METHODS_ALL},
-		{"10.1.2.3", FUZZ_NOW + 100, 86400, SU_METHOD_TOTP | SU_METHOD_EMAIL},
+		{"", FUZZ_NOW, 300, SU_METHODS_ALL, SERVICE, NULL},
+		{"10.1.2.3", FUZZ_NOW + 100, 86400, SU_METHOD_TOTP | SU_METHOD_EMAIL, "su", "*"},
+		{"", FUZZ_NOW, 300, SU_METHODS_ALL, "login", "su," SERVICE},
 	};
 	su_grace_entry *entries;
 	size_t count;
@@ -97,7 +100,8 @@ static void check_and_list(void)
 	for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
 		su_grace_want want = {.user = USER, .uid = UID, .here = &here,
 				      .rhost = wants[i].rhost, .now = wants[i].now,
-				      .grace = wants[i].grace, .methods = wants[i].methods};
+				      .grace = wants[i].grace, .methods = wants[i].methods,
+				      .service = wants[i].service, .from = wants[i].from};
 		unsigned method = 12345;
 		int rc = su_grace_check(&fuzz_log, grace_dir, hostkey, NULL, &want, &method);
 
@@ -122,8 +126,8 @@ static void check_and_list(void)
 /* The input with the right hmac, or NULL if it is no complete record. */
 static char *signed_copy(const uint8_t *data, size_t size, size_t *len)
 {
-	static const char *const fields[] = {"user",   "uid",    "binding", "rhost",
-					     "boot_id", "method", "issued", "expires"};
+	static const char *const fields[] = {"user",   "uid",    "binding", "rhost",  "boot_id",
+					     "method", "issued", "expires", "service"};
 	const char *parts[1 + sizeof(fields) / sizeof(fields[0])] = {"grace"};
 	char mac[SU_HMAC_HEX];
 	char *text = NULL;

@@ -2,7 +2,8 @@
 # Grace records and policy through a real PAM stack (pamtester): honoured in
 # the session that earned them and only there, never forged, copied,
 # stretched or carried to another boot; grace=0, service sections, module
-# arguments, exempt groups, stepupctl grace list|revoke.
+# arguments, exempt groups, stepupctl grace list|revoke; grace per service
+# unless grace_from says otherwise.
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
 require_root
@@ -22,7 +23,7 @@ cleanup_accounts() {
 	rm -f -- "${SERVICE_FILES[@]}"
 }
 
-tap_plan 16
+tap_plan 22
 install_traps
 add_cleanup cleanup_accounts
 make_tree grace "grace = 120" "methods = totp" \
@@ -49,7 +50,9 @@ GRACE=$T/run/stepup/grace
 record_of() { ls "$GRACE/$1":* 2>/dev/null | head -1; }
 asked() { grep -qF "Verification code" "$T/pt.out"; }
 
-# resign FILE KEY=VALUE...: change fields and sign again with the host key
+# resign FILE KEY=VALUE|-service...: change fields and sign again with the
+# host key (the service last among the MAC's parts, grace.h); -service
+# drops it, as in a record written before grace was per service
 resign() {
 	python3 - "$T/etc/stepup/hostkey" "$@" <<'PY'
 import hmac, hashlib, sys
@@ -58,16 +61,20 @@ path = sys.argv[2]
 lines = open(path).read().splitlines()
 rec = dict(l.split("=", 1) for l in lines[1:])
 for kv in sys.argv[3:]:
+    if kv == "-service":
+        rec.pop("service", None)
+        continue
     k, v = kv.split("=", 1)
     rec[k] = v
+svc = ("service",) if "service" in rec else ()
 parts = [b"grace"] + [rec[k].encode() for k in
-        ("user", "uid", "binding", "rhost", "boot_id", "method", "issued", "expires")]
+        ("user", "uid", "binding", "rhost", "boot_id", "method", "issued", "expires") + svc]
 rec["hmac"] = hmac.new(key, b"".join(len(p).to_bytes(4, "big") + p for p in parts),
                        hashlib.sha256).hexdigest()
 with open(path, "w") as f:
     f.write("version=1\n" + "".join("%s=%s\n" % (k, rec[k]) for k in
-            ("user", "uid", "binding", "rhost", "boot_id", "method", "issued", "expires",
-             "hmac")))
+            ("user", "uid", "binding") + svc + ("rhost", "boot_id", "method", "issued",
+             "expires", "hmac")))
 PY
 }
 
@@ -259,4 +266,117 @@ if [ "$ok_open" = 0 ] && [ -z "$written" ]; then
 	tap_ok "grace_dir readable by others: the step-up succeeds, but no record is written"
 else
 	tap_not_ok "grace_dir readable by others: the step-up succeeds, but no record is written"
+fi
+
+# --- grace is per service (grace_from) ---------------------------------------------
+# Service A earns grace; B has the default (no grace_from), C names A, D
+# says *. No lockout: wrong answers below must not lock E out.
+write_conf "$T/from.conf" "grace = 120" "methods = totp" "lockout_attempts = 0" \
+	"[service $SERVICE-fc]" "grace_from = $SERVICE-fa" \
+	"[service $SERVICE-fd]" "grace_from = *"
+from_service() { # NAME: /etc/pam.d/$SERVICE-NAME under from.conf
+	local f=/etc/pam.d/$SERVICE-$1
+	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$T/from.conf" >"$f"
+	SERVICE_FILES+=("$f")
+}
+for x in fa fb fc fd; do from_service $x; done
+FA=$SERVICE-fa FB=$SERVICE-fb FC=$SERVICE-fc FD=$SERVICE-fd
+E=stepupge$$
+new_user "$E"
+SE=$(secret_for "$E")
+T1=$(mid_step $((T0 + 700)))
+rec_of() { ls "$GRACE/$1":*":service=$2" 2>/dev/null | head -1; } # USER SERVICE
+ctl_list() { at_time "$1" "$STEPUPCTL" -c "$T/from.conf" grace list "$E" 2>&1; }
+
+# 17: earned in A; B (no grace_from) asks, and a wrong answer fails; A
+# itself still lets E through
+pt "$T1" "$FA" "$E" "$(code_at "$T1" "$SE")"
+earned=$?
+RA=$(rec_of "$E" "$FA")
+ok=1
+{ [ "$earned" = 0 ] && [ -n "$RA" ]; } || ok=0
+refused $((T1 + 5)) "$FB" "$E" "$(wrong_code "$(code_at $((T1 + 5)) "$SE")")" && asked || ok=0
+[ -z "$(rec_of "$E" "$FB")" ] || ok=0
+pt $((T1 + 6)) "$FA" "$E" && ! asked || ok=0
+if [ $ok = 1 ]; then
+	tap_ok "grace earned in service A is not honoured by B by default: B asks, a wrong code fails; A passes"
+else
+	tap_not_ok "grace earned in service A is not honoured by B by default: B asks, a wrong code fails; A passes"
+fi
+
+# 18-19: grace_from = A lets C through on A's grace; grace_from = * lets D
+# through; neither writes a record of its own
+if pt $((T1 + 10)) "$FC" "$E" && ! asked && [ -z "$(rec_of "$E" "$FC")" ]; then
+	tap_ok "a service whose section says grace_from = A honours A's grace: no prompt"
+else
+	tap_not_ok "a service whose section says grace_from = A honours A's grace: no prompt"
+fi
+if pt $((T1 + 11)) "$FD" "$E" && ! asked && [ -z "$(rec_of "$E" "$FD")" ]; then
+	tap_ok "grace_from = * honours the grace of any service: no prompt"
+else
+	tap_not_ok "grace_from = * honours the grace of any service: no prompt"
+fi
+
+# 20: one record per service: a step-up in B keeps A's; both pass, list
+# shows both services, revoke removes both
+pt $((T1 + 40)) "$FB" "$E" "$(code_at $((T1 + 40)) "$SE")"
+ok=1
+[ -n "$(rec_of "$E" "$FB")" ] && [ -n "$(rec_of "$E" "$FA")" ] || ok=0
+pt $((T1 + 45)) "$FA" "$E" && ! asked || ok=0
+pt $((T1 + 46)) "$FB" "$E" && ! asked || ok=0
+list=$(ctl_list $((T1 + 47)))
+printf '%s\n' "$list" | tap_diag_stream
+[[ $list == *"$E  totp  valid  until "*"  service=$FA  "* ]] || ok=0
+[[ $list == *"$E  totp  valid  until "*"  service=$FB  "* ]] || ok=0
+cp -p "$(rec_of "$E" "$FA")" "$T/fa.rec"
+cp -p "$(rec_of "$E" "$FB")" "$T/fb.rec"
+revoke=$("$STEPUPCTL" -c "$T/from.conf" grace revoke "$E" 2>&1)
+[ "$revoke" = "revoked 2 grace record(s) of $E" ] || ok=0
+[ -z "$(ls "$GRACE" | grep "^$E:")" ] || ok=0
+if [ $ok = 1 ]; then
+	tap_ok "one record per service: steps up in A and B keep both; list shows each service; revoke removes all"
+else
+	tap_not_ok "one record per service: steps up in A and B keep both; list shows each service; revoke removes all ($revoke)"
+fi
+
+# 21: the service is under the HMAC: A's record under B's name is A's
+# grace (refused by B); its service field edited to B: bad HMAC, refused;
+# the same edit signed with the host key: honoured (the MAC was the reason)
+B_FILE=$GRACE/$E:$(sed -n 's/^binding=//p' "$T/fa.rec"):service=$FB
+ok=1
+cp -p "$T/fa.rec" "$B_FILE"
+refused $((T1 + 50)) "$FB" "$E" && asked || ok=0
+cp -p "$T/fa.rec" "$B_FILE"
+sed -i "s/^service=.*/service=$FB/" "$B_FILE"
+refused $((T1 + 51)) "$FB" "$E" && asked || ok=0
+cp -p "$T/fa.rec" "$B_FILE"
+resign "$B_FILE" "service=$FB"
+pt $((T1 + 52)) "$FB" "$E" && ! asked || ok=0
+rm -f "$B_FILE"
+if [ $ok = 1 ]; then
+	tap_ok "the record's service is covered by its HMAC: A's record as B's is refused, edited to B refused, re-signed honoured"
+else
+	tap_not_ok "the record's service is covered by its HMAC: A's record as B's is refused, edited to B refused, re-signed honoured"
+fi
+
+# 22: a record from before grace was per service (USER:BINDING, no service
+# field, signed as then) is never honoured, not even under *; grace list
+# shows it invalid and revoke removes it
+OLD=$GRACE/$E:$(sed -n 's/^binding=//p' "$T/fa.rec")
+cp -p "$T/fa.rec" "$OLD"
+resign "$OLD" -service
+ok=1
+refused $((T1 + 60)) "$FA" "$E" && asked || ok=0
+refused $((T1 + 61)) "$FD" "$E" && asked || ok=0
+[ -e "$OLD" ] || ok=0
+list=$(ctl_list $((T1 + 62)))
+printf '%s\n' "$list" | tap_diag_stream
+[[ $list == *"$E  totp  invalid  until "*"  service=-  "*"a field is missing"* ]] || ok=0
+revoke=$("$STEPUPCTL" -c "$T/from.conf" grace revoke "$E" 2>&1)
+[ "$revoke" = "revoked 1 grace record(s) of $E" ] && [ ! -e "$OLD" ] || ok=0
+if [ $ok = 1 ]; then
+	tap_ok "an old record without a service is not honoured (not even under *); listed invalid; revoked"
+else
+	tap_not_ok "an old record without a service is not honoured (not even under *); listed invalid; revoked ($revoke)"
 fi

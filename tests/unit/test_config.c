@@ -545,6 +545,20 @@ static const struct bad_case bad_cases[] = {
 	{ "[gate]\n[gate]\n", ":2: section [gate] given twice (first at line 1)" },
 	{ "exempt_command = git-upload-pack *\n", ":1: key 'exempt_command': unknown key" },
 	{ "[service sshd]\nexempt_command = x\n", ":2: key 'exempt_command': unknown key" },
+	{ "grace_from = su,,login\n", ":1: key 'grace_from': empty service name in list" },
+	{ "grace_from = su,\n", ":1: key 'grace_from': empty service name in list" },
+	{ "grace_from = , su\n", ":1: key 'grace_from': empty service name in list" },
+	{ "grace_from = a/b\n", ":1: key 'grace_from': bad service name 'a/b'" },
+	{ "[service sudo]\ngrace_from = su:x\n", ":2: key 'grace_from': bad service name 'su:x'" },
+	{ "grace_from = *, su\n", ":1: key 'grace_from': '*' (any service) cannot be listed with names" },
+	{ "grace_from = su *\n", ":1: key 'grace_from': '*' (any service) cannot be listed with names" },
+	{ "grace_from = * *\n", ":1: key 'grace_from': '*' (any service) cannot be listed with names" },
+	{ "grace_from = su*\n", ":1: key 'grace_from': bad service name 'su*'" },
+	{ "grace_from = su, login SU\n", ":1: key 'grace_from': service 'SU' listed twice" },
+	{ "grace_from = x01234567890123456789012345678901234567890123456789012345678901234\n",
+	  ":1: key 'grace_from': service name 'x0123" },
+	{ "[service sudo]\ngrace_from = su\ngrace_from = login\n",
+	  ":3: key 'grace_from': set twice in this section (first at line 2)" },
 };
 
 static void test_bad_lines(void **state)
@@ -748,6 +762,7 @@ static void test_args_bad(void **state)
 		{ "lockout_time=5", "unknown module argument 'lockout_time=5'" },
 		{ "smtp_url=smtps://x", "unknown module argument 'smtp_url=smtps://x'" },
 		{ "user_dir=/tmp", "unknown module argument 'user_dir=/tmp'" },
+		{ "grace_from=su", "unknown module argument 'grace_from=su'" },
 		{ "", "empty module argument" },
 	};
 	su_settings s, before;
@@ -788,6 +803,77 @@ static void test_args_override_service(void **state)
 	assert_string_equal(s.smtp_url, "smtps://mail.example.com");
 	su_settings_free(&s);
 	unlink(path);
+}
+
+/* ------------------------------------------------------------------------ */
+/* grace_from */
+
+/* Per service like the other rule keys, normalised to "a,b" in lower case
+ * (the form su_service_listed and grace.c read); unset: NULL. */
+static void test_grace_from(void **state)
+{
+	static const struct {
+		const char *service, *want;
+	} cases[] = {
+		{ "sudo", "su,login,sshd" },
+		{ "login", "*" },
+		{ "cron", NULL },  /* emptied for cron only */
+		{ "other", "su" }, /* [global]'s */
+		{ NULL, "su" },
+	};
+	char path[PATH_MAX];
+	su_settings s;
+
+	(void)state;
+	need_root();
+	assert_int_equal(su_settings_defaults(&s), SU_OK);
+	assert_null(s.grace_from);
+	su_settings_free(&s);
+	write_conf("from.conf",
+		   "[service sudo]\n"
+		   "grace_from = SU, Login  sshd   # commas, blanks or both\n"
+		   "[global]\n"
+		   "grace_from = su\n"
+		   "[service login]\n"
+		   "grace_from = *\n"
+		   "[service cron]\n"
+		   "grace_from =\n",
+		   path, sizeof(path));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(load_captured(path, cases[i].service, &s), SU_OK);
+		if (cases[i].want == NULL)
+			assert_null(s.grace_from);
+		else
+			assert_string_equal(s.grace_from, cases[i].want);
+		su_settings_free(&s);
+	}
+	unlink(path);
+}
+
+static void test_service_listed(void **state)
+{
+	(void)state;
+	assert_true(su_service_listed("su,login", "su"));
+	assert_true(su_service_listed("su,login", "login"));
+	assert_true(su_service_listed("su,login", "LOGIN"));
+	assert_false(su_service_listed("su,login", "logi"));
+	assert_false(su_service_listed("su,login", "su-l"));
+	assert_false(su_service_listed("sudo", "su"));
+	assert_false(su_service_listed("su", "sudo"));
+	assert_false(su_service_listed("su,login", ""));
+	assert_true(su_service_listed("*", "anything"));
+	assert_false(su_service_listed(NULL, "su"));
+	assert_false(su_service_listed("su", NULL));
+	assert_true(su_valid_service_name("sudo-i"));
+	assert_true(su_valid_service_name("polkit-1.x_y"));
+	assert_false(su_valid_service_name(""));
+	assert_false(su_valid_service_name("a/b"));
+	assert_false(su_valid_service_name("su:s"));
+	assert_false(su_valid_service_name("*"));
+	assert_true(su_valid_service_name(
+		"a123456789012345678901234567890123456789012345678901234567890123"));
+	assert_false(su_valid_service_name(
+		"a1234567890123456789012345678901234567890123456789012345678901234"));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -990,6 +1076,8 @@ int main(void)
 		cmocka_unit_test(test_args_good),
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_override_service),
+		cmocka_unit_test(test_grace_from),
+		cmocka_unit_test(test_service_listed),
 		cmocka_unit_test(test_parse_methods),
 		cmocka_unit_test(test_methods_str),
 		cmocka_unit_test(test_gate_section),
