@@ -96,28 +96,43 @@ static EVP_MAC_CTX *make_template(void)
 	return ctx;
 }
 
-/* Made once, under a lock: a threaded host may call PAM from two threads.
- * A failure is tried again next time rather than remembered. */
-static EVP_MAC_CTX *hmac_template(void)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static EVP_MAC_CTX *template;
-	EVP_MAC_CTX *t;
+/* The template, under a lock: a threaded host may call PAM from two
+ * threads. */
+static struct {
+	pthread_mutex_t lock;
+	EVP_MAC_CTX *ctx; /* NULL: not made yet */
+} template = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-	pthread_mutex_lock(&lock);
-	if (template == NULL)
-		template = make_template();
-	t = template;
-	pthread_mutex_unlock(&lock);
-	return t;
+/* libpam unloads the module at pam_end and loads it afresh at the next
+ * pam_start: a template kept past the unload would be lost each time. */
+__attribute__((destructor)) static void template_at_unload(void)
+{
+	pthread_mutex_lock(&template.lock);
+	EVP_MAC_CTX_free(template.ctx);
+	template.ctx = NULL;
+	pthread_mutex_unlock(&template.lock);
+}
+
+/* A fresh context copied from the template, which is made on first use.
+ * A failure is tried again next time rather than remembered. */
+static EVP_MAC_CTX *hmac_new(void)
+{
+	EVP_MAC_CTX *ctx = NULL;
+
+	pthread_mutex_lock(&template.lock);
+	if (template.ctx == NULL)
+		template.ctx = make_template();
+	if (template.ctx != NULL)
+		ctx = EVP_MAC_CTX_dup(template.ctx);
+	pthread_mutex_unlock(&template.lock);
+	return ctx;
 }
 
 static int mac_parts(const unsigned char key[SU_HOSTKEY_BYTES],
 		     const char *const *parts, size_t nparts,
 		     unsigned char mac[SU_HMAC_BYTES])
 {
-	EVP_MAC_CTX *template = hmac_template();
-	EVP_MAC_CTX *ctx = template != NULL ? EVP_MAC_CTX_dup(template) : NULL;
+	EVP_MAC_CTX *ctx = hmac_new();
 	size_t mac_len = 0;
 	int rc = -1;
 

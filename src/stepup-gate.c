@@ -51,6 +51,7 @@
 #include "config.h"
 #include "log.h"
 #include "safefile.h"
+#include "userdb.h"
 #include "util.h"
 
 #define GATE_SERVICE "stepup-gate"
@@ -165,18 +166,28 @@ static char **command_environment(struct inherited *in, const struct account *a)
 
 /* ---- 1. who -------------------------------------------------------------- */
 
+/* The caller's account; a user database that cannot answer is named as
+ * such, not as an unknown user (either way the gate stops). */
 static int lookup_account(struct account *a)
 {
 	uid_t uid = getuid();
-	struct passwd *pw = getpwuid(uid);
+	su_pwent e = {0};
+	const struct passwd *pw;
+	int err = su_userdb_uid(&e, uid, &pw);
 
+	if (err == 0 && pw != NULL) {
+		a->uid = pw->pw_uid;
+		a->gid = pw->pw_gid;
+		a->name = strdup(pw->pw_name);
+		a->home = strdup(pw->pw_dir[0] != '\0' ? pw->pw_dir : "/");
+		a->shell = strdup(pw->pw_shell[0] != '\0' ? pw->pw_shell : "/bin/sh");
+	}
+	su_pwent_free(&e);
+	if (err != 0)
+		return die("cannot look up uid %u in the user database: %s", (unsigned)uid,
+			   strerror(err));
 	if (pw == NULL)
 		return die("unknown user: uid %u has no passwd entry", (unsigned)uid);
-	a->uid = pw->pw_uid;
-	a->gid = pw->pw_gid;
-	a->name = strdup(pw->pw_name);
-	a->home = strdup(pw->pw_dir[0] != '\0' ? pw->pw_dir : "/");
-	a->shell = strdup(pw->pw_shell[0] != '\0' ? pw->pw_shell : "/bin/sh");
 	if (a->name == NULL || a->home == NULL || a->shell == NULL)
 		return die("out of memory");
 	return 0;

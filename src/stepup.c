@@ -24,6 +24,7 @@
 #include "stepup.h"
 #include "store.h"
 #include "totp.h"
+#include "userdb.h"
 #include "util.h"
 
 #define ANSWER_MAX 64 /* longer answers are not codes: refused unparsed */
@@ -65,9 +66,8 @@ struct stepup {
 	unsigned accepted;    /* the method whose answer was accepted */
 	time_t locked_until;  /* set when a lockout is found or imposed */
 	unsigned recovery_left; /* after a recovery code was accepted */
-	struct passwd pw;     /* the user's entry; strings in pw_buf */
-	char pw_buf[4096];
-	/* identity = ruser from the real uid: a copy, since pw_buf is reused by
+	su_pwent pw;          /* the user's entry and its strings */
+	/* identity = ruser from the real uid: a copy, since pw is reused by
 	 * the next lookup (a name looked up from inside the buffer the lookup
 	 * overwrites matched the first passwd line: root). */
 	char caller_name[SU_USER_MAX + 1];
@@ -872,31 +872,44 @@ static int prompt_and_verify(struct stepup *s)
 	return o == OUTCOME_CONV_ENDED ? PAM_CONV_ERR : PAM_AUTH_ERR;
 }
 
+/* lookup_user's answer when the user database could not say (a directory
+ * down, an I/O error): the user is neither known nor unknown. */
+#define USERDB_ERROR (-2)
+
 /* The user database, without pam_modutil_getpw*: those keep every result
  * in the PAM handle under a fresh name, so a handle used for many calls
  * (a screen locker, a daemon) grows and slows each lookup. One entry per
- * call is all the flow needs; it lives in s. */
-static const struct passwd *lookup_user(struct stepup *s, const char *name, uid_t uid,
-					bool by_uid)
+ * call is all the flow needs; it lives in s. 0 with *pw (NULL: no such
+ * user), or USERDB_ERROR, logged with the user and the error. */
+static int lookup_user(struct stepup *s, const char *name, uid_t uid, bool by_uid,
+		       const struct passwd **pw)
 {
-	struct passwd *found = NULL;
-	int rc = by_uid ? getpwuid_r(uid, &s->pw, s->pw_buf, sizeof(s->pw_buf), &found) :
-			  getpwnam_r(name, &s->pw, s->pw_buf, sizeof(s->pw_buf), &found);
+	int err = by_uid ? su_userdb_uid(&s->pw, uid, pw) : su_userdb_name(&s->pw, name, pw);
 
-	return rc == 0 ? found : NULL;
+	if (err == 0)
+		return 0;
+	if (by_uid)
+		su_logf(&s->log, LOG_ERR, "cannot look up uid %u in the user database: %s",
+			(unsigned)uid, strerror(err));
+	else
+		su_logf(&s->log, LOG_ERR, "cannot look up user '%s' in the user database: %s",
+			name, strerror(err));
+	return USERDB_ERROR;
 }
 
 /* Records are keyed by the account's name as NSS spells it: "ALICE" or
  * "alice@corp" resolving to alice must find alice's record, not slip
  * through as a user who is not enrolled. A name NSS does not know is
- * used as given (it can own no session to protect). */
+ * used as given (it can own no session to protect); a name NSS cannot
+ * answer for is USERDB_ERROR, since it may be an enrolled user's alias. */
 static int canonical_user(struct stepup *s)
 {
 	const struct passwd *pw;
 
 	if (!su_valid_username(s->user))
 		return -1;
-	pw = lookup_user(s, s->user, 0, false);
+	if (lookup_user(s, s->user, 0, false, &pw) != 0)
+		return USERDB_ERROR;
 	s->have_uid = pw != NULL;
 	s->uid = pw != NULL ? pw->pw_uid : 0;
 	if (pw == NULL || strcmp(pw->pw_name, s->user) == 0)
@@ -923,7 +936,8 @@ static int who_steps_up(struct stepup *s)
 	    ((const char *)ruser)[0] != '\0') {
 		s->user = ruser;
 	} else {
-		pw = lookup_user(s, NULL, getuid(), true);
+		if (lookup_user(s, NULL, getuid(), true, &pw) != 0)
+			return USERDB_ERROR;
 		if (pw == NULL)
 			return su_fail(&s->log, "identity=ruser: no PAM_RUSER and no user "
 				       "for uid %u", (unsigned)getuid());
@@ -1055,7 +1069,15 @@ static int run(struct stepup *s, const su_args *args)
 		su_audit(s->pamh, &s->who, NULL, "error", "config-error");
 		return PAM_SERVICE_ERR;
 	}
-	if (who_steps_up(s) != 0 || canonical_user(s) != 0) {
+	rc = who_steps_up(s);
+	if (rc == 0)
+		rc = canonical_user(s);
+	if (rc == USERDB_ERROR) {
+		su_audit(s->pamh, &s->who, NULL, "error", "userdb-unavailable");
+		say_error(s, "Step-up authentication is unavailable; see the system log.");
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	if (rc != 0) {
 		su_audit(s->pamh, &s->who, NULL, "error", "invalid-user");
 		return PAM_AUTH_ERR;
 	}
@@ -1081,6 +1103,7 @@ static void stepup_free(struct stepup *s)
 	su_erase(s->hostkey, sizeof(s->hostkey));
 	su_totp_clear(&s->totp);
 	su_kv_free(&s->record);
+	su_pwent_free(&s->pw);
 	su_store_close(s->store);
 	su_settings_free(&s->settings);
 }

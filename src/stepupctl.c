@@ -51,6 +51,7 @@
 #include "secret.h"
 #include "store.h"
 #include "totp.h"
+#include "userdb.h"
 #include "util.h"
 
 #define PROG "stepupctl"
@@ -150,27 +151,49 @@ static int bad_user(const char *user)
 		      user, SU_USER_MAX);
 }
 
+/* A valid name's entry in the user database into e (*pw NULL: no such
+ * user). A user database that cannot answer is refused, never taken as
+ * "no such user": the name may be an enrolled user's other spelling, and
+ * the record written or removed would be the wrong one. */
+static int lookup_user(su_pwent *e, const char *name, const struct passwd **pw)
+{
+	int err;
+
+	if (!su_valid_username(name))
+		return bad_user(name);
+	err = su_userdb_name(e, name, pw);
+	if (err != 0)
+		return refuse("cannot look up user '%s' in the user database: %s; "
+			      "nothing was changed", name, strerror(err));
+	return CTL_OK;
+}
+
 /* The user a command names, as the module will look it up: validated, and
  * spelled as the user database spells it ("ALICE" resolving to alice is
  * alice), so that the record written is the record the module reads.
  * *known says whether the user database knows the name at all. */
 static int user_arg(const char *given, char *out, size_t size, bool *known)
 {
+	su_pwent e = { 0 };
 	const struct passwd *pw;
+	int rc = lookup_user(&e, given, &pw);
 
-	if (!su_valid_username(given))
-		return bad_user(given);
-	pw = getpwnam(given);
+	if (rc != CTL_OK) {
+		su_pwent_free(&e);
+		return rc;
+	}
 	*known = pw != NULL;
 	if (pw != NULL && strcmp(pw->pw_name, given) != 0) {
-		if (!su_valid_username(pw->pw_name))
-			return bad_user(pw->pw_name);
-		su_logf(&ctl_log, LOG_NOTICE, "note: '%s' is '%s' in the user database; "
-			"using '%s'", given, pw->pw_name, pw->pw_name);
+		rc = su_valid_username(pw->pw_name) ? CTL_OK : bad_user(pw->pw_name);
+		if (rc == CTL_OK)
+			su_logf(&ctl_log, LOG_NOTICE, "note: '%s' is '%s' in the user database; "
+				"using '%s'", given, pw->pw_name, pw->pw_name);
 		given = pw->pw_name;
 	}
-	snprintf(out, size, "%s", given);
-	return CTL_OK;
+	if (rc == CTL_OK)
+		snprintf(out, size, "%s", given);
+	su_pwent_free(&e);
+	return rc;
 }
 
 static int out_of_memory(void)
@@ -1046,10 +1069,14 @@ typedef struct ga_import {
  * path there through a directory symlink. */
 static int ga_owner_ok(ga_import *im, const su_file_id *id)
 {
-	const struct passwd *pw = im->known ? getpwnam(im->user) : NULL;
+	su_pwent e = { 0 };
+	const struct passwd *pw = NULL;
+	int rc = id->uid != 0 && im->known ? lookup_user(&e, im->user, &pw) : CTL_OK;
+	bool own = id->uid == 0 || (pw != NULL && pw->pw_uid == id->uid);
 
-	if (id->uid == 0 || (pw != NULL && pw->pw_uid == id->uid))
-		return CTL_OK;
+	su_pwent_free(&e);
+	if (rc != CTL_OK || own)
+		return rc;
 	return refuse("refusing %s: owned by uid %u, not by %s or root; import only "
 		      "the user's own file", im->path, (unsigned)id->uid, im->user);
 }

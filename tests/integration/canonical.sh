@@ -15,6 +15,16 @@
 # files go into a private copy of /etc/pam.d, bind-mounted the same way, so
 # no file is ever created in the host's /etc/pam.d either.  The last case,
 # run outside the namespace, checks that the host saw none of it.
+#
+# The module's log lines are read from a syslog receiver on /dev/log. That
+# path is made in the namespace only: /dev is replaced there by a directory
+# of the tree holding bind mounts of the few device nodes the programs use,
+# so the receiver's socket is created in the tree, never in the host's /dev.
+#
+# The module also answers for STEPUP-NSSERR with an error (UNAVAIL, EIO, a
+# directory down), and for stepup-huge (and its alias STEPUP-HUGE) with an
+# entry larger than 4096 bytes: the first must be refused as unavailable,
+# never taken as "not enrolled"; the second must be found.
 # shellcheck disable=SC2119 # install_traps is called without an exit hook
 set -u
 
@@ -22,7 +32,10 @@ set -u
 
 ALIAS=STEPUP-ALIAS
 CANON=stepup-canon
-INNER_TESTS=7 # the cases run in the namespace; the outer script adds one
+NSSERR=STEPUP-NSSERR
+HUGE=stepup-huge
+HUGE_ALIAS=STEPUP-HUGE
+INNER_TESTS=11 # the cases run in the namespace; the outer script adds one
 
 # ============================================================================
 # Outside: preconditions, the namespace, and the check that the host is as it
@@ -39,7 +52,7 @@ if [ -z "${STEPUP_CANONICAL_NS:-}" ]; then
 		exit 0
 	fi
 	require_env
-	require_program pamtester oathtool getent timeout sha256sum findmnt
+	require_program pamtester oathtool getent timeout sha256sum findmnt python3
 	NSS_LIB=$TOP_BUILDDIR/tests/nss/.libs/libnss_stepuptest.so
 	[ -f "$NSS_LIB" ] || tap_bail "no $NSS_LIB (make check builds it)"
 	if getent passwd "$ALIAS" >/dev/null 2>&1 || getent passwd "$CANON" >/dev/null 2>&1; then
@@ -51,8 +64,9 @@ if [ -z "${STEPUP_CANONICAL_NS:-}" ]; then
 	host_state() {
 		sha256sum /etc/nsswitch.conf
 		ls -d /etc/pam.d/stepup-canonical-* 2>/dev/null
-		findmnt -rn -o TARGET | grep -E '^(/etc/nsswitch\.conf|/etc/pam\.d|/run/nscd)$'
-		getent passwd "$ALIAS" "$CANON" # nothing, exit 2
+		findmnt -rn -o TARGET | grep -E '^(/etc/nsswitch\.conf|/etc/pam\.d|/run/nscd|/dev(/.*)?)$'
+		ls -la /dev/log 2>/dev/null
+		getent passwd "$ALIAS" "$CANON" "$HUGE" "$HUGE_ALIAS" # nothing, exit 2
 		echo "getent: $?"
 	}
 
@@ -125,6 +139,37 @@ render_service stepup "$T/pam.d/$SERVICE" "config=$CONF"
 render_service stepup "$T/pam.d/$SERVICE-allow" "config=$T/stepup-allow.conf"
 add_cleanup umount /etc/pam.d
 mount --bind "$T/pam.d" /etc/pam.d || tap_bail "cannot bind-mount /etc/pam.d"
+
+# /dev with a syslog receiver at /dev/log, in here only (see the top). Bind
+# mounts of single nodes, not of directories: removing the tree can never
+# reach into the host's /dev.
+LOG=$T/syslog.txt
+: >"$LOG"
+mkdir -m 0755 "$T/dev" || tap_bail "mkdir $T/dev failed"
+for node in null zero full random urandom tty; do
+	[ -e "/dev/$node" ] || continue
+	: >"$T/dev/$node"
+	mount --bind "/dev/$node" "$T/dev/$node" || tap_bail "cannot bind /dev/$node"
+	add_cleanup umount "'$T/dev/$node'"
+done
+for link in fd stdin stdout stderr; do
+	cp -P "/dev/$link" "$T/dev/$link" 2>/dev/null
+done
+mount --rbind "$T/dev" /dev || tap_bail "cannot bind-mount $T/dev over /dev"
+add_cleanup umount -R /dev
+python3 -u -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log"); os.chmod("/dev/log", 0o666)
+with open(sys.argv[1], "a") as out:
+    while True:
+        out.write(s.recv(65536).decode(errors="replace").rstrip("\0\n") + "\n"); out.flush()
+' "$LOG" &
+RECEIVER=$!
+add_cleanup kill "$RECEIVER"
+for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+[ -S /dev/log ] || tap_bail "the syslog receiver did not start"
+logged() { sleep 0.2; grep -qE -- "$1" "$LOG"; }
 
 T0=$(mid_step 1700000000)
 
@@ -216,4 +261,61 @@ if [ "$rc" -eq 0 ] && [ ! -e "$USERS/$CANON" ] && [ ! -e "$STATE/$CANON" ] &&
 else
 	tap_not_ok "stepupctl remove $ALIAS removes the record and state of $CANON"
 	tap_diag "$(ls -lA "$USERS" "$STATE")"
+fi
+
+# --- 8. missing=allow: a name NSS cannot answer for is unavailable, not unknown ---------
+# Without the distinction it would be "not enrolled" and allowed: it may be
+# an enrolled user's alias while the directory is down.
+if pt "$T0" "$SERVICE-allow" "$NSSERR" ""; then
+	tap_not_ok "missing=allow: $NSSERR (NSS error) is refused as unavailable"
+elif grep -q "Authentication service cannot retrieve authentication info" "$T/pt.out" &&
+	! grep -q "Verification code" "$T/pt.out" &&
+	logged "cannot look up user '$NSSERR' in the user database: Input/output error" &&
+	logged "user=$NSSERR service=$SERVICE-allow .*result=error reason=userdb-unavailable"; then
+	tap_ok "missing=allow: $NSSERR (NSS error) is refused as unavailable"
+else
+	tap_not_ok "missing=allow: $NSSERR (NSS error) is refused as unavailable"
+	tap_diag_stream <"$LOG"
+fi
+
+# --- 9. stepupctl refuses a name NSS cannot answer for --------------------------------
+ok=1
+for cmd in "enroll $NSSERR totp --secret $S" "status $NSSERR" "remove $NSSERR"; do
+	# shellcheck disable=SC2086 # the words of cmd
+	"$STEPUPCTL" -c "$CONF" $cmd >"$T/nsserr.out" 2>&1
+	rc=$?
+	tap_diag_stream <"$T/nsserr.out"
+	if [ "$rc" -ne 1 ] ||
+		! grep -qF "cannot look up user '$NSSERR' in the user database: Input/output error" \
+			"$T/nsserr.out"; then
+		ok=0
+		tap_diag "stepupctl $cmd exited $rc"
+	fi
+done
+if [ "$ok" = 1 ] && [ ! -e "$USERS/$NSSERR" ]; then
+	tap_ok "stepupctl enroll, status, remove $NSSERR: refused with the NSS error, no record"
+else
+	tap_not_ok "stepupctl enroll, status, remove $NSSERR: refused with the NSS error, no record"
+fi
+
+# --- 10. an entry larger than 4096 bytes is found: enroll writes its record -------------
+SH=$(secret_for "$HUGE")
+if [ "$(getent passwd "$HUGE" | wc -c)" -gt 65536 ] && enroll "$HUGE" "$SH" &&
+	[ -f "$USERS/$HUGE" ] && ! grep -q "no user" "$T/enroll.$HUGE.out"; then
+	tap_ok "stepupctl enroll $HUGE (a 64 KiB entry) writes its record, as a known user"
+else
+	tap_not_ok "stepupctl enroll $HUGE (a 64 KiB entry) writes its record, as a known user"
+	tap_diag_stream <"$T/enroll.$HUGE.out"
+fi
+
+# --- 11. missing=allow: the 64 KiB entry's alias finds its record, so it is prompted -----
+# Given up on ERANGE, STEPUP-HUGE would be used as given: not enrolled, allowed.
+right=$(code_at "$T0" "$SH")
+if pt "$T0" "$SERVICE-allow" "$HUGE_ALIAS" "$right" && [ -f "$STATE/$HUGE" ] &&
+	refused "$T0" "$SERVICE-allow" "$HUGE_ALIAS" "$(wrong_code "$right")" &&
+	grep -q "Verification code" "$T/pt.out"; then
+	tap_ok "missing=allow: $HUGE_ALIAS (a 64 KiB entry) is $HUGE: right code accepted, wrong one refused"
+else
+	tap_not_ok "missing=allow: $HUGE_ALIAS (a 64 KiB entry) is $HUGE: right code accepted, wrong one refused"
+	tap_diag_stream <"$LOG"
 fi

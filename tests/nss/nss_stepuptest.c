@@ -5,11 +5,19 @@
  * files backend never does that, so without this module there is no way
  * to test that the module and stepupctl use the name NSS returns.
  *
+ * Two more names test how a lookup fails: STEPUP-NSSERR is a name the
+ * source cannot answer for (NSS_STATUS_UNAVAIL, EIO: a directory server
+ * down), and stepup-huge is an account whose entry (a 64 KiB gecos) does
+ * not fit in a 4096-byte buffer (ERANGE until the caller offers more); it
+ * answers for STEPUP-HUGE too, so that a caller that gave up on ERANGE
+ * and used the name as given would miss stepup-huge's record.
+ *
  * tests/integration/canonical.sh loads it in a private mount namespace;
  * it is never installed. */
 #include <errno.h>
 #include <nss.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/types.h>
@@ -17,6 +25,11 @@
 #define CANON_NAME "stepup-canon"
 #define ALIAS_NAME "STEPUP-ALIAS"
 #define CANON_ID 64999
+#define NSSERR_NAME "STEPUP-NSSERR"
+#define HUGE_NAME "stepup-huge"
+#define HUGE_ALIAS "STEPUP-HUGE"
+#define HUGE_ID 64998
+#define HUGE_GECOS 65536
 
 enum nss_status _nss_stepuptest_getpwnam_r(const char *name, struct passwd *pw,
 					    char *buf, size_t buflen, int *errnop);
@@ -41,13 +54,30 @@ static char *put(const char *s, char *buf, size_t buflen, size_t *pos)
 	return at;
 }
 
-static enum nss_status fill(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+/* The gecos of stepup-huge, HUGE_GECOS - 1 letters, at *pos; NULL when
+ * it does not fit. Written in place: no shared buffer between threads. */
+static char *put_huge(char *buf, size_t buflen, size_t *pos)
+{
+	char *at;
+
+	if (HUGE_GECOS > buflen - *pos)
+		return NULL;
+	at = buf + *pos;
+	memset(at, 'g', HUGE_GECOS - 1);
+	at[HUGE_GECOS - 1] = '\0';
+	*pos += HUGE_GECOS;
+	return at;
+}
+
+static enum nss_status fill(struct passwd *pw, bool huge, char *buf, size_t buflen,
+			    int *errnop)
 {
 	size_t pos = 0;
 
-	pw->pw_name = put(CANON_NAME, buf, buflen, &pos);
+	pw->pw_name = put(huge ? HUGE_NAME : CANON_NAME, buf, buflen, &pos);
 	pw->pw_passwd = put("x", buf, buflen, &pos);
-	pw->pw_gecos = put("pam_stepup test account", buf, buflen, &pos);
+	pw->pw_gecos = huge ? put_huge(buf, buflen, &pos) :
+			      put("pam_stepup test account", buf, buflen, &pos);
 	pw->pw_dir = put("/nonexistent", buf, buflen, &pos);
 	pw->pw_shell = put("/usr/sbin/nologin", buf, buflen, &pos);
 	if (pw->pw_name == NULL || pw->pw_passwd == NULL || pw->pw_gecos == NULL ||
@@ -56,29 +86,35 @@ static enum nss_status fill(struct passwd *pw, char *buf, size_t buflen, int *er
 		*errnop = ERANGE;
 		return NSS_STATUS_TRYAGAIN;
 	}
-	pw->pw_uid = CANON_ID;
-	pw->pw_gid = CANON_ID;
+	pw->pw_uid = huge ? HUGE_ID : CANON_ID;
+	pw->pw_gid = pw->pw_uid;
 	return NSS_STATUS_SUCCESS;
 }
 
 enum nss_status _nss_stepuptest_getpwnam_r(const char *name, struct passwd *pw,
 					    char *buf, size_t buflen, int *errnop)
 {
+	if (name != NULL && strcmp(name, NSSERR_NAME) == 0) {
+		*errnop = EIO;
+		return NSS_STATUS_UNAVAIL;
+	}
+	if (name != NULL && (strcmp(name, HUGE_NAME) == 0 || strcmp(name, HUGE_ALIAS) == 0))
+		return fill(pw, true, buf, buflen, errnop);
 	if (name == NULL || (strcmp(name, ALIAS_NAME) != 0 && strcmp(name, CANON_NAME) != 0)) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	return fill(pw, buf, buflen, errnop);
+	return fill(pw, false, buf, buflen, errnop);
 }
 
 enum nss_status _nss_stepuptest_getpwuid_r(uid_t uid, struct passwd *pw,
 					    char *buf, size_t buflen, int *errnop)
 {
-	if (uid != CANON_ID) {
+	if (uid != CANON_ID && uid != HUGE_ID) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;
 	}
-	return fill(pw, buf, buflen, errnop);
+	return fill(pw, uid == HUGE_ID, buf, buflen, errnop);
 }
 
 /* No enumeration: getpwent() sees only what the other sources list. */
