@@ -25,11 +25,20 @@ static int lift_fsize(const su_log *log)
 
 	pthread_mutex_lock(&fsize.lock);
 	if (fsize.holders == 0) {
+		if (getrlimit(RLIMIT_FSIZE, &fsize.caller) != 0)
+			rc = su_fail(log, "cannot read the file size limit: %m");
 		/* Raising the hard limit needs CAP_SYS_RESOURCE, which a
-		 * setuid-root process has; without it nothing is held. */
-		if (getrlimit(RLIMIT_FSIZE, &fsize.caller) != 0 ||
-		    setrlimit(RLIMIT_FSIZE, &none) != 0)
-			rc = su_fail(log, "cannot lift the file size limit for a state write: %m");
+		 * setuid-root process has unless a container's bounding set
+		 * took it away; then the soft limit goes up to the hard one,
+		 * and a hard limit too low for our files refuses every
+		 * attempt before anything is judged. */
+		else if (setrlimit(RLIMIT_FSIZE, &none) != 0 &&
+			 (fsize.caller.rlim_max < SU_GUARD_FSIZE_MIN ||
+			  setrlimit(RLIMIT_FSIZE, &(struct rlimit){ fsize.caller.rlim_max,
+							   fsize.caller.rlim_max }) != 0))
+			rc = su_fail(log, "refusing to write state under a file size limit of "
+				     "%llu bytes (it cannot be lifted: %m)",
+				     (unsigned long long)fsize.caller.rlim_max);
 	}
 	if (rc == 0)
 		fsize.holders++;

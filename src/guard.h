@@ -14,6 +14,10 @@
 
 #include "log.h"
 
+/* The largest file this project writes is far below this (a state file
+ * is 16 KiB, a record at most 16 KiB). */
+#define SU_GUARD_FSIZE_MIN (1024 * 1024)
+
 /* 0, or -1 (logged): the limit could not be lifted, nothing is held and
  * nothing may be judged or written. */
 int su_guard_hold(const su_log *log);
