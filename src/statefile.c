@@ -1,5 +1,5 @@
-/* The state file, and the rules every attempt obeys (docs/design.md,
- * "Counting attempts"). The caller of a setuid program (sudo, su,
+/* The state file, and the rules every attempt obeys (docs/decisions.md,
+ * "Counting every attempt"). The caller of a setuid program (sudo, su,
  * stepup-gate) controls its resource limits, signal dispositions,
  * descriptors, terminal and timing, and may SIGKILL or SIGSTOP it at any
  * instant. Whatever the caller does, an attempt MUST:
