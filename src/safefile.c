@@ -722,16 +722,24 @@ out:
 
 /* What the caller of a setuid program set (a file size limit, signals)
  * does not cut a write of ours short: see guard.h. */
-int su_write_file(const su_log *log, const char *path, const void *data,
-		  size_t len, mode_t mode)
+typedef int (*file_writer)(const su_log *, const char *, const void *, size_t, mode_t);
+
+static int guarded(file_writer write_fn, const su_log *log, const char *path,
+		   const void *data, size_t len, mode_t mode)
 {
 	int rc;
 
 	if (su_guard_hold(log) != 0)
 		return SU_ERR;
-	rc = replace_file(log, path, data, len, mode);
+	rc = write_fn(log, path, data, len, mode);
 	su_guard_release();
 	return rc;
+}
+
+int su_write_file(const su_log *log, const char *path, const void *data,
+		  size_t len, mode_t mode)
+{
+	return guarded(replace_file, log, path, data, len, mode);
 }
 
 static int create_file(const su_log *log, const char *path, const void *data,
@@ -762,13 +770,7 @@ out:
 int su_create_file(const su_log *log, const char *path, const void *data,
 		   size_t len, mode_t mode)
 {
-	int rc;
-
-	if (su_guard_hold(log) != 0)
-		return SU_ERR;
-	rc = create_file(log, path, data, len, mode);
-	su_guard_release();
-	return rc;
+	return guarded(create_file, log, path, data, len, mode);
 }
 
 int su_remove_file(const su_log *log, const char *path)

@@ -16,32 +16,7 @@ make_tree audit "methods = totp, recovery" "lockout_attempts = 2" "lockout_time 
 printf 'auth required %s config=%s\n' "$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$SVC"
 add_cleanup rm -f "/etc/pam.d/$SVC"
 LOG=$T/syslog.txt
-: >"$LOG"
-
-# The receiver: one line per datagram into $LOG.
-start_receiver() { # SOCKET
-	python3 -u -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "a") as out:
-    while True:
-        out.write(s.recv(65536).decode(errors="replace").rstrip("\0\n") + "\n"); out.flush()
-' "$1" "$LOG" &
-	RECEIVER=$!
-	add_cleanup kill "$RECEIVER"
-	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
-	tap_bail "the syslog receiver did not start"
-}
-if [ -e /dev/log ]; then
-	start_receiver "$T/log.sock"
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$T/log.sock")
-else
-	start_receiver /dev/log
-	add_cleanup rm -f /dev/log
-	IN_NS=()
-fi
+log_receiver "$LOG"
 ctl() { "${IN_NS[@]}" "$STEPUPCTL" -c "$CONF" "$@"; }
 ptns() { # EPOCH USER ANSWER
 	printf '%s\n' "$3" >"$T/pt.in"

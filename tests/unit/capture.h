@@ -10,6 +10,8 @@
  *                                the safe-file checks (here, else /tmp)
  *   tmpdir_make / tmpdir_remove  a private directory under the current
  *                                directory, removed recursively at the end.
+ *   NEED_ROOT()                  skip the cmocka test unless run as root
+ *                                (root-owned files, chown).
  */
 #ifndef SU_TEST_CAPTURE_H
 #define SU_TEST_CAPTURE_H
@@ -22,6 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "safefile.h"
+
+#define NEED_ROOT()                 \
+	do {                        \
+		if (geteuid() != 0) \
+			skip();     \
+	} while (0)
 
 typedef struct capture {
 	int saved_fd;

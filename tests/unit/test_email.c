@@ -867,12 +867,6 @@ static void send_refuses_a_code_that_is_not_digits(void **state)
 
 /* --- host key ------------------------------------------------------------------- */
 
-#define NEED_ROOT()                 \
-	do {                        \
-		if (geteuid() != 0) \
-			skip();     \
-	} while (0)
-
 typedef struct fixture {
 	char dir[PATH_MAX];
 } fixture;

@@ -35,12 +35,6 @@ typedef struct fixture {
 	char real[PATH_MAX]; /* canonical, as directory refusals name it */
 } fixture;
 
-#define NEED_ROOT()                       \
-	do {                              \
-		if (geteuid() != 0)       \
-			skip();           \
-	} while (0)
-
 #define JOIN(buf, a, b) assert_true(snprintf((buf), sizeof(buf), "%s/%s", (a), (b)) < (int)sizeof(buf))
 
 /* --- fixture ---------------------------------------------------------------- */

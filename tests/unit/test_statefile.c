@@ -29,12 +29,6 @@ typedef struct fixture {
 	char path[PATH_MAX + 16];
 } fixture;
 
-#define NEED_ROOT()                 \
-	do {                        \
-		if (geteuid() != 0) \
-			skip();     \
-	} while (0)
-
 static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
