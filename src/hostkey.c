@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -104,13 +105,18 @@ static struct {
 } template = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* libpam unloads the module at pam_end and loads it afresh at the next
- * pam_start: a template kept past the unload would be lost each time. */
-__attribute__((destructor)) static void template_at_unload(void)
+ * pam_start: a template kept past the unload would be lost each time.
+ * Freed by an atexit handler registered once the template exists, not by
+ * a destructor: in a shared object atexit registers for that object
+ * (__cxa_atexit with its handle), so it runs when the module is unloaded,
+ * and at exit it runs before OpenSSL's own exit handler, which OpenSSL
+ * registered earlier (when the template's making first used it); a
+ * destructor could run after OpenSSL has cleaned up. No lock is taken
+ * here: at unload or exit no call of ours is under way. */
+static void template_free(void)
 {
-	pthread_mutex_lock(&template.lock);
 	EVP_MAC_CTX_free(template.ctx);
 	template.ctx = NULL;
-	pthread_mutex_unlock(&template.lock);
 }
 
 /* A fresh context copied from the template, which is made on first use.
@@ -120,8 +126,13 @@ static EVP_MAC_CTX *hmac_new(void)
 	EVP_MAC_CTX *ctx = NULL;
 
 	pthread_mutex_lock(&template.lock);
-	if (template.ctx == NULL)
+	if (template.ctx == NULL) {
 		template.ctx = make_template();
+		if (template.ctx != NULL && atexit(template_free) != 0) {
+			EVP_MAC_CTX_free(template.ctx); /* not kept: not to be lost */
+			template.ctx = NULL;
+		}
+	}
 	if (template.ctx != NULL)
 		ctx = EVP_MAC_CTX_dup(template.ctx);
 	pthread_mutex_unlock(&template.lock);

@@ -22,6 +22,13 @@ void su_logf(const su_log *log, int prio, const char *fmt, ...)
 void su_vlogf(const su_log *log, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* Between hold and release, this thread's lines are kept (up to 8, the
+ * rest counted) and written at release: nothing leaves the process
+ * between an answer's judgement and its durable write (statefile.c
+ * rule 3), not even a log line a caller might read. */
+void su_log_hold(void);
+void su_log_release(void);
+
 /* Log at LOG_ERR and return -1, for one-line error exits. */
 int su_fail(const su_log *log, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

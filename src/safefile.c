@@ -909,6 +909,12 @@ static void describe_process(pid_t pid, char *out, size_t size)
 		   "%*s %*s %*s %*s %llu", &state, &start) != 2)
 		return;
 	*close_paren = '\0';
+	/* The command name is the caller's choice (a symlink's name, up to 15
+	 * bytes): nothing but printable ASCII goes into a log or onto root's
+	 * terminal. */
+	for (char *c = stat; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
 	f = fopen("/proc/uptime", "re");
 	if (f != NULL) {
 		if (fscanf(f, "%lf", &uptime) != 1)
@@ -933,8 +939,9 @@ static void lock_held_too_long(const su_log *log, const char *lock_path, int fd)
 	}
 	describe_process(pid, who, sizeof(who));
 	su_logf(log, LOG_ERR, "refusing %s: lock is held too long by %s; if it does not "
-		"finish, end it with 'kill -KILL %d' (an attempt it holds was not yet "
-		"answered, so nothing is lost)", lock_path, who, (int)pid);
+		"finish, end it with 'kill -KILL %d' (its caller has not been told the "
+		"outcome of any answer it holds, so killing it reveals nothing)", lock_path, who,
+		(int)pid);
 }
 
 int su_lock(const su_log *log, const char *lock_path, unsigned timeout_ms,

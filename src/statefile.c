@@ -19,19 +19,25 @@
  *     mask are put back before the PAM call returns. (hostile.sh:
  *     prlimit --fsize 1, 40, 100, 4096 through pamtester, sudo and su;
  *     the strace comparison of a right and a wrong code)
- *  3. Say nothing of the outcome (a message, the return code, the next
- *     prompt) before that fdatasync has returned: a process killed before
- *     then has revealed nothing, so an answer either counts or was never
- *     judged as far as the caller can tell. (hostile.sh: 200 attempts
- *     SIGKILLed at random instants)
+ *  3. Say nothing of the outcome (a message, a log line, the return code,
+ *     the next prompt) before that fdatasync has returned, and take the
+ *     same time to get there whatever the outcome: every usable method
+ *     does the work of judging (all HMACs: TOTP's whole window, every
+ *     recovery code) for every answer of its shape, the record is read
+ *     whether or not a code matched, log lines are held (su_log_hold),
+ *     and the checksum covers the whole slot. A process killed or
+ *     stopped before then has revealed nothing, so an answer either
+ *     counts or was never judged as far as the caller can tell.
+ *     (hostile.sh: 200 attempts SIGKILLed at random instants; the
+ *     strace comparison)
  *  4. Count a judged answer even when the state meant to record it cannot
  *     be made or written (memory, a full slot, an I/O error): the
  *     fallback slot of rule 1 is written instead and the user is told
  *     the step-up is unavailable. (tests/unit/test_statefile: fallback)
  *  5. Never destroy the last intact state: a write goes to the slot that
  *     does not hold it; each slot carries its sequence number, its length
- *     and a SHA-256 of them and its text, so a slot torn by a crash is
- *     seen and the other one read. (test_statefile: torn slots;
+ *     and a SHA-256 of them, its text and its padding, so a slot torn by
+ *     a crash is seen and the other one read. (test_statefile: torn slots;
  *     tests/integration/crash.sh: kill -9 mid-write)
  *  6. Refuse anything else, naming the file: a file of another size that
  *     starts like one of ours, neither slot intact, a text that is not
@@ -76,15 +82,18 @@ struct su_statefile {
 	uint64_t prepared_seq, fallback_seq;
 };
 
-/* SHA-256 of the header up to the length and of the text, in hex. */
-static int slot_sum(const char *slot, size_t len, char hex[65])
+/* SHA-256 of the header up to the length and of everything after the
+ * header (the text and its padding), in hex: the same work whatever the
+ * text's length, so formatting a success and a failure take the same
+ * time (rule 3). */
+static int slot_sum(const char *slot, char hex[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
 		 EVP_DigestUpdate(ctx, slot, HASHED_LEN) == 1 &&
-		 EVP_DigestUpdate(ctx, slot + HEADER_LEN, len) == 1 &&
+		 EVP_DigestUpdate(ctx, slot + HEADER_LEN, BODY_MAX) == 1 &&
 		 EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == sizeof(md);
 
 	EVP_MD_CTX_free(ctx);
@@ -106,7 +115,7 @@ static int format_slot(char *slot, uint64_t seq, const su_kv *state)
 	snprintf(head, sizeof(head), MAGIC "%0*llu len=%0*zu sha256=", SEQ_DIGITS,
 		 (unsigned long long)seq, LEN_DIGITS, len);
 	memcpy(slot, head, SUM_AT);
-	if (slot_sum(slot, len, sum) != 0)
+	if (slot_sum(slot, sum) != 0)
 		return -1;
 	memcpy(slot + SUM_AT, sum, 64);
 	slot[HEADER_LEN - 1] = '\n';
@@ -138,7 +147,7 @@ static bool slot_intact(const char *slot, uint64_t *seq, size_t *len)
 	    memcmp(slot + HASHED_LEN, " sha256=", 8) != 0 || slot[HEADER_LEN - 1] != '\n')
 		return false;
 	*len = (size_t)n;
-	return slot_sum(slot, *len, sum) == 0 && memcmp(sum, slot + SUM_AT, 64) == 0;
+	return slot_sum(slot, sum) == 0 && memcmp(sum, slot + SUM_AT, 64) == 0;
 }
 
 static bool ours(const char *data, size_t len)

@@ -108,35 +108,40 @@ bool su_totp_code_shaped(const su_totp *t, const char *code)
 	return true;
 }
 
-struct typed_code {
-	const char *code;
-	size_t len;
-};
-
-/* liboath compares candidates with strcmp; ours is constant time. */
-static int compare_code(void *handle, const char *candidate)
-{
-	const struct typed_code *typed = handle;
-
-	if (strlen(candidate) != typed->len)
-		return 1;
-	return su_equal(candidate, typed->code, typed->len) ? 0 : 1;
-}
-
+/* Every step of the window is made and compared, with no early exit:
+ * how long a verification takes does not say whether or where the code
+ * matched (statefile.c rule 3: the time from an answer to its write must
+ * not tell the outcome). Constant-time comparison of each candidate. */
 int su_totp_verify(const su_totp *t, const char *code, time_t now,
 		   unsigned window, uint64_t *matched_step)
 {
-	struct typed_code typed = {code, strlen(code)};
-	uint64_t counter = 0;
-	int pos = 0, rc;
+	char candidate[16]; /* liboath writes digits (at most 8) and a NUL */
+	size_t len = strlen(code);
+	uint64_t step, found = 0;
+	int rc = 0;
 
-	rc = oath_totp_validate4_callback((const char *)t->key, t->key_len, now,
-					  t->period, 0, t->digits, window, &pos,
-					  &counter, 0, compare_code, &typed);
-	if (rc == OATH_INVALID_OTP)
-		return 0;
-	if (rc < 0)
+	if (now < 0 || t->period == 0)
 		return -1;
-	*matched_step = counter;
-	return 1;
+	step = (uint64_t)now / t->period;
+	for (uint64_t i = 0; i <= 2 * (uint64_t)window; i++) {
+		uint64_t at = step + i; /* step - window + i, kept unsigned */
+
+		if (at < window || (at - window) > (uint64_t)INT64_MAX / t->period)
+			continue; /* before the epoch: no such step */
+		at -= window;
+		if (oath_totp_generate2((const char *)t->key, t->key_len,
+					(time_t)(at * t->period), t->period, 0, t->digits, 0,
+					candidate) != OATH_OK) {
+			rc = -1;
+			continue;
+		}
+		if (strlen(candidate) == len && su_equal(candidate, code, len)) {
+			found = at;
+			rc = rc < 0 ? rc : 1;
+		}
+	}
+	su_erase(candidate, sizeof(candidate));
+	if (rc == 1)
+		*matched_step = found;
+	return rc;
 }

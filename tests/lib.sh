@@ -260,7 +260,7 @@ for i in range(len(data) // slot):
         continue
     n, at = int(m.group(2)), m.end()
     body = s[at:at + n]
-    if hashlib.sha256(s[:m.start(3) - 8] + body).hexdigest().encode() != m.group(3):
+    if hashlib.sha256(s[:m.start(3) - 8] + s[at:]).hexdigest().encode() != m.group(3):
         continue
     if best is None or int(m.group(1)) > best[0]:
         best = (int(m.group(1)), body)
@@ -271,14 +271,16 @@ PY
 }
 
 # log_receiver LOGFILE: a throwaway syslog receiver, one line per datagram
-# into LOGFILE. When the host has /dev/log it listens on a socket of our
-# own and IN_NS is a command prefix that runs a program with that socket
-# bound over /dev/log in a private mount namespace; otherwise it is made at
-# /dev/log (removed at exit) and IN_NS is empty. Stopped at exit.
+# into LOGFILE, on a socket of the test's own ($T/log.sock). IN_NS is a
+# command prefix that runs a program in a private mount namespace where
+# /dev/log is that socket: bound over the host's /dev/log, or, on a host
+# without one, inside a /dev of the namespace's own (the host's device
+# nodes bound into a directory of the tree, /dev/log a link to the
+# socket). Nothing is created or mounted outside the namespace, so tests
+# running at once do not meet. Stopped at exit.
 log_receiver() {
-	local log=$1 sock
+	local log=$1 sock=$T/log.sock
 	: >"$log"
-	if [ -e /dev/log ]; then sock=$T/log.sock; else sock=/dev/log; add_cleanup rm -f /dev/log; fi
 	python3 -u -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -290,10 +292,27 @@ with open(sys.argv[2], "a") as out:
 	add_cleanup kill "$!"
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	[ -S "$sock" ] || tap_bail "the syslog receiver did not start"
-	IN_NS=()
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	[ "$sock" = /dev/log ] ||
-		IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$sock")
+	cat >"$T/in_ns.sh" <<'SH'
+# run inside a private mount namespace: /dev/log is the test's socket
+sock=$1 dev=$2
+shift 2
+if [ -e /dev/log ]; then
+	mount --bind "$sock" /dev/log || exit 125
+else
+	mkdir -p "$dev" || exit 125
+	for n in null zero full random urandom tty ptmx; do
+		[ -e "/dev/$n" ] || continue
+		[ -e "$dev/$n" ] || : >"$dev/$n"
+		mount --bind "/dev/$n" "$dev/$n" || exit 125
+	done
+	for l in fd stdin stdout stderr; do [ -e "$dev/$l" ] || cp -P "/dev/$l" "$dev/$l" 2>/dev/null; done
+	mkdir -p "$dev/pts" "$dev/shm" && mount --bind /dev/pts "$dev/pts" && mount --bind /dev/shm "$dev/shm" || exit 125
+	ln -sf "$sock" "$dev/log"
+	mount --bind "$dev" /dev || exit 125
+fi
+exec "$@"
+SH
+	IN_NS=(unshare --mount --propagation private -- sh "$T/in_ns.sh" "$sock" "$T/nsdev")
 }
 
 # --- time and codes --------------------------------------------------------------

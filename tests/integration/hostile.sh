@@ -46,13 +46,13 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 19
+tap_plan 20
 install_traps
 add_cleanup cleanup
 make_tree hostile "methods = totp" "lockout_attempts = 3" "lockout_time = 600" "tries = 1"
 # Attempts that never lock, so that every counted failure can be seen.
 COUNT_CONF=$T/count.conf
-write_conf "$COUNT_CONF" "methods = totp" "lockout_attempts = 0" "tries = 1"
+write_conf "$COUNT_CONF" "methods = totp, recovery" "lockout_attempts = 0" "tries = 1"
 STATE=$T/var/lib/stepup/state
 LOG=$T/syslog.txt
 log_receiver "$LOG"
@@ -209,7 +209,54 @@ else
 	tap_not_ok "a right and a wrong code write the same: one pwrite of 8192 bytes at the same offset, one fdatasync, no fsync or rename"
 fi
 
-# --- 14: SIGKILL at random instants ---------------------------------------------------------
+# --- 14: the work up to the write is the same whatever the outcome -------------------------
+# Every file syscall from the answer read to the flush, for a right and a
+# wrong recovery code (the record is read again whether or not a code
+# matched) and a right and a wrong TOTP code, from the same state.
+"$STEPUPCTL" -c "$COUNT_CONF" recovery "$U" --count 3 >"$T/codes.out" 2>&1
+mapfile -t RC < <(grep -oE '[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}' "$T/codes.out")
+cp -p "$STATE/$U" "$T/shape.state"
+file_calls() { # EPOCH ANSWER OUT
+	printf '%s\n' "$2" >"$T/pt.in"
+	strace -f -qq -e trace=read,openat,pread64,pwrite64,fdatasync,fsync,flock,fstat,newfstatat,close \
+		-o "$T/strace.raw" env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$1" \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 pamtester "$SVC-count" "$U" authenticate <"$T/pt.in" >/dev/null 2>&1
+	python3 - "$T/strace.raw" >"$3" <<'PY'
+import re, sys
+on = False
+for line in open(sys.argv[1]):
+    line = re.sub(r"^\d+ +", "", line.strip())
+    if re.match(r"read\(0,", line):
+        on = True
+        continue
+    if not on:
+        continue
+    name = line.split("(", 1)[0]
+    path = re.search(r'"(/[^"]*)"', line)
+    size = re.search(r", (\d+)(, \d+)?\) += -?\d+", line)
+    print(name, path.group(1) if path and name in ("openat", "newfstatat") else "",
+          size.group(1) if size and name in ("pread64", "pwrite64") else "")
+    if name == "fdatasync":
+        break
+PY
+}
+E=$((T0 + 90))
+file_calls "$E" "${RC[0]}" "$T/rright.sys"
+cp -p "$T/shape.state" "$STATE/$U"
+file_calls "$E" "$(echo "${RC[0]}" | tr '0-9a-z' '1-9a-z0')" "$T/rwrong.sys"
+cp -p "$T/shape.state" "$STATE/$U"
+file_calls "$E" "$(code_at "$E" "$(secret_for "$U")")" "$T/tright.sys"
+cp -p "$T/shape.state" "$STATE/$U"
+file_calls "$E" "$(wrong_at "$E" "$U")" "$T/twrong.sys"
+{ echo "recovery, right:"; cat "$T/rright.sys"; echo "recovery, wrong:"; cat "$T/rwrong.sys"; } | tap_diag_stream
+if [ -s "$T/rright.sys" ] && grep -q '^fdatasync' "$T/rright.sys" &&
+	cmp -s "$T/rright.sys" "$T/rwrong.sys" && cmp -s "$T/tright.sys" "$T/twrong.sys"; then
+	tap_ok "from the answer to the flush, a right and a wrong recovery code (and TOTP code) make the same file syscalls"
+else
+	tap_not_ok "from the answer to the flush, a right and a wrong recovery code (and TOTP code) make the same file syscalls"
+fi
+
+# --- 15: SIGKILL at random instants ---------------------------------------------------------
 U=hkill$ID
 new_user "$U"
 SK=$(secret_for "$U")
@@ -252,7 +299,7 @@ else
 	tap_not_ok "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses"
 fi
 
-# --- 15-17: descriptor and memory limits ------------------------------------------------------
+# --- 16-18: descriptor and memory limits ------------------------------------------------------
 # judged_and_counted LIMIT-OPTION: a wrong code then a right one under the
 # limit; whatever the module manages, a refusal it shows was counted and a
 # success it reports was recorded.
@@ -292,10 +339,14 @@ else
 	tap_not_ok "RLIMIT_AS from 8 to 128 MiB: a refusal shown was counted, a success shown recorded"
 fi
 
-# --- 18-19: a stopped lock holder names itself --------------------------------------------------
+# --- 19-20: a stopped lock holder names itself --------------------------------------------------
 U=hstop$ID
 new_user "$U"
-"$WRITER" "$CONF" "$U" --hold >"$T/hold.out" 2>&1 &
+# run through a symlink whose name (the process's command name, the
+# caller's choice) carries a terminal escape: shown as '?', never raw
+EVIL=$T/evil$(printf '\033')[2J
+ln -s "$WRITER" "$EVIL"
+"$EVIL" "$CONF" "$U" --hold >"$T/hold.out" 2>&1 &
 HOLDER=$!
 add_cleanup "kill -KILL $HOLDER 2>/dev/null"
 for _ in $(seq 50); do [ "$(awk '{print $3}' "/proc/$HOLDER/stat" 2>/dev/null)" = T ] && break; sleep 0.1; done
@@ -307,10 +358,11 @@ sleep 0.2
 tap_diag_stream <"$T/pt.out"
 grep -F "$U" "$LOG" | tap_diag_stream
 if [ "$rc" = 1 ] && grep -q "unavailable" "$T/pt.out" &&
-	grep -qE "lock is held too long by process $HOLDER \(state_writer\), stopped, started [0-9]+ s ago; .*kill -KILL $HOLDER" "$LOG"; then
-	tap_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command, stopped, since when) and how to end it"
+	grep -qE "lock is held too long by process $HOLDER \(evil\?\[2J\), stopped, started [0-9]+ s ago; .*kill -KILL $HOLDER" "$LOG" &&
+	! grep -q "$(printf '\033')" "$LOG"; then
+	tap_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command escaped, stopped, since when) and how to end it"
 else
-	tap_not_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command, stopped, since when) and how to end it"
+	tap_not_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command escaped, stopped, since when) and how to end it"
 fi
 "$STEPUPCTL" -c "$CONF" unlock "$U" >"$T/unlock.out" 2>&1
 rc=$?
@@ -320,7 +372,8 @@ wait "$HOLDER" 2>/dev/null
 "$STEPUPCTL" -c "$CONF" unlock "$U" >"$T/unlock2.out" 2>&1
 rc2=$?
 tap_diag_stream <"$T/unlock2.out"
-if [ "$rc" != 0 ] && grep -qE "process $HOLDER \(state_writer\), stopped.*kill -KILL $HOLDER" "$T/unlock.out" &&
+if [ "$rc" != 0 ] && grep -qE "process $HOLDER \(evil\?\[2J\), stopped.*kill -KILL $HOLDER" "$T/unlock.out" &&
+	! grep -q "$(printf '\033')" "$T/unlock.out" &&
 	[ "$rc2" = 0 ]; then
 	tap_ok "stepupctl unlock names the stopped holder and says to kill it; once killed, unlock works"
 else

@@ -297,6 +297,31 @@ static void test_guard_refuses_low_hard_limit(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Rule 3: between hold and release nothing is logged; at release every
+ * line is, in order. */
+static void test_log_held_until_release(void **state)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	su_log log = {.pamh = NULL, .prog = "t", .debug = false, .out = out};
+
+	(void)state;
+	assert_non_null(out);
+	su_log_hold();
+	su_logf(&log, LOG_ERR, "first %d", 1);
+	su_fail(&log, "second");
+	fflush(out);
+	assert_int_equal(size, 0);
+	su_log_release();
+	fflush(out);
+	assert_string_equal(text, "t: first 1\nt: second\n");
+	su_logf(&log, LOG_ERR, "after");
+	fclose(out);
+	assert_string_equal(text, "t: first 1\nt: second\nt: after\n");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +332,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
 		cmocka_unit_test(test_guard_lifts_and_restores),
 		cmocka_unit_test(test_guard_refuses_low_hard_limit),
+		cmocka_unit_test(test_log_held_until_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
