@@ -7,8 +7,7 @@
 #include <security/pam_ext.h>
 #include "audit.h"
 
-/* Room for a user name of SU_USER_MAX bytes that are all escaped. */
-#define AUDIT_VALUE_MAX (4 * 64 + 8)
+#define AUDIT_VALUE_MAX SU_AUDIT_VALUE_MAX
 
 /* One character as it goes into the log: itself or "\xHH". */
 static size_t escape_char(unsigned char c, char out[5])
@@ -77,7 +76,7 @@ void su_audit_who_from_pam(pam_handle_t *pamh, const char *user, su_audit_who *w
 	who->rhost = pam_item_string(pamh, PAM_RHOST);
 }
 
-static int priority_of(const char *result)
+int su_audit_priority(const char *result)
 {
 	if (strcmp(result, "success") == 0 || strcmp(result, "allow") == 0)
 		return LOG_INFO;
@@ -93,7 +92,7 @@ void su_audit_extra(pam_handle_t *pamh, const su_audit_who *who, const char *met
 	char user[AUDIT_VALUE_MAX], service[AUDIT_VALUE_MAX];
 	char tty[AUDIT_VALUE_MAX], rhost[AUDIT_VALUE_MAX], extra[AUDIT_VALUE_MAX];
 
-	pam_syslog(pamh, priority_of(result),
+	pam_syslog(pamh, su_audit_priority(result),
 		   "user=%s service=%s tty=%s rhost=%s method=%s result=%s reason=%s%s%s%s%s",
 		   su_audit_escape(who->user, user, sizeof(user)),
 		   su_audit_escape(who->service, service, sizeof(service)),
@@ -108,33 +107,4 @@ void su_audit(pam_handle_t *pamh, const su_audit_who *who, const char *method,
 	      const char *result, const char *reason)
 {
 	su_audit_extra(pamh, who, method, result, reason, NULL, NULL);
-}
-
-/* Who ran stepupctl: the sudo caller if there is one (an administrator's
- * own name), else the real uid's name. */
-static const char *admin_name(char *buf, size_t size)
-{
-	const char *sudo_user = getenv("SUDO_USER");
-	struct passwd pw, *found = NULL;
-	char pwbuf[1024];
-
-	if (sudo_user != NULL && sudo_user[0] != '\0')
-		return su_audit_escape(sudo_user, buf, size);
-	if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found != NULL)
-		return su_audit_escape(found->pw_name, buf, size);
-	snprintf(buf, size, "uid%u", (unsigned)getuid());
-	return buf;
-}
-
-void su_audit_admin(const char *action, const char *user, const char *result,
-		    const char *key, const char *value)
-{
-	char who[AUDIT_VALUE_MAX], by[AUDIT_VALUE_MAX], extra[AUDIT_VALUE_MAX];
-
-	openlog("stepupctl", LOG_PID, LOG_AUTHPRIV);
-	syslog(LOG_AUTHPRIV | priority_of(result), "action=%s user=%s by=%s result=%s%s%s%s%s",
-	       action, su_audit_escape(user, who, sizeof(who)), admin_name(by, sizeof(by)),
-	       result, key ? " " : "", key ? key : "", key ? "=" : "",
-	       key ? su_audit_escape(value, extra, sizeof(extra)) : "");
-	closelog();
 }

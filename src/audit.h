@@ -25,12 +25,11 @@ void su_audit_extra(pam_handle_t *pamh, const su_audit_who *who, const char *met
 		    const char *result, const char *reason, const char *key,
 		    const char *value);
 
-/* The same format from stepupctl, which has no PAM handle: syslog
- * (authpriv, ident "stepupctl") and the administrator who ran it. For
- * enrolments, removals, new recovery codes, unlocks and grace revokes:
- * action=ACTION user=USER by=ADMIN result=RESULT [key=value]. */
-void su_audit_admin(const char *action, const char *user, const char *result,
-		    const char *key, const char *value);
+/* The syslog priority of a result= value. */
+int su_audit_priority(const char *result);
+
+/* Room for a user name of SU_USER_MAX bytes that are all escaped. */
+#define SU_AUDIT_VALUE_MAX (4 * 64 + 8)
 
 /* Escape a value for a key=value log line into buf: printable ASCII without
  * spaces, '"', '\\' or '=' passes; anything else becomes \xHH; empty or NULL

@@ -1,4 +1,4 @@
-/* The email method (DESIGN.md "Email codes"): codes, what the user's state
+/* The email method (docs/design.md, "Email"): codes, what the user's state
  * keeps of them, the rate limits, and the two messages we send.
  *
  * Record key: email_address.

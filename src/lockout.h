@@ -1,4 +1,4 @@
-/* Lockout (DESIGN.md flow steps 3 and 7): every refused code, whatever the
+/* Lockout (docs/design.md, "Lockout"): every refused code, whatever the
  * method, is a failure tallied in the user's state under the state lock;
  * lockout_attempts failures within lockout_time lock the user out until
  * lockout_time after the last of them. A success or `stepupctl unlock`

@@ -1,4 +1,5 @@
-/* Recovery codes (DESIGN.md, `stepupctl recovery`): single-use codes for a
+/* Recovery codes (stepupctl(8), recovery; docs/decisions.md, "Recovery
+ * codes"): single-use codes for a
  * user who has lost their phone, accepted at any step-up prompt when the
  * rule accepts the `recovery` method.
  *

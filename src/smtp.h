@@ -1,4 +1,4 @@
-/* Sending one message through libcurl's SMTP (DESIGN.md "Email codes").
+/* Sending one message through libcurl's SMTP (docs/design.md, "Email").
  *
  * TLS is required (smtps://, or smtp:// with STARTTLS and CURLUSESSL_ALL)
  * unless the config says smtp_tls = none; the certificate and host name

@@ -1,4 +1,4 @@
-/* stepup-gate: step-up before an SSH forced command (DESIGN.md "stepup-gate").
+/* stepup-gate: step-up before an SSH forced command (docs/design.md, "The gate"; stepup-gate(8)).
  *
  *   ForceCommand /usr/sbin/stepup-gate        (sshd_config, Match block)
  *   command="/usr/sbin/stepup-gate" ssh-ed25519 AAAA...   (authorized_keys)

@@ -1,4 +1,4 @@
-/* The step-up flow behind pam_sm_authenticate (DESIGN.md "The step-up flow"). */
+/* The step-up flow behind pam_sm_authenticate (docs/design.md, "The flow"). */
 #ifndef SU_STEPUP_H
 #define SU_STEPUP_H
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit_admin.h"
 #include "config.h"
 #include "email.h"
 #include "gafile.h"

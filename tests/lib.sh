@@ -315,6 +315,15 @@ SH
 	IN_NS=(unshare --mount --propagation private -- sh "$T/in_ns.sh" "$sock" "$T/nsdev")
 }
 
+# lock_su_stack: su's PAM service name is fixed, so a test that replaces
+# /etc/pam.d/su takes this lock first and holds it until it has put the
+# file back (exit releases it): two such tests running at once (make -j)
+# would otherwise back up each other's replacement.
+lock_su_stack() {
+	exec {SU_STACK_LOCK}>/run/lock/stepup-tests-pam-su.lock || tap_bail "cannot open the su stack lock"
+	flock -w 600 "$SU_STACK_LOCK" || tap_bail "the su stack lock is held too long"
+}
+
 # --- time and codes --------------------------------------------------------------
 # code_at EPOCH SECRET [oathtool options, e.g. -d 8]: the TOTP code at EPOCH.
 code_at() {

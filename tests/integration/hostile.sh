@@ -163,6 +163,7 @@ for limit in "${LIMITS[@]}"; do
 done
 
 # --- 9-12: real su, identity=ruser ------------------------------------------------------
+lock_su_stack
 SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX)
 cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
 SU_SUM=$(sha256sum </etc/pam.d/su)
@@ -178,6 +179,7 @@ for limit in "${LIMITS[@]}"; do
 	fi
 done
 cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP" && SU_BACKUP=
+flock -u "$SU_STACK_LOCK"
 
 # --- 13: the write has one shape whatever the outcome -----------------------------------
 # The syscalls that touch the disk, with their sizes and offsets, from the
@@ -261,20 +263,27 @@ U=hkill$ID
 new_user "$U"
 SK=$(secret_for "$U")
 revealed_fail=0 revealed_ok=0 uncounted=0 unrecorded=0 bad_state=0 killed=0
+before=$(value_of "$U" fail_count)
 for r in $(seq 1 200); do
 	e=$((T0 + 30 * r))
 	if [ $((r % 10)) = 0 ]; then answer=$(code_at "$e" "$SK"); else answer=$(wrong_at "$e" "$U"); fi
 	printf '%s\n' "$answer" >"$T/k.in"
-	before=$(value_of "$U" fail_count)
 	env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$e" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 		pamtester "$SVC-count" "$U" authenticate <"$T/k.in" >"$T/k.out" 2>&1 &
 	pid=$!
 	sleep "0.0$(printf '%02d' $((RANDOM % 25)))"
 	kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1))
 	wait "$pid" 2>/dev/null
-	after=$(value_of "$U" fail_count)
-	# what the caller saw must be in the state: a refusal one more
-	# failure than before, a success its step recorded
+	# the state as it is now, read once: it must parse, and hold what
+	# the caller saw (a refusal one more failure than before, a success
+	# its step)
+	: >"$T/k.state"
+	if [ -e "$STATE/$U" ] && { ! state_text "$STATE/$U" >"$T/k.state" 2>/dev/null ||
+		[ "$(head -1 "$T/k.state")" != version=1 ] ||
+		! "$STEPUPCTL" -c "$COUNT_CONF" status "$U" >/dev/null 2>&1; }; then
+		bad_state=$((bad_state + 1)); tap_diag "round $r: the state does not parse"
+	fi
+	after=$(sed -n 's/^fail_count=//p' "$T/k.state")
 	if grep -q "Invalid verification code" "$T/k.out"; then
 		revealed_fail=$((revealed_fail + 1))
 		[ "${after:-0}" = $((${before:-0} + 1)) ] ||
@@ -282,14 +291,10 @@ for r in $(seq 1 200); do
 	fi
 	if grep -q "successfully authenticated" "$T/k.out"; then
 		revealed_ok=$((revealed_ok + 1))
-		last=$(value_of "$U" totp_last_time)
+		last=$(sed -n 's/^totp_last_time=//p' "$T/k.state")
 		[ "${last:-0}" -ge $((e - e % 30)) ] || { unrecorded=$((unrecorded + 1)); tap_diag "round $r: a success not recorded"; }
 	fi
-	if [ -e "$STATE/$U" ] && { ! state_text "$STATE/$U" >"$T/k.state" 2>/dev/null ||
-		[ "$(head -1 "$T/k.state")" != version=1 ] ||
-		! "$STEPUPCTL" -c "$COUNT_CONF" status "$U" >/dev/null 2>&1; }; then
-		bad_state=$((bad_state + 1)); tap_diag "round $r: the state does not parse"
-	fi
+	before=$after
 done
 tap_diag "200 attempts, $killed killed before they ended; refusals seen $revealed_fail ($uncounted not counted), successes seen $revealed_ok ($unrecorded not recorded)"
 if [ "$uncounted" = 0 ] && [ "$unrecorded" = 0 ] && [ "$bad_state" = 0 ] &&

@@ -90,6 +90,7 @@ fi
 
 # su with identity=ruser: the caller's code, not the target's
 # Outside the test tree: the tree is removed by an earlier cleanup.
+lock_su_stack
 SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX)
 cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
 SU_SUM=$(sha256sum </etc/pam.d/su)

@@ -497,7 +497,7 @@ static void expect_log(const struct exchange *ex, const char *part)
 			 ex->user, part);
 }
 
-/* The audit line for a TOTP outcome, as DESIGN.md and the spec give it. */
+/* The audit line for a TOTP outcome, as pam_stepup(8) gives it. */
 static void expect_audit(const struct exchange *ex, const char *result,
 			 const char *reason)
 {

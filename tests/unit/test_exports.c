@@ -85,66 +85,149 @@ static void module_hides_internal_symbols(void **state)
 	dlclose(handle);
 }
 
-/* Every defined, global or weak, function or object in .dynsym must be one
- * of the exported names. */
-static void module_dynsym_has_only_pam_entry_points(void **state)
-{
-	const char *path;
+/* The module's file, mapped, for reading its symbol tables. */
+struct elf_file {
 	const unsigned char *map;
+	size_t size;
 	const ElfW(Ehdr) *eh;
 	const ElfW(Shdr) *sh;
-	unsigned found = 0;
-	struct stat st;
-	int fd;
+};
 
-	(void)state;
-	path = module_path();
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+static void elf_open(const char *path, struct elf_file *f)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
-	assert_true((size_t)st.st_size >= sizeof(*eh));
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	assert_true(map != MAP_FAILED);
+	assert_true((size_t)st.st_size >= sizeof(*f->eh));
+	f->size = (size_t)st.st_size;
+	f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	assert_true(f->map != MAP_FAILED);
 	close(fd);
-	eh = (const ElfW(Ehdr) *)map;
-	assert_memory_equal(eh->e_ident, ELFMAG, SELFMAG);
+	f->eh = (const ElfW(Ehdr) *)f->map;
+	assert_memory_equal(f->eh->e_ident, ELFMAG, SELFMAG);
 	/* ElfW() is this process's class; the module must be the same. */
-	assert_int_equal(eh->e_ident[EI_CLASS], sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32);
-	assert_true(eh->e_shoff + (size_t)eh->e_shnum * sizeof(*sh) <= (size_t)st.st_size);
-	sh = (const ElfW(Shdr) *)(map + eh->e_shoff);
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
+	assert_int_equal(f->eh->e_ident[EI_CLASS], sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32);
+	assert_true(f->eh->e_shoff + (size_t)f->eh->e_shnum * sizeof(*f->sh) <= f->size);
+	f->sh = (const ElfW(Shdr) *)(f->map + f->eh->e_shoff);
+}
+
+/* Call each(sym, name, ctx) for every symbol of the tables of type
+ * (SHT_DYNSYM, SHT_SYMTAB); returns how many tables there were. */
+static unsigned elf_each_symbol(const struct elf_file *f, unsigned type,
+				void (*each)(const ElfW(Sym) *, const char *, void *), void *ctx)
+{
+	unsigned tables = 0;
+
+	for (unsigned i = 0; i < f->eh->e_shnum; i++) {
 		const ElfW(Sym) *syms;
 		const char *strtab;
-		size_t n;
 
-		if (sh[i].sh_type != SHT_DYNSYM)
+		if (f->sh[i].sh_type != type)
 			continue;
-		assert_true(sh[i].sh_link < eh->e_shnum);
-		syms = (const ElfW(Sym) *)(map + sh[i].sh_offset);
-		strtab = (const char *)(map + sh[sh[i].sh_link].sh_offset);
-		n = sh[i].sh_size / sizeof(*syms);
-		for (size_t j = 0; j < n; j++) {
-			unsigned bind = ELF64_ST_BIND(syms[j].st_info);
-			unsigned type = ELF64_ST_TYPE(syms[j].st_info);
-			const char *name = strtab + syms[j].st_name;
-			bool ok = false;
-
-			if (syms[j].st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK) ||
-			    (type != STT_FUNC && type != STT_OBJECT && type != STT_TLS &&
-			     type != STT_GNU_IFUNC && type != STT_NOTYPE))
-				continue;
-			if (type == STT_NOTYPE && syms[j].st_value == 0)
-				continue; /* version definition names */
-			for (size_t k = 0; k < sizeof(exported) / sizeof(exported[0]); k++)
-				if (strcmp(name, exported[k]) == 0)
-					ok = true;
-			if (!ok)
-				fail_msg("%s exports \"%s\"", path, name);
-			found++;
-		}
+		assert_true(f->sh[i].sh_link < f->eh->e_shnum);
+		syms = (const ElfW(Sym) *)(f->map + f->sh[i].sh_offset);
+		strtab = (const char *)(f->map + f->sh[f->sh[i].sh_link].sh_offset);
+		for (size_t j = 0; j < f->sh[i].sh_size / sizeof(*syms); j++)
+			each(&syms[j], strtab + syms[j].st_name, ctx);
+		tables++;
 	}
-	munmap((void *)map, (size_t)st.st_size);
+	return tables;
+}
+
+static void elf_close(struct elf_file *f)
+{
+	munmap((void *)f->map, f->size);
+}
+
+/* Every defined, global or weak, function or object in .dynsym must be one
+ * of the exported names. */
+static void count_export(const ElfW(Sym) *sym, const char *name, void *ctx)
+{
+	unsigned bind = ELF64_ST_BIND(sym->st_info), type = ELF64_ST_TYPE(sym->st_info);
+	unsigned *found = ctx;
+	bool ok = false;
+
+	if (sym->st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK) ||
+	    (type != STT_FUNC && type != STT_OBJECT && type != STT_TLS &&
+	     type != STT_GNU_IFUNC && type != STT_NOTYPE))
+		return;
+	if (type == STT_NOTYPE && sym->st_value == 0)
+		return; /* version definition names */
+	for (size_t k = 0; k < sizeof(exported) / sizeof(exported[0]); k++)
+		if (strcmp(name, exported[k]) == 0)
+			ok = true;
+	if (!ok)
+		fail_msg("the module exports \"%s\"", name);
+	(*found)++;
+}
+
+static void module_dynsym_has_only_pam_entry_points(void **state)
+{
+	struct elf_file f;
+	unsigned found = 0;
+
+	(void)state;
+	elf_open(module_path(), &f);
+	elf_each_symbol(&f, SHT_DYNSYM, count_export, &found);
+	elf_close(&f);
 	assert_int_equal(found, sizeof(exported) / sizeof(exported[0]));
+}
+
+/* openlog inside a host program steals its identity (every later line of
+ * sshd or sudo would say "stepupctl"): the module never imports it. */
+static void refuse_openlog(const ElfW(Sym) *sym, const char *name, void *ctx)
+{
+	(void)ctx;
+	if (sym->st_shndx == SHN_UNDEF &&
+	    (strcmp(name, "openlog") == 0 || strcmp(name, "closelog") == 0))
+		fail_msg("the module imports %s", name);
+}
+
+static void module_imports_no_openlog(void **state)
+{
+	struct elf_file f;
+
+	(void)state;
+	elf_open(module_path(), &f);
+	elf_each_symbol(&f, SHT_DYNSYM, refuse_openlog, NULL);
+	elf_close(&f);
+}
+
+/* What only stepupctl runs is not in the module that every sudo loads
+ * (the admin library, and the linker's --gc-sections for the rest). */
+static const char *const admin_only[] = {
+	"su_audit_admin", "su_ga_parse", "su_ga_clear", "su_grace_list", "su_grace_list_free",
+	"su_email_send_test", "su_recovery_generate", "su_recovery_import",
+	"su_recovery_remove", "su_store_save_user", "su_store_remove_user",
+	"su_store_list_users", "su_make_dir", "su_create_file", "su_state_save_record",
+	"su_qr_print",
+};
+
+static void refuse_admin_symbol(const ElfW(Sym) *sym, const char *name, void *ctx)
+{
+	(void)ctx;
+	if (sym->st_shndx == SHN_UNDEF)
+		return;
+	for (size_t k = 0; k < sizeof(admin_only) / sizeof(admin_only[0]); k++)
+		if (strcmp(name, admin_only[k]) == 0)
+			fail_msg("the module defines %s, which only stepupctl runs", name);
+}
+
+static void module_defines_no_admin_symbol(void **state)
+{
+	struct elf_file f;
+	unsigned tables;
+
+	(void)state;
+	elf_open(module_path(), &f);
+	tables = elf_each_symbol(&f, SHT_SYMTAB, refuse_admin_symbol, NULL);
+	elf_close(&f);
+	if (tables == 0) {
+		print_message("# %s is stripped: no symbol table to read\n", module_path());
+		skip();
+	}
 }
 
 /* Loading the module maps neither libcurl nor libssl: they come only with
@@ -183,6 +266,8 @@ int main(void)
 		cmocka_unit_test(module_exports_pam_entry_points),
 		cmocka_unit_test(module_hides_internal_symbols),
 		cmocka_unit_test(module_dynsym_has_only_pam_entry_points),
+		cmocka_unit_test(module_imports_no_openlog),
+		cmocka_unit_test(module_defines_no_admin_symbol),
 		cmocka_unit_test(module_loads_no_libcurl_or_libssl),
 	};
 
