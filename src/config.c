@@ -94,6 +94,11 @@ static const struct key keys[] = {
 	STR(hostkey, K_PATH, KEY_GLOBAL, "/etc/stepup/hostkey"),
 };
 
+#undef F
+#undef UINT
+#undef WORD
+#undef STR
+
 _Static_assert(sizeof keys / sizeof keys[0] == CONF_KEY_COUNT,
 	       "CONF_KEY_COUNT (config_internal.h) must count the rows of keys[]");
 
@@ -128,11 +133,6 @@ bool conf_gate_key(const char *key)
 {
 	return strcmp(key, "exempt_command") == 0;
 }
-
-#undef F
-#undef UINT
-#undef WORD
-#undef STR
 
 /* ------------------------------------------------------------------------ */
 /* Settings */
