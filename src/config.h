@@ -59,7 +59,7 @@ typedef struct su_settings {
 	char *gate_exempt;
 } su_settings;
 
-/* Fill out with the built-in defaults (paths from DESIGN.md). */
+/* Fill out with the built-in defaults (paths as stepup.conf(5) gives them). */
 int su_settings_defaults(su_settings *out);
 void su_settings_free(su_settings *s);
 /* Deep copy; on failure to is left freed. */
@@ -77,7 +77,7 @@ int su_config_parse(const su_log *log, const char *name, const char *text, size_
 		    const char *service, su_settings *out);
 
 /* Apply one module argument "key=value" (or a bare flag such as "debug").
- * Only the keys that DESIGN.md allows as arguments are accepted; errors
+ * Only the keys pam_stepup(8) allows as arguments are accepted; errors
  * name the argument. "config=" is handled by the caller, not here. */
 int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg);
 

@@ -1,4 +1,4 @@
-/* Grace records (DESIGN.md "Grace records"): after a successful step-up,
+/* Grace records (docs/design.md, "Grace"): after a successful step-up,
  * a record under grace_dir lets the same user in the same login session on
  * the same boot through without a prompt until it expires, in the PAM
  * service that earned it, and in those whose rule names that service in
