@@ -25,7 +25,7 @@ static const su_log test_log = { .pamh = NULL, .prog = "test", .debug = false };
 static char tmpdir[PATH_MAX]; /* absolute */
 static char errbuf[16384];    /* what the last captured call logged */
 
-/* The full example from DESIGN.md, trailing comments included. */
+/* The full example of stepup.conf(5) and etc/stepup.conf, trailing comments included. */
 static const char design_example[] =
 	"[global]\n"
 	"methods = totp, email, recovery\n"
@@ -210,7 +210,7 @@ static void test_design_example(void **state)
 	write_conf("design.conf", design_example, path, sizeof(path));
 
 	assert_int_equal(load_captured(path, NULL, &s), SU_OK);
-	/* Every key of DESIGN.md's example is enforced: not a word on stderr. */
+	/* Every key of the example is enforced: not a word on stderr. */
 	assert_string_equal(errbuf, "");
 	assert_int_equal(s.lockout_attempts, 5);
 	assert_int_equal(s.lockout_time, 900);
