@@ -55,11 +55,7 @@
 #include "util.h"
 
 #define PROG "stepupctl"
-#define HOSTKEY_BYTES 32
-#define HOSTKEY_READ_MAX 4096 /* read more than 32 to say how many there are */
 #define ISSUER_MAX 64
-#define PERIOD_MIN 15
-#define PERIOD_MAX 300
 #define SECRET_LINE_MAX 512
 
 /* Exit statuses, and CTL_STOP: finished early and well (--help). */
@@ -109,8 +105,8 @@ typedef struct user_view {
 typedef struct ctl_method {
 	const char *name;   /* as typed: "totp" */
 	const char *label;  /* in messages: "TOTP" */
-	const char *prefix; /* of its record keys */
 	bool (*enrolled)(const su_kv *record);
+	void (*remove)(su_kv *record); /* its record keys */
 	int enroll_args;    /* positional arguments after the method name */
 	int (*enroll)(ctl *c, const char *user, char **args);
 	int (*summary)(const user_view *v, char *buf, size_t size);
@@ -151,47 +147,40 @@ static int bad_user(const char *user)
 		      user, SU_USER_MAX);
 }
 
-/* A valid name's entry in the user database into e (*pw NULL: no such
- * user). A user database that cannot answer is refused, never taken as
- * "no such user": the name may be an enrolled user's other spelling, and
- * the record written or removed would be the wrong one. */
-static int lookup_user(su_pwent *e, const char *name, const struct passwd **pw)
-{
-	int err;
-
-	if (!su_valid_username(name))
-		return bad_user(name);
-	err = su_userdb_name(e, name, pw);
-	if (err != 0)
-		return refuse("cannot look up user '%s' in the user database: %s; "
-			      "nothing was changed", name, strerror(err));
-	return CTL_OK;
-}
-
 /* The user a command names, as the module will look it up: validated, and
  * spelled as the user database spells it ("ALICE" resolving to alice is
- * alice), so that the record written is the record the module reads.
- * *known says whether the user database knows the name at all. */
-static int user_arg(const char *given, char *out, size_t size, bool *known)
+ * alice, su_userdb_canonical), so that the record written is the record
+ * the module reads. *known says whether the user database knows the name
+ * at all, and *uid (if not NULL) is its uid when it does. A user database
+ * that cannot answer is refused, never taken as "no such user": the name
+ * may be an enrolled user's other spelling, and the record written or
+ * removed would be the wrong one. */
+static int user_arg(const char *given, char *out, size_t size, bool *known, uid_t *uid)
 {
 	su_pwent e = { 0 };
-	const struct passwd *pw;
-	int rc = lookup_user(&e, given, &pw);
+	const char *canon;
+	int err = 0, rc = CTL_OK;
 
-	if (rc != CTL_OK) {
-		su_pwent_free(&e);
-		return rc;
-	}
-	*known = pw != NULL;
-	if (pw != NULL && strcmp(pw->pw_name, given) != 0) {
-		rc = su_valid_username(pw->pw_name) ? CTL_OK : bad_user(pw->pw_name);
-		if (rc == CTL_OK)
-			su_logf(&ctl_log, LOG_NOTICE, "note: '%s' is '%s' in the user database; "
-				"using '%s'", given, pw->pw_name, pw->pw_name);
-		given = pw->pw_name;
+	switch (su_userdb_canonical(&e, given, &canon, uid, &err)) {
+	case SU_USERDB_INVALID:
+		rc = bad_user(canon);
+		break;
+	case SU_USERDB_ERROR:
+		rc = refuse("cannot look up user '%s' in the user database: %s; "
+			    "nothing was changed", given, strerror(err));
+		break;
+	case SU_USERDB_KNOWN:
+		if (strcmp(canon, given) != 0)
+			su_logf(&ctl_log, LOG_NOTICE, "note: '%s' is '%s' in the user "
+				"database; using '%s'", given, canon, canon);
+		*known = true;
+		break;
+	default:
+		*known = false;
+		break;
 	}
 	if (rc == CTL_OK)
-		snprintf(out, size, "%s", given);
+		snprintf(out, size, "%s", canon);
 	su_pwent_free(&e);
 	return rc;
 }
@@ -291,12 +280,12 @@ static const ctl_command commands[] = {
 };
 
 static const ctl_method methods[] = {
-	{ "totp", "TOTP", "totp_", su_totp_enrolled, 0, enroll_totp, totp_summary,
-	  totp_details },
-	{ "email", "email", "email_", su_email_enrolled, 1, enroll_email,
+	{ "totp", "TOTP", su_totp_enrolled, su_totp_remove, 0, enroll_totp,
+	  totp_summary, totp_details },
+	{ "email", "email", su_email_enrolled, su_email_remove, 1, enroll_email,
 	  email_summary, email_details },
-	{ "recovery", "recovery codes", "recovery_", su_recovery_enrolled, 0, NULL,
-	  recovery_summary, recovery_details },
+	{ "recovery", "recovery codes", su_recovery_enrolled, su_recovery_remove, 0,
+	  NULL, recovery_summary, recovery_details },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -442,15 +431,18 @@ static int set_option(ctl_opts *o, int id, char *value)
 		return CTL_OK;
 	case OPT_DIGITS:
 		o->totp_option = o->totp_option ? o->totp_option : "--digits";
-		if (strcmp(value, "6") != 0 && strcmp(value, "8") != 0)
-			return usage_error("enroll: --digits must be 6 or 8");
-		o->digits = (unsigned)(value[0] - '0');
+		/* One digit: "06" is not a length. */
+		if (strlen(value) != 1 || !su_parse_uint(value, SU_TOTP_DIGITS_MIN,
+							  SU_TOTP_DIGITS_MAX, &o->digits) ||
+		    !su_totp_digits_ok(o->digits))
+			return usage_error("enroll: --digits must be %d or %d",
+					   SU_TOTP_DIGITS_MIN, SU_TOTP_DIGITS_MAX);
 		return CTL_OK;
 	case OPT_PERIOD:
 		o->totp_option = o->totp_option ? o->totp_option : "--period";
-		if (!su_parse_uint(value, PERIOD_MIN, PERIOD_MAX, &o->period))
+		if (!su_parse_uint(value, SU_TOTP_PERIOD_MIN, SU_TOTP_PERIOD_MAX, &o->period))
 			return usage_error("enroll: --period must be %d to %d seconds",
-					   PERIOD_MIN, PERIOD_MAX);
+					   SU_TOTP_PERIOD_MIN, SU_TOTP_PERIOD_MAX);
 		return CTL_OK;
 	case OPT_ISSUER:
 		o->totp_option = o->totp_option ? o->totp_option : "--issuer";
@@ -627,43 +619,16 @@ static int make_parent(const char *path)
 
 static int init_hostkey(const char *path)
 {
-	unsigned char key[HOSTKEY_BYTES];
-	su_buf old = { 0 };
-	int found, rc = CTL_REFUSED;
+	enum su_hostkey_made made;
 
-	found = su_read_file(&ctl_log, path, SU_FILE_SECRET, HOSTKEY_READ_MAX, &old);
-	if (found == SU_ERR)
-		goto out;
-	if (found == SU_OK) {
-		if (old.len != HOSTKEY_BYTES) {
-			refuse("%s holds %zu bytes, not %d; move it aside and run '"
-			       PROG " init' again (this ends every grace period)",
-			       path, old.len, HOSTKEY_BYTES);
-			goto out;
-		}
-		printf("kept %s\n", path);
-		rc = CTL_OK;
-		goto out;
-	}
-	if (su_random(key, sizeof(key)) != 0) {
-		refuse("cannot get random bytes for %s; try again", path);
-		goto out;
-	}
-	/* Never replace a key: a concurrent init may have made one since. */
-	found = su_create_file(&ctl_log, path, key, sizeof(key), 0600);
-	if (found == SU_EXISTS) {
-		printf("kept %s (made by another run just now)\n", path);
-		rc = CTL_OK;
-		goto out;
-	}
-	if (found != SU_OK)
-		goto out;
-	printf("created %s (%d random bytes, mode 0600)\n", path, HOSTKEY_BYTES);
-	rc = CTL_OK;
-out:
-	su_erase(key, sizeof(key));
-	su_buf_free(&old);
-	return rc;
+	if (su_hostkey_create(&ctl_log, path, &made) != SU_OK)
+		return CTL_REFUSED;
+	if (made == SU_HOSTKEY_CREATED)
+		printf("created %s (%d random bytes, mode 0600)\n", path, SU_HOSTKEY_BYTES);
+	else
+		printf("kept %s%s\n", path, made == SU_HOSTKEY_RACED ?
+		       " (made by another run just now)" : "");
+	return CTL_OK;
 }
 
 static int cmd_init(ctl *c, char **args, int nargs)
@@ -747,7 +712,7 @@ static int cmd_enroll(ctl *c, char **args, int nargs)
 				   "nothing after the method name" :
 				   "one argument after the method name");
 	}
-	rc = user_arg(args[0], user, sizeof(user), &known);
+	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	if (rc != CTL_OK)
 		return rc;
 	rc = m->enroll(c, user, args + 2);
@@ -859,30 +824,6 @@ static int secret_bytes(char *opt, unsigned char **key, size_t *len)
 	return rc;
 }
 
-/* The secret as a record keeps it, whichever way it came (enroll,
- * import): canonical base32 (upper case, unpadded). Free with
- * su_free_string. */
-static int stored_secret(const unsigned char *key, size_t len, char **out)
-{
-	*out = su_base32_encode(key, len);
-	return *out != NULL ? CTL_OK : out_of_memory();
-}
-
-/* The secret to store for enroll. */
-static int new_secret(char *opt, char **out)
-{
-	unsigned char *key = NULL;
-	size_t len = 0;
-	int rc = secret_bytes(opt, &key, &len);
-
-	*out = NULL;
-	if (rc != CTL_OK)
-		return rc;
-	rc = stored_secret(key, len, out);
-	su_free_secret(key, len);
-	return rc;
-}
-
 /* RFC 3986: everything but the unreserved characters as %XX. */
 static char *percent_encode(const char *s)
 {
@@ -928,18 +869,6 @@ out:
 	return uri;
 }
 
-/* The TOTP keys of a record, as enroll and import write them. */
-static int set_totp_keys(su_kv *record, const char *secret, unsigned digits,
-			 unsigned period)
-{
-	su_kv_del_prefix(record, "totp_");
-	if (su_kv_set(record, "totp_secret", secret) != 0 ||
-	    su_kv_set_u64(record, "totp_digits", digits) != 0 ||
-	    su_kv_set_u64(record, "totp_period", period) != 0)
-		return out_of_memory();
-	return CTL_OK;
-}
-
 /* enroll and import refuse to replace a TOTP enrolment alike: replacing
  * it silently would break the user's app. */
 static int refuse_totp_enrolled(const char *user, bool can_force)
@@ -969,6 +898,8 @@ static int enroll_totp(ctl *c, const char *user, char **args)
 	su_kv record = { 0 };
 	char issuer[HOST_NAME_MAX + 1];
 	char *secret = NULL, *uri = NULL;
+	unsigned char *key = NULL;
+	size_t len = 0;
 	int rc;
 
 	(void)args;
@@ -981,20 +912,19 @@ static int enroll_totp(ctl *c, const char *user, char **args)
 		rc = refuse_totp_enrolled(user, true);
 		goto out;
 	}
-	rc = new_secret(c->opts.secret, &secret);
-	if (rc == CTL_OK)
-		rc = set_totp_keys(&record, secret, c->opts.digits, c->opts.period);
+	rc = secret_bytes(c->opts.secret, &key, &len);
 	if (rc != CTL_OK)
 		goto out;
-	uri = otpauth_uri(issuer, user, secret, c->opts.digits, c->opts.period);
-	if (uri == NULL) {
+	if (su_totp_store(&record, key, len, c->opts.digits, c->opts.period) != 0 ||
+	    (secret = su_base32_encode(key, len)) == NULL ||
+	    (uri = otpauth_uri(issuer, user, secret, c->opts.digits, c->opts.period)) == NULL) {
 		rc = out_of_memory();
 		goto out;
 	}
-	/* The state is not touched: totp_last_time is a time, not a step, so
-	 * it bars every code of the old enrolment from the new one whatever
-	 * the new period, and the same secret enrolled again cannot bring an
-	 * accepted code back. */
+	/* The state is not touched: the replay barrier is a time, not a step
+	 * (su_totp_barrier), so it bars every code of the old enrolment from
+	 * the new one whatever the new period, and the same secret enrolled
+	 * again cannot bring an accepted code back. */
 	if (su_store_save_user(c->store, user, &record) != SU_OK) {
 		rc = CTL_REFUSED;
 		goto out;
@@ -1002,6 +932,7 @@ static int enroll_totp(ctl *c, const char *user, char **args)
 	print_enrolment(uri, user);
 out:
 	su_kv_free(&record);
+	su_free_secret(key, len);
 	su_free_string(secret);
 	su_free_string(uri);
 	return rc;
@@ -1026,7 +957,7 @@ static int enroll_email(ctl *c, const char *user, char **args)
 			    "first, or add --force", user, user);
 		goto out;
 	}
-	if (su_kv_set(&record, "email_address", address) != 0) {
+	if (su_email_set_address(&record, address) != 0) {
 		rc = out_of_memory();
 		goto out;
 	}
@@ -1056,6 +987,7 @@ typedef struct ga_import {
 	const char *path;   /* FILE, as given */
 	const char *user;
 	bool known;         /* the user database knows user */
+	uid_t uid;          /* its uid, if known */
 	bool readable;      /* FILE is readable by group or others */
 	su_ga_file ga;
 	enum seed seed;
@@ -1067,16 +999,10 @@ typedef struct ga_import {
  * root's directories, rule 7). Another user's file would put their secret
  * into this user's record: whoever controls the user's home can point a
  * path there through a directory symlink. */
-static int ga_owner_ok(ga_import *im, const su_file_id *id)
+static int ga_owner_ok(const ga_import *im, const su_file_id *id)
 {
-	su_pwent e = { 0 };
-	const struct passwd *pw = NULL;
-	int rc = id->uid != 0 && im->known ? lookup_user(&e, im->user, &pw) : CTL_OK;
-	bool own = id->uid == 0 || (pw != NULL && pw->pw_uid == id->uid);
-
-	su_pwent_free(&e);
-	if (rc != CTL_OK || own)
-		return rc;
+	if (id->uid == 0 || (im->known && im->uid == id->uid))
+		return CTL_OK;
 	return refuse("refusing %s: owned by uid %u, not by %s or root; import only "
 		      "the user's own file", im->path, (unsigned)id->uid, im->user);
 }
@@ -1117,11 +1043,11 @@ static int ga_usable(const ga_import *im)
 	case SU_GA_TOTP:
 		break;
 	}
-	if (im->ga.step_size < PERIOD_MIN)
+	if (im->ga.step_size < SU_TOTP_PERIOD_MIN)
 		return refuse("%s:%u: STEP_SIZE %u is shorter than pam_stepup's %d s: the "
 			      "app could not be kept; enrol the user afresh with '" PROG
 			      " enroll %s totp'", im->path, im->ga.line[SU_GA_STEP_SIZE],
-			      im->ga.step_size, PERIOD_MIN, im->user);
+			      im->ga.step_size, SU_TOTP_PERIOD_MIN, im->user);
 	return CTL_OK;
 }
 
@@ -1142,14 +1068,13 @@ static int ga_fits_record(const ga_import *im, const su_kv *record)
 static int ga_record(ctl *c, const ga_import *im, su_kv *record)
 {
 	unsigned char key[SU_HOSTKEY_BYTES];
-	char *secret = NULL;
-	int rc = stored_secret(im->ga.key, im->ga.key_len, &secret);
+	int rc = CTL_OK;
 
-	if (rc == CTL_OK)
-		rc = set_totp_keys(record, secret, SU_TOTP_DEFAULT_DIGITS, im->ga.step_size);
-	su_free_string(secret);
-	if (rc != CTL_OK || im->ga.code_count == 0)
-		return rc;
+	if (su_totp_store(record, im->ga.key, im->ga.key_len, SU_TOTP_DEFAULT_DIGITS,
+			  im->ga.step_size) != 0)
+		return out_of_memory();
+	if (im->ga.code_count == 0)
+		return CTL_OK;
 	if (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
 		rc = CTL_REFUSED;
 	else if (su_recovery_import(key, im->user, im->ga.code_count, im->ga.codes, record) != 0)
@@ -1160,7 +1085,7 @@ static int ga_record(ctl *c, const ga_import *im, su_kv *record)
 
 /* DISALLOW_REUSE lists the steps of the codes google-authenticator
  * accepted lately. The module refuses every code whose step starts at or
- * before totp_last_time, so the start of the highest listed step, when
+ * before the replay barrier (su_totp_barrier), so the start of the highest listed step, when
  * later than what the state holds, bars those codes here too. A code the
  * module accepts is at most window steps ahead of now; a listed step
  * further ahead than window + 1 (one for a step that began while the file
@@ -1181,18 +1106,19 @@ static int ga_seed(ga_import *im, unsigned window, su_state_txn *txn, su_kv *sta
 		im->seed = SEED_FUTURE;
 		return CTL_OK;
 	}
-	if (su_kv_get_u64(&ctl_log, su_state_name(txn), state, "totp_last_time", 0,
-			  UINT64_MAX, &last) < 0)
+	if (su_totp_barrier(&ctl_log, su_state_name(txn), state, &last) < 0)
 		return CTL_REFUSED;
-	if (start <= last) {
+	switch (su_totp_set_barrier(state, start)) {
+	case 0:
 		im->seed = SEED_KEPT;
 		return CTL_OK;
-	}
-	if (su_kv_set_u64(state, "totp_last_time", start) != 0)
+	case 1:
+		im->seed = SEED_SET;
+		*changed = true;
+		return CTL_OK;
+	default:
 		return out_of_memory();
-	im->seed = SEED_SET;
-	*changed = true;
-	return CTL_OK;
+	}
 }
 
 /* Record and state under the user's lock, so no enrolment or login can
@@ -1387,7 +1313,7 @@ static int cmd_import(ctl *c, char **args, int nargs)
 	/* Not echoed, like a method name: it may be anything. */
 	if (strcmp(args[0], GA_FORMAT) != 0)
 		return usage_error("import: unknown file format (not shown); use " GA_FORMAT);
-	rc = user_arg(args[1], user, sizeof(user), &im.known);
+	rc = user_arg(args[1], user, sizeof(user), &im.known, &im.uid);
 	if (rc == CTL_OK)
 		rc = import_ga(c, &im);
 	su_ga_clear(&im.ga);
@@ -1406,7 +1332,7 @@ static int cmd_test_email(ctl *c, char **args, int nargs)
 	int rc;
 
 	(void)nargs;
-	rc = user_arg(args[0], user, sizeof(user), &known);
+	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	if (rc == CTL_OK)
 		rc = load_record(c, user, &record, true);
 	if (rc != CTL_OK)
@@ -1509,7 +1435,7 @@ static int cmd_grace(ctl *c, char **args, int nargs)
 	if (strcmp(args[0], "list") != 0 && strcmp(args[0], "revoke") != 0)
 		return usage_error("grace: expected 'list' or 'revoke'");
 	if (nargs == 2) {
-		rc = user_arg(args[1], user, sizeof(user), &known);
+		rc = user_arg(args[1], user, sizeof(user), &known, NULL);
 		if (rc != CTL_OK)
 			return rc;
 	}
@@ -1573,22 +1499,21 @@ static int user_view_load(ctl *c, const char *user, user_view *v)
 	return rc == SU_ERR ? CTL_REFUSED : CTL_OK;
 }
 
-/* totp_last_time (the start, in Unix seconds, of the last accepted time
- * step) as "2024-05-01 12:00:00 CEST", or "never". */
+/* The replay barrier (the start, in Unix seconds, of the last accepted
+ * time step) as "2024-05-01 12:00:00 CEST", or "never". */
 static int last_code_time(const user_view *v, char *buf, size_t size)
 {
 	uint64_t secs = 0;
-	int rc;
+	int rc = su_totp_barrier(&ctl_log, v->state_path, &v->state, &secs);
 
-	rc = su_kv_get_u64(&ctl_log, v->state_path, &v->state, "totp_last_time", 0,
-			   (uint64_t)INT64_MAX, &secs);
 	if (rc < 0)
 		return CTL_REFUSED;
-	if (rc == SU_KV_ABSENT) {
+	if (rc == SU_KV_ABSENT)
 		snprintf(buf, size, "never");
-		return CTL_OK;
-	}
-	local_time((time_t)secs, buf, size);
+	else if (secs > (uint64_t)INT64_MAX) /* no time_t: as local_time says it */
+		snprintf(buf, size, "@%llu", (unsigned long long)secs);
+	else
+		local_time((time_t)secs, buf, size);
 	return CTL_OK;
 }
 
@@ -1756,7 +1681,7 @@ static int cmd_status(ctl *c, char **args, int nargs)
 
 	if (nargs == 0)
 		return status_all(c);
-	rc = user_arg(args[0], user, sizeof(user), &known);
+	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	return rc != CTL_OK ? rc : status_user(c, user);
 }
 
@@ -1776,9 +1701,9 @@ static int remove_user(ctl *c, const char *user)
 }
 
 /* Only the method's record keys go. The state stays, and so does a record
- * left with no method (the module treats it as not enrolled): the state's
- * totp_last_time is the replay barrier, and enrolling the same secret again
- * must not make a code accepted before valid again. 'remove USER' deletes
+ * left with no method (the module treats it as not enrolled): the state
+ * holds the TOTP replay barrier (su_totp_barrier), and enrolling the same
+ * secret again must not make a code accepted before valid again. 'remove USER' deletes
  * record and state. */
 static int remove_method(ctl *c, const char *user, const ctl_method *m)
 {
@@ -1792,7 +1717,7 @@ static int remove_method(ctl *c, const char *user, const ctl_method *m)
 			    user, m->label, user);
 		goto out;
 	}
-	su_kv_del_prefix(&record, m->prefix);
+	m->remove(&record);
 	if (su_store_save_user(c->store, user, &record) != SU_OK) {
 		rc = CTL_REFUSED;
 		goto out;
@@ -1817,7 +1742,7 @@ static int cmd_remove(ctl *c, char **args, int nargs)
 
 	if (nargs == 2 && (m = find_method(args[1])) == NULL)
 		return unknown_method("remove");
-	rc = user_arg(args[0], user, sizeof(user), &known);
+	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	if (rc != CTL_OK)
 		return rc;
 	return m == NULL ? remove_user(c, user) : remove_method(c, user, m);
@@ -1885,7 +1810,7 @@ static int cmd_recovery(ctl *c, char **args, int nargs)
 	int rc;
 
 	(void)nargs;
-	rc = user_arg(args[0], user, sizeof(user), &known);
+	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	if (rc != CTL_OK)
 		return rc;
 	shown = calloc(count, sizeof(*shown));
@@ -1929,7 +1854,7 @@ static int cmd_unlock(ctl *c, char **args, int nargs)
 	int rc, locked;
 
 	(void)nargs;
-	rc = user_arg(args[0], user, sizeof(user), &known);
+	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	if (rc != CTL_OK)
 		return rc;
 	rc = load_record(c, user, &record, true);
