@@ -20,15 +20,13 @@
  *
  * Adding a command is one entry in commands[] and its cmd_ function in a
  * file of src/stepupctl/ (ctl.h: what the commands share); adding a
- * method (email, recovery) is one entry in methods[] (methods.c). */
+ * method (email, recovery) is one entry in methods[], below. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "config.h"
 #include "email.h"
 #include "recovery.h"
 #include "secret.h"
@@ -46,6 +44,10 @@ typedef struct ctl_command {
 	const char *const (*option_help)[2];
 	bool needs_store;
 } ctl_command;
+
+/* A number of a header in --help: STR(SU_TOTP_PERIOD_MAX) is "300". */
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 enum { OPT_SECRET = 256, OPT_DIGITS, OPT_PERIOD, OPT_ISSUER, OPT_FORCE, OPT_COUNT };
 
@@ -71,14 +73,17 @@ static const struct option recovery_options[] = {
 };
 
 static const char *const recovery_help[][2] = {
-	{ "--count N", "how many codes, 1 to 50 (default 10)" },
+	{ "--count N", "how many codes, 1 to " STR(SU_RECOVERY_COUNT_MAX)
+	  " (default " STR(SU_RECOVERY_COUNT_DEFAULT) ")" },
 	{ NULL, NULL },
 };
 
 static const char *const enroll_help[][2] = {
 	{ "--secret BASE32|-", "use this secret ('-': read it from stdin)" },
-	{ "--digits 6|8", "code length (default 6)" },
-	{ "--period SECONDS", "time step, 15 to 300 (default 30)" },
+	{ "--digits " STR(SU_TOTP_DIGITS_MIN) "|" STR(SU_TOTP_DIGITS_MAX),
+	  "code length (default " STR(SU_TOTP_DEFAULT_DIGITS) ")" },
+	{ "--period SECONDS", "time step, " STR(SU_TOTP_PERIOD_MIN) " to "
+	  STR(SU_TOTP_PERIOD_MAX) " (default " STR(SU_TOTP_DEFAULT_PERIOD) ")" },
 	{ "--issuer NAME", "name shown in the app (default: the host name)" },
 	{ "--force", "replace an existing TOTP enrolment" },
 	{ NULL, NULL },
