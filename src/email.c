@@ -40,6 +40,7 @@
 #define K_ATTEMPTS "email_code_attempts"
 #define K_USED "email_code_used"
 #define K_SENT "email_sent"
+#define K_ADDRESS "email_address"
 
 bool su_email_enrolled(const su_kv *record)
 {
@@ -48,7 +49,19 @@ bool su_email_enrolled(const su_kv *record)
 
 const char *su_email_address(const su_kv *record)
 {
-	return su_kv_get(record, "email_address");
+	return su_kv_get(record, K_ADDRESS);
+}
+
+int su_email_set_address(su_kv *record, const char *address)
+{
+	if (!su_mail_address_ok(address, NULL, 0))
+		return -1;
+	return su_kv_set(record, K_ADDRESS, address) == 0 ? 0 : -1;
+}
+
+void su_email_remove(su_kv *record)
+{
+	su_kv_del_prefix(record, "email_");
 }
 
 /* --- codes --------------------------------------------------------------------- */

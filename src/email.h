@@ -32,6 +32,11 @@
 bool su_email_enrolled(const su_kv *record);
 /* The enrolled address, or NULL. */
 const char *su_email_address(const su_kv *record);
+/* Enrol address (replacing any other): 0, or -1 when su_mail_address_ok
+ * refuses it (record untouched) or out of memory. */
+int su_email_set_address(su_kv *record, const char *address);
+/* Remove the email method's keys (email_*) from a record. */
+void su_email_remove(su_kv *record);
 
 /* A code of digits (SU_EMAIL_CODE_MIN..MAX) decimal digits from RAND_bytes,
  * each digit by rejection sampling (bytes >= 250 are drawn again) so no

@@ -49,6 +49,36 @@ int su_hostkey_load_id(const su_log *log, const char *path,
 	return SU_OK;
 }
 
+int su_hostkey_create(const su_log *log, const char *path, enum su_hostkey_made *made)
+{
+	unsigned char key[SU_HOSTKEY_BYTES];
+	su_buf old = {0};
+	int rc;
+
+	rc = su_read_file(log, path, SU_FILE_SECRET, HOSTKEY_READ_MAX, &old);
+	if (rc == SU_OK && old.len != SU_HOSTKEY_BYTES) {
+		su_logf(log, LOG_ERR, "%s holds %zu bytes, not %d; move it aside and run "
+			"'stepupctl init' again (this ends every grace period)",
+			path, old.len, SU_HOSTKEY_BYTES);
+		rc = SU_ERR;
+	}
+	su_buf_free(&old);
+	if (rc != SU_NOTFOUND) {
+		*made = SU_HOSTKEY_KEPT;
+		return rc == SU_OK ? SU_OK : SU_ERR;
+	}
+	if (su_random(key, sizeof(key)) != 0) {
+		su_erase(key, sizeof(key));
+		su_logf(log, LOG_ERR, "cannot get random bytes for %s; try again", path);
+		return SU_ERR;
+	}
+	/* Never replace a key: a concurrent init may have made one since. */
+	rc = su_create_file(log, path, key, sizeof(key), 0600);
+	su_erase(key, sizeof(key));
+	*made = rc == SU_EXISTS ? SU_HOSTKEY_RACED : SU_HOSTKEY_CREATED;
+	return rc == SU_OK || rc == SU_EXISTS ? SU_OK : SU_ERR;
+}
+
 /* One part into the MAC: its length as 4 bytes big-endian, then its bytes,
  * so that no two different lists of parts feed the MAC the same bytes. */
 static int mac_part(EVP_MAC_CTX *ctx, const char *part)

@@ -23,6 +23,20 @@ int su_hostkey_load(const su_log *log, const char *path,
 int su_hostkey_load_id(const su_log *log, const char *path,
 		       unsigned char key[SU_HOSTKEY_BYTES], su_file_id *id);
 
+/* What su_hostkey_create did. */
+enum su_hostkey_made {
+	SU_HOSTKEY_CREATED, /* a new key: 32 random bytes, mode 0600 */
+	SU_HOSTKEY_KEPT,    /* a key of the right size was there */
+	SU_HOSTKEY_RACED,   /* another run made one between the read and the create */
+};
+
+/* stepupctl init: a new key at path unless one is there; a key is never
+ * replaced (that ends every pending email code and grace period). SU_OK
+ * with *made; SU_ERR (logged: a file of another size, one the safe-file
+ * checks refuse, no randomness, a failed write). The parent directory
+ * must exist. */
+int su_hostkey_create(const su_log *log, const char *path, enum su_hostkey_made *made);
+
 /* HMAC-SHA256 (OpenSSL) of the parts, each preceded by its length as 4
  * bytes big-endian, so ("ab","c") and ("a","bc") differ. A domain label
  * ("email-code", "grace") is the first part by convention. Result as

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "userdb.h"
+#include "util.h"
 
 /* Not found is only what glibc returns for it: 0 with no entry (NSS said
  * NOTFOUND). getpwnam_r(3) also lists ENOENT, ESRCH, EBADF and EPERM as
@@ -46,6 +48,31 @@ int su_userdb_name(su_pwent *e, const char *name, const struct passwd **out)
 int su_userdb_uid(su_pwent *e, uid_t uid, const struct passwd **out)
 {
 	return lookup(e, NULL, uid, out);
+}
+
+int su_userdb_canonical(su_pwent *e, const char *given, const char **canon,
+			uid_t *uid, int *err)
+{
+	const struct passwd *pw = NULL;
+	int rc;
+
+	*canon = given;
+	if (!su_valid_username(given))
+		return SU_USERDB_INVALID;
+	rc = su_userdb_name(e, given, &pw);
+	if (rc != 0) {
+		if (err != NULL)
+			*err = rc;
+		return SU_USERDB_ERROR;
+	}
+	if (pw == NULL)
+		return SU_USERDB_UNKNOWN;
+	*canon = pw->pw_name;
+	if (strcmp(pw->pw_name, given) != 0 && !su_valid_username(pw->pw_name))
+		return SU_USERDB_INVALID;
+	if (uid != NULL)
+		*uid = pw->pw_uid;
+	return SU_USERDB_KNOWN;
 }
 
 void su_pwent_free(su_pwent *e)

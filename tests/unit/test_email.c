@@ -169,6 +169,29 @@ static void enrolled_by_address(void **state)
 	su_kv_free(&rec);
 }
 
+/* su_email_set_address writes what su_email_address reads, only for an
+ * address the module would send to; su_email_remove takes the email keys
+ * and nothing else. */
+static void set_and_remove_address(void **state)
+{
+	su_kv rec = {0};
+
+	(void)state;
+	assert_int_equal(su_email_set_address(&rec, "alice@example.com"), 0);
+	assert_true(su_email_enrolled(&rec));
+	assert_string_equal(su_email_address(&rec), "alice@example.com");
+	assert_int_equal(su_email_set_address(&rec, "bob@example.com"), 0);
+	assert_string_equal(su_email_address(&rec), "bob@example.com");
+	assert_int_equal(su_email_set_address(&rec, "no at sign"), -1);
+	assert_int_equal(su_email_set_address(&rec, ""), -1);
+	assert_string_equal(su_email_address(&rec), "bob@example.com");
+	assert_int_equal(su_kv_set(&rec, "totp_secret", "GEZDGNBVGY3TQOJQ"), 0);
+	su_email_remove(&rec);
+	assert_false(su_email_enrolled(&rec));
+	assert_string_equal(su_kv_get(&rec, "totp_secret"), "GEZDGNBVGY3TQOJQ");
+	su_kv_free(&rec);
+}
+
 /* --- codes --------------------------------------------------------------------- */
 
 static void new_code_has_the_length_asked(void **state)
@@ -988,10 +1011,52 @@ static void hostkey_refuses_a_readable_file(void **state)
 	free(msg);
 }
 
+/* stepupctl init's key: created once, then kept, never replaced; a file
+ * of another size is refused, not overwritten. */
+static void hostkey_create_makes_then_keeps(void **state)
+{
+	fixture *fx = *state;
+	unsigned char key[SU_HOSTKEY_BYTES], again[SU_HOSTKEY_BYTES];
+	unsigned char data[SU_HOSTKEY_BYTES + 1] = {0};
+	enum su_hostkey_made made = SU_HOSTKEY_KEPT;
+	char path[PATH_MAX + 16], want[PATH_MAX + 64], *msg;
+	capture cap;
+	struct stat st;
+	int rc;
+
+	NEED_ROOT();
+	snprintf(path, sizeof(path), "%s/created", fx->dir);
+	assert_int_equal(su_hostkey_create(&test_log, path, &made), SU_OK);
+	assert_int_equal(made, SU_HOSTKEY_CREATED);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, SU_HOSTKEY_BYTES);
+	assert_int_equal(load_logged(path, key, &msg), SU_OK);
+	free(msg);
+	assert_int_equal(su_hostkey_create(&test_log, path, &made), SU_OK);
+	assert_int_equal(made, SU_HOSTKEY_KEPT);
+	assert_int_equal(load_logged(path, again, &msg), SU_OK);
+	free(msg);
+	assert_memory_equal(key, again, sizeof(key));
+
+	snprintf(path, sizeof(path), "%s/long", fx->dir);
+	make_key_file(path, data, sizeof(data), 0600);
+	capture_begin(&cap);
+	rc = su_hostkey_create(&test_log, path, &made);
+	msg = capture_end(&cap);
+	assert_int_equal(rc, SU_ERR);
+	snprintf(want, sizeof(want), "%s holds 33 bytes, not 32; ", path);
+	assert_one_line_with(msg, want);
+	free(msg);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, SU_HOSTKEY_BYTES + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(enrolled_by_address),
+		cmocka_unit_test(set_and_remove_address),
 		cmocka_unit_test(new_code_has_the_length_asked),
 		cmocka_unit_test(new_code_refuses_bad_lengths),
 		cmocka_unit_test(new_code_digits_are_uniform),
@@ -1033,6 +1098,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostkey_missing_says_run_init, hostkey_setup,
 						hostkey_teardown),
 		cmocka_unit_test_setup_teardown(hostkey_refuses_a_readable_file, hostkey_setup,
+						hostkey_teardown),
+		cmocka_unit_test_setup_teardown(hostkey_create_makes_then_keeps, hostkey_setup,
 						hostkey_teardown),
 	};
 

@@ -548,6 +548,136 @@ static void base32_encoding_agrees_with_oathtool(void **state)
 	free(b32);
 }
 
+/* --- writing a record ----------------------------------------------------------- */
+
+/* su_totp_store writes what su_totp_load reads back, in canonical base32,
+ * and replaces every earlier totp_* key. */
+static void store_round_trip(void **state)
+{
+	su_kv kv = {0};
+	su_totp t;
+
+	(void)state;
+	assert_int_equal(su_kv_set(&kv, "totp_secret", "AAAAAAAAAAAAAAAA"), 0);
+	assert_int_equal(su_kv_set(&kv, "totp_other", "x"), 0);
+	assert_int_equal(su_kv_set(&kv, "email_address", "a@example.com"), 0);
+	assert_int_equal(su_totp_store(&kv, (const unsigned char *)RFC_SEED, 20, 8, 60), 0);
+	assert_string_equal(su_kv_get(&kv, "totp_secret"), RFC_B32);
+	assert_string_equal(su_kv_get(&kv, "totp_digits"), "8");
+	assert_string_equal(su_kv_get(&kv, "totp_period"), "60");
+	assert_null(su_kv_get(&kv, "totp_other"));
+	assert_string_equal(su_kv_get(&kv, "email_address"), "a@example.com");
+	assert_true(su_totp_enrolled(&kv));
+	assert_int_equal(su_totp_load(&test_log, PATH, &kv, &t), 0);
+	assert_int_equal(t.key_len, 20);
+	assert_memory_equal(t.key, RFC_SEED, 20);
+	assert_int_equal(t.digits, 8);
+	assert_int_equal(t.period, 60);
+	su_totp_clear(&t);
+	su_kv_free(&kv);
+}
+
+/* The ranges are the loader's: nothing is stored that it would refuse. */
+static void store_refuses_what_load_refuses(void **state)
+{
+	static const unsigned char key[SU_TOTP_MAX_SECRET_BYTES + 1] = {1};
+	static const struct { size_t len; unsigned digits, period; } bad[] = {
+		{ SU_TOTP_MIN_SECRET_BYTES - 1, 6, 30 },
+		{ SU_TOTP_MAX_SECRET_BYTES + 1, 6, 30 },
+		{ 20, 7, 30 }, { 20, 5, 30 }, { 20, 9, 30 },
+		{ 20, 6, SU_TOTP_PERIOD_MIN - 1 }, { 20, 6, SU_TOTP_PERIOD_MAX + 1 },
+	};
+	su_kv kv = {0};
+	su_totp t;
+
+	(void)state;
+	assert_int_equal(su_kv_set(&kv, "totp_secret", RFC_B32), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(su_totp_store(&kv, key, bad[i].len, bad[i].digits,
+					       bad[i].period), -1);
+		assert_string_equal(su_kv_get(&kv, "totp_secret"), RFC_B32); /* untouched */
+	}
+	assert_int_equal(su_totp_store(&kv, key, SU_TOTP_MIN_SECRET_BYTES,
+				       SU_TOTP_DIGITS_MIN, SU_TOTP_PERIOD_MIN), 0);
+	assert_int_equal(su_totp_load(&test_log, PATH, &kv, &t), 0);
+	su_totp_clear(&t);
+	assert_int_equal(su_totp_store(&kv, key, SU_TOTP_MAX_SECRET_BYTES,
+				       SU_TOTP_DIGITS_MAX, SU_TOTP_PERIOD_MAX), 0);
+	assert_int_equal(su_totp_load(&test_log, PATH, &kv, &t), 0);
+	su_totp_clear(&t);
+	assert_true(su_totp_digits_ok(6));
+	assert_false(su_totp_digits_ok(7));
+	assert_true(su_totp_digits_ok(8));
+	su_kv_free(&kv);
+}
+
+static void remove_takes_totp_keys_only(void **state)
+{
+	su_kv kv = {0};
+
+	(void)state;
+	assert_int_equal(su_totp_store(&kv, (const unsigned char *)RFC_SEED, 20, 6, 30), 0);
+	assert_int_equal(su_kv_set(&kv, "email_address", "a@example.com"), 0);
+	su_totp_remove(&kv);
+	assert_false(su_totp_enrolled(&kv));
+	assert_null(su_kv_get(&kv, "totp_digits"));
+	assert_null(su_kv_get(&kv, "totp_period"));
+	assert_string_equal(su_kv_get(&kv, "email_address"), "a@example.com");
+	su_kv_free(&kv);
+}
+
+/* --- the replay barrier ------------------------------------------------------------ */
+
+static void barrier_read(void **state)
+{
+	su_kv st = {0};
+	uint64_t last = 99;
+	capture cap;
+	char *msg;
+
+	(void)state;
+	assert_int_equal(su_totp_barrier(&test_log, PATH, &st, &last), SU_KV_ABSENT);
+	assert_int_equal(last, 0);
+	assert_int_equal(su_kv_set(&st, "totp_last_time", "1700000010"), 0);
+	assert_int_equal(su_totp_barrier(&test_log, PATH, &st, &last), 0);
+	assert_int_equal(last, 1700000010);
+	assert_int_equal(su_kv_set(&st, "totp_last_time", "18446744073709551615"), 0);
+	assert_int_equal(su_totp_barrier(&test_log, PATH, &st, &last), 0);
+	assert_true(last == UINT64_MAX);
+	assert_int_equal(su_kv_set(&st, "totp_last_time", "-1"), 0);
+	capture_begin(&cap);
+	assert_int_equal(su_totp_barrier(&test_log, PATH, &st, &last), -1);
+	msg = capture_end(&cap);
+	assert_non_null(strstr(msg, PATH ":0: key 'totp_last_time'"));
+	free(msg);
+	su_kv_free(&st);
+}
+
+/* Keep the highest: a later start raises it, an earlier or equal one
+ * (a replay) leaves it; absent counts as 0. */
+static void barrier_keeps_the_highest(void **state)
+{
+	su_kv st = {0};
+	uint64_t last = 0;
+
+	(void)state;
+	assert_int_equal(su_totp_set_barrier(&st, 0), 0);
+	assert_null(su_kv_get(&st, "totp_last_time"));
+	assert_int_equal(su_totp_set_barrier(&st, 1700000010), 1);
+	assert_int_equal(su_totp_barrier(&test_log, PATH, &st, &last), 0);
+	assert_int_equal(last, 1700000010);
+	assert_int_equal(su_totp_set_barrier(&st, 1700000010), 0);
+	assert_int_equal(su_totp_set_barrier(&st, 1699999980), 0);
+	assert_string_equal(su_kv_get(&st, "totp_last_time"), "1700000010");
+	assert_int_equal(su_totp_set_barrier(&st, 1700000040), 1);
+	assert_string_equal(su_kv_get(&st, "totp_last_time"), "1700000040");
+	/* A malformed barrier is never overwritten. */
+	assert_int_equal(su_kv_set(&st, "totp_last_time", "x"), 0);
+	assert_int_equal(su_totp_set_barrier(&st, 1800000000), -1);
+	assert_string_equal(su_kv_get(&st, "totp_last_time"), "x");
+	su_kv_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +702,11 @@ int main(void)
 		cmocka_unit_test(base32_encode_is_unpadded),
 		cmocka_unit_test(base32_round_trip),
 		cmocka_unit_test(base32_encoding_agrees_with_oathtool),
+		cmocka_unit_test(store_round_trip),
+		cmocka_unit_test(store_refuses_what_load_refuses),
+		cmocka_unit_test(remove_takes_totp_keys_only),
+		cmocka_unit_test(barrier_read),
+		cmocka_unit_test(barrier_keeps_the_highest),
 	};
 
 	return cmocka_run_group_tests_name("totp", tests, group_setup, group_teardown);

@@ -1,0 +1,95 @@
+/* stepupctl init (the directories and the host key) and check-config. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+#include "hostkey.h"
+#include "safefile.h"
+#include "util.h"
+
+/* Create dir with mode if absent; say so, or that it was kept. */
+static int make_dir(const char *dir, mode_t mode, bool report_kept)
+{
+	struct stat st;
+	bool existed = lstat(dir, &st) == 0;
+
+	if (su_make_dir(&ctl_log, dir, mode) != SU_OK)
+		return CTL_REFUSED;
+	if (!existed) {
+		printf("created %s (mode %04o)\n", (const char *)dir, (unsigned)mode);
+		return CTL_OK;
+	}
+	if (!report_kept)
+		return CTL_OK;
+	printf("kept %s\n", dir);
+	if (stat(dir, &st) == 0 && (st.st_mode & ~mode & 07777) != 0)
+		su_logf(&ctl_log, LOG_WARNING,
+			"warning: %s has mode %04o; run 'chmod %04o %s' to keep it private",
+			dir, (unsigned)(st.st_mode & 07777), (unsigned)mode, dir);
+	return CTL_OK;
+}
+
+/* The directory that will hold path: private (0700), like /etc/stepup. */
+static int make_parent(const char *path)
+{
+	char *parent = su_strdup(path), *slash;
+	int rc = CTL_OK;
+
+	if (parent == NULL)
+		return out_of_memory();
+	slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		rc = make_dir(parent, 0700, false);
+	}
+	free(parent);
+	return rc;
+}
+
+static int init_hostkey(const char *path)
+{
+	enum su_hostkey_made made;
+
+	if (su_hostkey_create(&ctl_log, path, &made) != SU_OK)
+		return CTL_REFUSED;
+	if (made == SU_HOSTKEY_CREATED)
+		printf("created %s (%d random bytes, mode 0600)\n", path, SU_HOSTKEY_BYTES);
+	else
+		printf("kept %s%s\n", path, made == SU_HOSTKEY_RACED ?
+		       " (made by another run just now)" : "");
+	return CTL_OK;
+}
+
+int cmd_init(ctl *c, char **args, int nargs)
+{
+	const su_settings *s = &c->settings;
+	const struct { const char *dir; mode_t mode; } dirs[] = {
+		{ s->user_dir, 0700 }, { s->state_dir, 0700 }, { s->grace_dir, 0700 },
+	};
+	int rc;
+
+	(void)args;
+	(void)nargs;
+	rc = make_parent(s->user_dir);
+	if (rc == CTL_OK)
+		rc = make_parent(s->hostkey);
+	for (size_t i = 0; rc == CTL_OK && i < COUNT(dirs); i++)
+		rc = make_dir(dirs[i].dir, dirs[i].mode, true);
+	if (rc == CTL_OK)
+		rc = init_hostkey(s->hostkey);
+	return rc;
+}
+
+int cmd_check_config(ctl *c, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	/* run() loaded it: had it an error, we would not be here. */
+	if (c->config_found)
+		printf("%s: OK\n", c->config_path ? c->config_path : SU_DEFAULT_CONFIG);
+	else
+		printf("%s: not present; the built-in defaults apply\n", SU_DEFAULT_CONFIG);
+	return CTL_OK;
+}
