@@ -30,28 +30,34 @@ static int lookup_user(struct stepup *s, const char *name, uid_t uid, bool by_ui
 	return USERDB_ERROR;
 }
 
-/* Records are keyed by the account's name as NSS spells it: "ALICE" or
- * "alice@corp" resolving to alice must find alice's record, not slip
- * through as a user who is not enrolled. A name NSS does not know is
- * used as given (it can own no session to protect); a name NSS cannot
- * answer for is USERDB_ERROR, since it may be an enrolled user's alias. */
+/* Records are keyed by the account's name as NSS spells it, by the one
+ * rule in userdb.c (su_userdb_canonical), which stepupctl follows too. A
+ * name NSS cannot answer for is USERDB_ERROR, since it may be an enrolled
+ * user's alias. */
 int su_flow_canonical_user(struct stepup *s)
 {
-	const struct passwd *pw;
+	const char *canon = s->user;
+	uid_t uid = 0;
+	int err = 0;
 
-	if (!su_valid_username(s->user))
-		return -1;
-	if (lookup_user(s, s->user, 0, false, &pw) != 0)
-		return USERDB_ERROR;
-	s->have_uid = pw != NULL;
-	s->uid = pw != NULL ? pw->pw_uid : 0;
-	if (pw == NULL || strcmp(pw->pw_name, s->user) == 0)
+	switch (su_userdb_canonical(&s->pw, s->user, &canon, &uid, &err)) {
+	case SU_USERDB_KNOWN:
+		s->have_uid = true;
+		s->uid = uid;
+		break;
+	case SU_USERDB_UNKNOWN:
 		return 0;
-	if (!su_valid_username(pw->pw_name))
+	case SU_USERDB_ERROR:
+		su_logf(&s->log, LOG_ERR, "cannot look up user '%s' in the user database: %s",
+			s->user, strerror(err));
+		return USERDB_ERROR;
+	default:
 		return -1;
-	su_debug(&s->log, "user '%s' is '%s' in the user database", s->user, pw->pw_name);
-	s->user = pw->pw_name;
-	s->who.user = pw->pw_name;
+	}
+	if (strcmp(canon, s->user) != 0)
+		su_debug(&s->log, "user '%s' is '%s' in the user database", s->user, canon);
+	s->user = canon;
+	s->who.user = canon;
 	return 0;
 }
 

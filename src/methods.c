@@ -65,13 +65,11 @@ static enum verdict totp_check(struct stepup *s, struct answer *a, su_state_txn 
 	if (a->totp_step > UINT64_MAX / s->totp.period)
 		return VERDICT_ERROR;
 	start = a->totp_step * s->totp.period;
-	if (su_kv_get_u64(&s->log, su_state_name(txn), state, "totp_last_time", 0,
-			  UINT64_MAX, &last) < 0)
+	if (su_totp_barrier(&s->log, su_state_name(txn), state, &last) < 0)
 		return VERDICT_ERROR;
 	if (start <= last)
 		return VERDICT_REPLAYED;
-	return su_kv_set_u64(state, "totp_last_time", start) == 0 ? VERDICT_ACCEPTED :
-								    VERDICT_ERROR;
+	return su_totp_set_barrier(state, start) == 1 ? VERDICT_ACCEPTED : VERDICT_ERROR;
 }
 
 /* ---- email ------------------------------------------------------------------- */
