@@ -1,7 +1,8 @@
 # Helpers for the shell integration tests.  Source it as
 #     . "$TOP_SRCDIR/tests/lib.sh"
-# It provides TAP output (tap_plan, tap_ok, tap_not_ok, tap_check, tap_skip,
-# tap_diag, tap_bail), a private root-owned tree with a config file
+# It provides TAP output (tap_plan, tap_check, tap_ok, tap_not_ok, tap_skip,
+# tap_diag, tap_bail, and a transcript per case: tap_log), a private
+# root-owned tree with a config file
 # (make_tree, write_conf, enroll), TOTP codes from oathtool (code_at), a
 # frozen clock (at_time, mid_step) and cleanup actions that run on EXIT, INT
 # and TERM (add_cleanup).
@@ -10,9 +11,28 @@
 FAKETIME_LIB=${FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
 
 # --- TAP ---------------------------------------------------------------------
+# A test case is one check:
+#
+#     tap_check [--transcript FILE]... [--not-ok TEXT] DESCRIPTION COMMAND [ARG...]
+#
+# runs COMMAND and prints "ok N - DESCRIPTION" when it succeeds; otherwise
+# "not ok N - DESCRIPTION" (or TEXT, e.g. the description with what was
+# found: it is expanded before COMMAND runs) and, right under it, the case's
+# transcript as TAP diagnostics ("#   line"): what tap_log recorded since the
+# previous case (pt and pt_email record every pamtester run there) and each
+# FILE. COMMAND is one command: a condition of several parts is a small
+# function named for what it checks, defined just above, e.g.
+#
+#     expired_record_removed() { refused "$E" "$SVC" "$U" && [ ! -e "$REC" ]; }
+#     tap_check "after grace: asked again, the expired record removed" expired_record_removed
+#     tap_check "the record file is root's, 0600" [ "$(stat -c '%U %a' "$REC")" = "root 600" ]
+#
+# tap_ok and tap_not_ok are for the few cases that are not one condition.
 TAP_PLANNED=0
 TAP_RUN=0
 TAP_FAILED=0
+TAP_CASE_LOG=     # the current case's transcript file; make_tree sets it
+TAP_CASE_FILES=() # files to show if the current case fails
 
 tap_plan() {
 	TAP_PLANNED=$1
@@ -22,17 +42,74 @@ tap_plan() {
 tap_ok() {
 	TAP_RUN=$((TAP_RUN + 1))
 	echo "ok $TAP_RUN - $*"
+	_tap_case_done
 }
 
 tap_not_ok() {
 	TAP_RUN=$((TAP_RUN + 1))
 	TAP_FAILED=$((TAP_FAILED + 1))
 	echo "not ok $TAP_RUN - $*"
+	_tap_show_transcript
+	_tap_case_done
 }
 
 tap_skip() { # DESCRIPTION REASON
 	TAP_RUN=$((TAP_RUN + 1))
 	echo "ok $TAP_RUN - $1 # SKIP $2"
+	_tap_case_done
+}
+
+tap_check() {
+	local not_ok=
+	while :; do
+		case ${1:-} in
+		--transcript) TAP_CASE_FILES+=("$2"); shift 2 ;;
+		--not-ok) not_ok=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	local desc=$1
+	shift
+	if "$@"; then
+		tap_ok "$desc"
+	else
+		tap_not_ok "${not_ok:-$desc}"
+	fi
+}
+
+# tap_log: stdin into the current case's transcript, shown under its
+# "not ok" line if it fails. Before make_tree (no transcript file yet) it
+# goes to the .log file as diagnostics at once.
+tap_log() {
+	if [ -n "$TAP_CASE_LOG" ] && [ -d "${TAP_CASE_LOG%/*}" ]; then
+		cat >>"$TAP_CASE_LOG"
+	else
+		tap_diag_stream
+	fi
+}
+
+_tap_show_transcript() {
+	local f
+	if [ -s "$TAP_CASE_LOG" ]; then
+		_tap_indent <"$TAP_CASE_LOG"
+	fi
+	for f in "${TAP_CASE_FILES[@]}"; do
+		echo "#   --- $f"
+		if [ -f "$f" ]; then _tap_indent <"$f"; else echo "#   (missing)"; fi
+	done
+}
+
+_tap_case_done() {
+	# (The tree, and the file with it, may be gone: run_cleanups.)
+	[ ! -f "$TAP_CASE_LOG" ] || : >"$TAP_CASE_LOG"
+	TAP_CASE_FILES=()
+}
+
+_tap_indent() {
+	local line
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '#   %s\n' "$line"
+	done
 }
 
 # Diagnostics go to stderr, which the automake driver keeps in the .log file.
@@ -43,20 +120,11 @@ tap_diag() {
 	done
 }
 
+# Bailing out shows what the case in progress recorded.
 tap_bail() {
+	_tap_show_transcript
 	echo "Bail out! $*"
 	exit 1
-}
-
-# tap_check DESCRIPTION COMMAND...: ok when COMMAND succeeds.
-tap_check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		tap_ok "$desc"
-	else
-		tap_not_ok "$desc"
-	fi
 }
 
 require_root() {
@@ -168,6 +236,8 @@ make_tree() {
 	check_dir_chain "$T"
 	add_cleanup _remove_tree "'$T'"
 	CONF=$T/stepup.conf
+	TAP_CASE_LOG=$T/tap-case.log
+	: >"$TAP_CASE_LOG"
 	write_conf "$CONF" "$@"
 	"$STEPUPCTL" -c "$CONF" init >"$T/init.out" 2>&1 ||
 		tap_bail "stepupctl init failed: $(cat "$T/init.out")"
@@ -382,7 +452,7 @@ pt() {
 	{
 		echo "--- pamtester $svc $user at @$epoch: exit $rc"
 		cat "$T/pt.out"
-	} | tap_diag_stream
+	} | tap_log
 	return "$rc"
 }
 
@@ -629,7 +699,7 @@ pt_email() {
 			cat "$T/pt.out.note"
 			rm -f "$T/pt.out.note"
 		fi
-	} | tap_diag_stream
+	} | tap_log
 	return "$rc"
 }
 

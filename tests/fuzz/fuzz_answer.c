@@ -6,6 +6,7 @@
  * from 1 to 80 bytes (stepup.c uses 8 and 65) and must be written within
  * them, then judged against a fixed TOTP enrolment of 6 and of 8 digits and
  * against every email code length. */
+/* run.sh: max_len 256 */
 #include <stdbool.h>
 #include <string.h>
 #include "conv.h"

@@ -12,6 +12,7 @@
  * Needs root: the safe-file rules refuse a file not owned by root. The
  * grace_dir is made under $FUZZ_TMP (run.sh's private scratch directory,
  * removed by run.sh even after a crash) or else under /tmp. */
+/* run.sh: max_len 4096 */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>

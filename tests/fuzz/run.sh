@@ -53,9 +53,22 @@ pkg_cflags=$(pkg-config --cflags $pkgs) || { echo "fuzz: pkg-config: $pkgs" >&2;
 pkg_libs=$(pkg-config --libs pam liboath libcrypto) || exit 2
 
 # Harness NAME: tests/fuzz/fuzz_NAME.c, corpus/NAME/, optional NAME.dict;
-# the max_len of its inputs.
-harnesses="config kv grace answer gafile"
-declare -A max_len=([config]=8192 [kv]=8192 [grace]=4096 [answer]=256 [gafile]=8192)
+# every fuzz_*.c here is one, so adding a harness is adding its file. Its
+# inputs are at most 8192 bytes unless its source has a line
+# "/* run.sh: max_len N */".
+harnesses=
+for src in "$here"/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	name=${src##*/fuzz_}
+	harnesses="$harnesses ${name%.c}"
+done
+harnesses=${harnesses# }
+[ -n "$harnesses" ] || { echo "fuzz: no harness (fuzz_*.c) in $here" >&2; exit 2; }
+max_len_of() { # NAME
+	local n
+	n=$(sed -n 's|^/\* run\.sh: max_len \([0-9][0-9]*\) \*/$|\1|p' "$here/fuzz_$1.c" | head -n 1)
+	echo "${n:-8192}"
+}
 # What the harnesses need of the library (Makefile.am's libstepup sources,
 # less those of the PAM flow and the store).
 lib_sources="config conv curlapi email gafile grace hostkey kv lockout log mail recovery safefile secret smtp totp util"
@@ -119,7 +132,7 @@ for name in $harnesses; do
 	art="$scratch/artifacts/$name"
 	mkdir -p "$corpus" "$art"
 	[ -d "$here/corpus/$name" ] && cp -R "$here/corpus/$name/." "$corpus/"
-	opts=(-max_total_time="$seconds" -max_len="${max_len[$name]}" -timeout=30
+	opts=(-max_total_time="$seconds" -max_len="$(max_len_of "$name")" -timeout=30
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art/")
 	[ -f "$here/$name.dict" ] && opts+=(-dict="$here/$name.dict")
 	FUZZ_TMP="$scratch" ASAN_OPTIONS=detect_leaks=1:${ASAN_OPTIONS:-} \

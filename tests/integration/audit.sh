@@ -35,23 +35,20 @@ mapfile -t C < <(grep -oE '[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}' "$T/codes.out")
 
 # 1: a recovery code's use: method=recovery, result=success, how many are left
 ptns "$T0" "$U" "${C[0]}"
-if logged "user=$U service=$SVC .*method=recovery result=success reason=code-accepted recovery_left=1"; then
-	tap_ok "recovery use is logged: method=recovery result=success recovery_left=1"
-else
-	tap_not_ok "recovery use is logged: method=recovery result=success recovery_left=1"
-fi
+tap_check "recovery use is logged: method=recovery result=success recovery_left=1" \
+	logged "user=$U service=$SVC .*method=recovery result=success reason=code-accepted recovery_left=1"
 
 # 2: the lockout and a refusal while locked
 bad=$(printf '%06d' $(((10#$(code_at $((T0 + 30)) "$SU") + 500000) % 1000000)))
 ptns $((T0 + 30)) "$U" "$bad"
 ptns $((T0 + 31)) "$U" "$bad"
 ptns $((T0 + 32)) "$U" "$(code_at $((T0 + 32)) "$SU")"
-if logged "user=$U .*result=deny reason=lockout locked_until=$((T0 + 31 + 600))" &&
-	logged "user=$U .*result=deny reason=locked-out locked_until="; then
-	tap_ok "the lockout is logged with its end (reason=lockout locked_until=...), and each refusal while locked"
-else
-	tap_not_ok "the lockout is logged with its end (reason=lockout locked_until=...), and each refusal while locked"
-fi
+lockout_logged_end_reason() {
+	logged "user=$U .*result=deny reason=lockout locked_until=$((T0 + 31 + 600))" &&
+		logged "user=$U .*result=deny reason=locked-out locked_until="
+}
+tap_check "the lockout is logged with its end (reason=lockout locked_until=...), and each refusal while locked" \
+	lockout_logged_end_reason
 
 # 3: the administrator's actions
 ctl unlock "$U" >/dev/null 2>&1
@@ -65,11 +62,8 @@ for want in "action=enroll user=$U by=[^ ]+ result=success method=totp" \
 	"action=remove user=$U by=[^ ]+ result=success method=recovery"; do
 	logged "stepupctl\[[0-9]+\]: $want" || { ok=0; tap_diag "missing: $want"; }
 done
-if [ "$ok" = 1 ]; then
-	tap_ok "stepupctl logs enroll, recovery, unlock, grace revoke and remove as action=... user=... by=... result=..."
-else
-	tap_not_ok "stepupctl logs enroll, recovery, unlock, grace revoke and remove as action=... user=... by=... result=..."
-fi
+tap_check "stepupctl logs enroll, recovery, unlock, grace revoke and remove as action=... user=... by=... result=..." \
+	[ "$ok" = 1 ]
 
 # 4: nothing secret in the log
 tap_diag "$(wc -l <"$LOG") lines logged"
@@ -77,8 +71,5 @@ leak=0
 for s in "$SU" "${C[0]}" "${C[1]}" "${C[0]//-/}" "$bad" "$(code_at $((T0 + 32)) "$SU")"; do
 	grep -qiF -- "$s" "$LOG" && { leak=1; tap_diag "found in the log: a code or the secret"; }
 done
-if [ "$leak" = 0 ] && [ -s "$LOG" ]; then
-	tap_ok "no code, recovery code or secret appears in any line"
-else
-	tap_not_ok "no code, recovery code or secret appears in any line"
-fi
+no_code_recovery_code_or_secret() { [ "$leak" = 0 ] && [ -s "$LOG" ]; }
+tap_check "no code, recovery code or secret appears in any line" no_code_recovery_code_or_secret

@@ -44,14 +44,14 @@ case_bad() {
 	st=$("$STEPUPCTL" -c "$CONF" status "$U" 2>&1)
 	local st_rc=$?
 	tap_diag "status: exit $st_rc: $st"
-	if [ "$rc" = 0 ] && grep -qF "unavailable" "$T/pt.out" &&
-		[ "$st_rc" = 1 ] && [[ $st == *"$STATE"* ]] && [[ $st == *"$reason"* ]] &&
-		[ "$(sha256sum <"$STATE")" = "$before_state" ] &&
-		[ "$(sha256sum <"$RECORD")" = "$before_record" ]; then
-		tap_ok "$name state: refused, status names the file and '$reason', nothing overwritten"
-	else
-		tap_not_ok "$name state: refused, status names the file and '$reason', nothing overwritten"
-	fi
+	state_refused_status_names_file() {
+		[ "$rc" = 0 ] && grep -qF "unavailable" "$T/pt.out" &&
+			[ "$st_rc" = 1 ] && [[ $st == *"$STATE"* ]] && [[ $st == *"$reason"* ]] &&
+			[ "$(sha256sum <"$STATE")" = "$before_state" ] &&
+			[ "$(sha256sum <"$RECORD")" = "$before_record" ]
+	}
+	tap_check "$name state: refused, status names the file and '$reason', nothing overwritten" \
+		state_refused_status_names_file
 }
 
 truncate_state() { head -c 20 "$GOOD" >"$STATE"; }

@@ -176,13 +176,12 @@ T0=$(mid_step 1700000000)
 # --- 1. the NSS module answers, in here only -------------------------------------
 got=$(getent passwd "$ALIAS")
 tap_diag "getent passwd $ALIAS: $got"
-if [ "$got" = "$CANON:x:64999:64999:pam_stepup test account:/nonexistent:/usr/sbin/nologin" ] &&
-	[ "$(getent passwd 64999 | cut -d: -f1)" = "$CANON" ] &&
-	! getent passwd stepup-ghost >/dev/null; then
-	tap_ok "getent passwd $ALIAS is $CANON in the namespace"
-else
-	tap_not_ok "getent passwd $ALIAS is $CANON in the namespace"
-fi
+getent_passwd_namespace() {
+	[ "$got" = "$CANON:x:64999:64999:pam_stepup test account:/nonexistent:/usr/sbin/nologin" ] &&
+		[ "$(getent passwd 64999 | cut -d: -f1)" = "$CANON" ] &&
+		! getent passwd stepup-ghost >/dev/null
+}
+tap_check "getent passwd $ALIAS is $CANON in the namespace" getent_passwd_namespace
 
 # --- 2. enroll ALIAS writes CANON's record ---------------------------------------------
 S=$(secret_for "$CANON")
@@ -211,11 +210,9 @@ else
 fi
 
 # --- 4. control: missing=allow lets a name with no record through ------------------------
-if pt "$T0" "$SERVICE-allow" stepup-ghost "" && ! grep -q "Verification code" "$T/pt.out"; then
-	tap_ok "missing=allow: a user with no record is allowed without a prompt"
-else
-	tap_not_ok "missing=allow: a user with no record is allowed without a prompt"
-fi
+missing_allow_user_no_record() { pt "$T0" "$SERVICE-allow" stepup-ghost "" && ! grep -q "Verification code" "$T/pt.out"; }
+tap_check "missing=allow: a user with no record is allowed without a prompt" \
+	missing_allow_user_no_record
 
 # --- 5. missing=allow: ALIAS is enrolled (as CANON), so a wrong code is refused ------------
 wrong=$(code_at "$T0" "$S")
@@ -223,13 +220,12 @@ wrong=$(printf '%06d' $(((10#$wrong + 500000) % 1000000)))
 for e in $((T0 - 30)) $((T0 + 30)); do
 	[ "$wrong" = "$(code_at "$e" "$S")" ] && wrong=$(printf '%06d' $(((10#$wrong + 1) % 1000000)))
 done
-if refused "$T0" "$SERVICE-allow" "$ALIAS" "$wrong" "$wrong" "$wrong" &&
-	grep -q "Verification code" "$T/pt.out" &&
-	grep -q "Invalid verification code\." "$T/pt.out"; then
-	tap_ok "missing=allow: $ALIAS with a wrong code is prompted and refused"
-else
-	tap_not_ok "missing=allow: $ALIAS with a wrong code is prompted and refused"
-fi
+missing_allow_wrong_code() {
+	refused "$T0" "$SERVICE-allow" "$ALIAS" "$wrong" "$wrong" "$wrong" &&
+		grep -q "Verification code" "$T/pt.out" &&
+		grep -q "Invalid verification code\." "$T/pt.out"
+}
+tap_check "missing=allow: $ALIAS with a wrong code is prompted and refused" missing_allow_wrong_code
 
 # --- 6. status ALIAS shows CANON's enrolment --------------------------------------------
 "$STEPUPCTL" -c "$CONF" status "$ALIAS" >"$T/status.out" 2>"$T/status.err"
@@ -237,16 +233,16 @@ rc=$?
 "$STEPUPCTL" -c "$CONF" status "$CANON" >"$T/status-canon.out" 2>/dev/null
 tap_diag_stream <"$T/status.out"
 tap_diag_stream <"$T/status.err"
-if [ "$rc" -eq 0 ] && grep -qx "user: $CANON" "$T/status.out" &&
-	grep -qx "methods: totp" "$T/status.out" &&
-	grep -q "^totp last code: " "$T/status.out" &&
-	! grep -qx "totp last code: never" "$T/status.out" &&
-	cmp -s "$T/status.out" "$T/status-canon.out" &&
-	grep -qF "'$ALIAS' is '$CANON'" "$T/status.err"; then
-	tap_ok "stepupctl status $ALIAS shows the enrolment of $CANON, last code included"
-else
-	tap_not_ok "stepupctl status $ALIAS shows the enrolment of $CANON, last code included"
-fi
+stepupctl_status_shows_enrolment() {
+	[ "$rc" -eq 0 ] && grep -qx "user: $CANON" "$T/status.out" &&
+		grep -qx "methods: totp" "$T/status.out" &&
+		grep -q "^totp last code: " "$T/status.out" &&
+		! grep -qx "totp last code: never" "$T/status.out" &&
+		cmp -s "$T/status.out" "$T/status-canon.out" &&
+		grep -qF "'$ALIAS' is '$CANON'" "$T/status.err"
+}
+tap_check "stepupctl status $ALIAS shows the enrolment of $CANON, last code included" \
+	stepupctl_status_shows_enrolment
 
 # --- 7. remove ALIAS removes CANON's record and state -----------------------------------
 # Enrolled under the canonical name here, so the case does not lean on case 2.
@@ -292,11 +288,9 @@ for cmd in "enroll $NSSERR totp --secret $S" "status $NSSERR" "remove $NSSERR"; 
 		tap_diag "stepupctl $cmd exited $rc"
 	fi
 done
-if [ "$ok" = 1 ] && [ ! -e "$USERS/$NSSERR" ]; then
-	tap_ok "stepupctl enroll, status, remove $NSSERR: refused with the NSS error, no record"
-else
-	tap_not_ok "stepupctl enroll, status, remove $NSSERR: refused with the NSS error, no record"
-fi
+stepupctl_enroll_status_remove() { [ "$ok" = 1 ] && [ ! -e "$USERS/$NSSERR" ]; }
+tap_check "stepupctl enroll, status, remove $NSSERR: refused with the NSS error, no record" \
+	stepupctl_enroll_status_remove
 
 # --- 10. an entry larger than 4096 bytes is found: enroll writes its record -------------
 SH=$(secret_for "$HUGE")

@@ -51,11 +51,9 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 		tap_diag "round $r: $n successes"
 	fi
 done
-if [ "$bad_rounds" = 0 ]; then
-	tap_ok "$PAR concurrent step-ups with one valid TOTP code, $ROUNDS rounds: exactly one success each"
-else
-	tap_not_ok "$PAR concurrent step-ups with one valid TOTP code, $ROUNDS rounds: $bad_rounds rounds without exactly one success"
-fi
+tap_check --not-ok "$PAR concurrent step-ups with one valid TOTP code, $ROUNDS rounds: $bad_rounds rounds without exactly one success" \
+	"$PAR concurrent step-ups with one valid TOTP code, $ROUNDS rounds: exactly one success each" \
+	[ "$bad_rounds" = 0 ]
 
 # 2: wrong codes at once: every failure counted
 W=concw$$
@@ -69,11 +67,9 @@ for r in $(seq 0 $((WR - 1))); do
 done
 tally=$(state_text "$T/var/lib/stepup/state/$W" | sed -n 's/^fail_count=//p')
 tap_diag "fail_count after $((WR * PAR)) concurrent wrong codes: $tally"
-if [ "$tally" = $((WR * PAR)) ]; then
-	tap_ok "$((WR * PAR)) wrong codes in rounds of $PAR at once: the tally is exactly $((WR * PAR))"
-else
-	tap_not_ok "$((WR * PAR)) wrong codes in rounds of $PAR at once: the tally is ${tally:-missing}"
-fi
+tap_check --not-ok "$((WR * PAR)) wrong codes in rounds of $PAR at once: the tally is ${tally:-missing}" \
+	"$((WR * PAR)) wrong codes in rounds of $PAR at once: the tally is exactly $((WR * PAR))" \
+	[ "$tally" = $((WR * PAR)) ]
 
 # 3: one recovery code raced by 16 attempts, for each of 10 codes
 R=concr$$
@@ -88,9 +84,10 @@ for i in "${!CODES[@]}"; do
 		tap_diag "recovery code $((i + 1)): $n successes"
 	fi
 done
-if [ "${#CODES[@]}" = 10 ] && [ "$bad_rounds" = 0 ] &&
-	[[ $("$STEPUPCTL" -c "$CONF" status "$R") == *"recovery codes: 0 of 10 left"* ]]; then
-	tap_ok "each of 10 recovery codes raced by $PAR attempts: exactly one success each, none left"
-else
-	tap_not_ok "each of 10 recovery codes raced by $PAR attempts: $bad_rounds rounds without exactly one success"
-fi
+each_10_recovery_codes_raced() {
+	[ "${#CODES[@]}" = 10 ] && [ "$bad_rounds" = 0 ] &&
+		[[ $("$STEPUPCTL" -c "$CONF" status "$R") == *"recovery codes: 0 of 10 left"* ]]
+}
+tap_check --not-ok "each of 10 recovery codes raced by $PAR attempts: $bad_rounds rounds without exactly one success" \
+	"each of 10 recovery codes raced by $PAR attempts: exactly one success each, none left" \
+	each_10_recovery_codes_raced

@@ -67,29 +67,22 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 tap_diag "$ROUNDS rounds, $kills writers killed, state counter reached $max_seen"
 
-if [ "$bad_parse" = 0 ]; then
-	tap_ok "after $kills SIGKILLs mid-write, the state and the record always parse"
-else
-	tap_not_ok "after $kills SIGKILLs mid-write, the state and the record always parse ($bad_parse failures)"
-fi
-if [ "$lost" = 0 ] && [ "$max_seen" -gt 0 ]; then
-	tap_ok "no committed update was lost (state counter >= last reported commit, every round)"
-else
-	tap_not_ok "no committed update was lost ($lost rounds lost one; counter reached $max_seen)"
-fi
-if [ "$status_fail" = 0 ]; then
-	tap_ok "stepupctl status reads the user cleanly after every kill"
-else
-	tap_not_ok "stepupctl status reads the user cleanly after every kill ($status_fail failures)"
-fi
+tap_check --not-ok "after $kills SIGKILLs mid-write, the state and the record always parse ($bad_parse failures)" \
+	"after $kills SIGKILLs mid-write, the state and the record always parse" \
+	[ "$bad_parse" = 0 ]
+no_committed_update_was_lost() { [ "$lost" = 0 ] && [ "$max_seen" -gt 0 ]; }
+tap_check --not-ok "no committed update was lost ($lost rounds lost one; counter reached $max_seen)" \
+	"no committed update was lost (state counter >= last reported commit, every round)" \
+	no_committed_update_was_lost
+tap_check --not-ok "stepupctl status reads the user cleanly after every kill ($status_fail failures)" \
+	"stepupctl status reads the user cleanly after every kill" \
+	[ "$status_fail" = 0 ]
 # The temporaries a killed writer leaves are dot files, which no reader
 # takes for a record; the next writer replaces them.
 SVC=stepup-crash-$$
 printf 'auth required %s config=%s\n' "$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$SVC"
 add_cleanup rm -f "/etc/pam.d/$SVC"
 NOW=$(mid_step "$(date +%s)")
-if [ "$leftovers" = 0 ] && pt "$NOW" "$SVC" "$U" "$(code_at "$NOW" "$(secret_for "$U")")"; then
-	tap_ok "no leftover but dot files; the module then accepts the user's code"
-else
-	tap_not_ok "no leftover but dot files; the module then accepts the user's code"
-fi
+only_dot_files_left_code_accepted() { [ "$leftovers" = 0 ] && pt "$NOW" "$SVC" "$U" "$(code_at "$NOW" "$(secret_for "$U")")"; }
+tap_check "no leftover but dot files; the module then accepts the user's code" \
+	only_dot_files_left_code_accepted

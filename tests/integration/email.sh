@@ -145,6 +145,7 @@ T0=$(mid_step "$(date +%s)")
 
 # --- 1-3. TOTP and email: Enter, read the mail, type the code ------------------------
 enroll_both alice
+# Not tap_check: the failure text shows the code this call received.
 if pt_email "$T0" "$MAIN" alice "$MAIL" "" @mail @code &&
 	has "Step-up authentication required for $MAIN." &&
 	has "Verification code (press Enter to get a code by email to a***@example.com): " &&
@@ -198,13 +199,13 @@ fi
 
 # --- 4. email only: the mail goes out at once ----------------------------------------------
 enroll_email bella bella@example.com
-if pt_email "$T0" "$MAIN" bella "$MAIL" @mail @code &&
-	has "A code was sent to b***@example.com." &&
-	! has "press Enter" && addr_is "$(mail_header "$PT_MAIL" To)" bella@example.com; then
-	tap_ok "email-only user: the mail is sent before the prompt, its code accepted"
-else
-	tap_not_ok "email-only user: the mail is sent before the prompt, its code accepted"
-fi
+email_only_user_mail_sent_before() {
+	pt_email "$T0" "$MAIN" bella "$MAIL" @mail @code &&
+		has "A code was sent to b***@example.com." &&
+		! has "press Enter" && addr_is "$(mail_header "$PT_MAIL" To)" bella@example.com
+}
+tap_check "email-only user: the mail is sent before the prompt, its code accepted" \
+	email_only_user_mail_sent_before
 
 # --- the invoking user's environment (sudo and su keep it) steers nothing ---------
 # libcurl honours ALL_PROXY/smtp_proxy and SSLKEYLOGFILE from the environment
@@ -212,6 +213,7 @@ fi
 # a key log would let the user decrypt the session (the code, the SMTP
 # password) from a root-written file of their choosing.
 enroll_email bert bert@example.com
+# Not tap_check: the failure text shows the key log this call left.
 if SSLKEYLOGFILE=$T/keys.log ALL_PROXY=socks5://127.0.0.1:$CLOSED \
 	smtp_proxy=socks5://127.0.0.1:$CLOSED pt_email "$T0" "$MAIN" bert "$MAIL" @mail @code &&
 	[ ! -e "$T/keys.log" ]; then
@@ -230,21 +232,21 @@ timeout -k 5 30 setpriv --ruid=65534 pamtester "$MAIN" olga authenticate \
 	</dev/null >"$T/pt.out" 2>&1
 rc=$?
 tap_diag_stream <"$T/pt.out"
-if [ $rc -ne 0 ] && has "press Enter to get a code by email to o***@example.com" &&
-	[ "$(mail_count "$MAIL")" -eq "$n" ]; then
-	tap_ok "another caller (real uid nobody) is offered email, nothing is sent unasked"
-else
-	tap_not_ok "another caller (real uid nobody): exit $rc, $(($(mail_count "$MAIL") - n)) mails"
-fi
+another_caller_real_uid_nobody() {
+	[ $rc -ne 0 ] && has "press Enter to get a code by email to o***@example.com" &&
+		[ "$(mail_count "$MAIL")" -eq "$n" ]
+}
+tap_check --not-ok "another caller (real uid nobody): exit $rc, $(($(mail_count "$MAIL") - n)) mails" \
+	"another caller (real uid nobody) is offered email, nothing is sent unasked" \
+	another_caller_real_uid_nobody
 
 # --- 5. a wrong code -------------------------------------------------------------------------
 enroll_email chris chris@example.com
-if refused_email "$T0" "$MAIN" chris "$MAIL" @mail @wrong @wrong @wrong &&
-	[ -n "$PT_CODE" ] && has "Invalid verification code."; then
-	tap_ok "a wrong emailed code is refused"
-else
-	tap_not_ok "a wrong emailed code is refused"
-fi
+wrong_emailed_code_refused() {
+	refused_email "$T0" "$MAIN" chris "$MAIL" @mail @wrong @wrong @wrong &&
+		[ -n "$PT_CODE" ] && has "Invalid verification code."
+}
+tap_check "a wrong emailed code is refused" wrong_emailed_code_refused
 
 # --- 6. the code of case 1 again, in a new call -----------------------------------------------
 if [ -z "$CODE1" ]; then
@@ -276,11 +278,10 @@ else
 	n=$(mail_count "$MAIL")
 	pt $((T0 + 5)) "$MAIN" emil "" ""
 	rc=$?
-	if [ $rc -eq 1 ] && has "in 25 seconds" && [ "$(mail_count "$MAIL")" -eq "$n" ]; then
-		tap_ok "a second request within email_min_interval is refused: 'in 25 seconds', no mail"
-	else
-		tap_not_ok "a second request within email_min_interval: exit $rc, $(($(mail_count "$MAIL") - n)) mails"
-	fi
+	second_request_within_min_interval() { [ $rc -eq 1 ] && has "in 25 seconds" && [ "$(mail_count "$MAIL")" -eq "$n" ]; }
+	tap_check --not-ok "a second request within email_min_interval: exit $rc, $(($(mail_count "$MAIL") - n)) mails" \
+		"a second request within email_min_interval is refused: 'in 25 seconds', no mail" \
+		second_request_within_min_interval
 fi
 
 # --- 9. email_max_per_hour --------------------------------------------------------------------------
@@ -288,12 +289,12 @@ email_service hourly email_min_interval=0 email_max_per_hour=2
 enroll_email fay fay@example.com
 if pt_email "$T0" "$SVC" fay "$MAIL" && pt_email $((T0 + 1)) "$SVC" fay "$MAIL"; then
 	n=$(mail_count "$MAIL")
-	if refused $((T0 + 2)) "$SVC" fay "" && has "Too many" &&
-		[ "$(mail_count "$MAIL")" -eq "$n" ]; then
-		tap_ok "email_max_per_hour = 2: the third request is refused, no mail"
-	else
-		tap_not_ok "email_max_per_hour = 2: the third request is refused, no mail"
-	fi
+	third_request_over_hourly_limit() {
+		refused $((T0 + 2)) "$SVC" fay "" && has "Too many" &&
+			[ "$(mail_count "$MAIL")" -eq "$n" ]
+	}
+	tap_check "email_max_per_hour = 2: the third request is refused, no mail" \
+		third_request_over_hourly_limit
 else
 	tap_not_ok "email_max_per_hour = 2: the first two requests did not succeed"
 fi
@@ -306,33 +307,34 @@ start=$(date +%s.%N)
 now=$(date +%s)
 pt_email now "$CLOSED_SVC" gus "$MAIL" "" "$(code_at "$now" "$S")"
 rc=$? took=$(elapsed "$start")
-if [ $rc -eq 0 ] && less_than "$took" 5 &&
-	has "Could not send the code by email:" && has "could not be reached" &&
-	has "Use your authenticator app instead."; then
-	tap_ok "closed port: told at once (${took} s), then the TOTP code is accepted"
-else
-	tap_not_ok "closed port: exit $rc after ${took} s; wanted 0 in < 5 s with the reason"
-fi
+closed_port_told_then_totp_accepted() {
+	[ $rc -eq 0 ] && less_than "$took" 5 &&
+		has "Could not send the code by email:" && has "could not be reached" &&
+		has "Use your authenticator app instead."
+}
+tap_check --not-ok "closed port: exit $rc after ${took} s; wanted 0 in < 5 s with the reason" \
+	"closed port: told at once (${took} s), then the TOTP code is accepted" \
+	closed_port_told_then_totp_accepted
 
 enroll_email hal hal@example.com
 start=$(date +%s.%N)
 pt_email now "$CLOSED_SVC" hal "$MAIL" @mail @code
 rc=$? took=$(elapsed "$start")
-if [ $rc -eq 1 ] && less_than "$took" 5 && has "could not be reached" &&
-	! has "authenticator app"; then
-	tap_ok "closed port, email-only user: refused at once (${took} s)"
-else
-	tap_not_ok "closed port, email-only user: exit $rc after ${took} s; wanted 1 in < 5 s with the reason"
-fi
+closed_port_email_only_user() {
+	[ $rc -eq 1 ] && less_than "$took" 5 && has "could not be reached" &&
+		! has "authenticator app"
+}
+tap_check --not-ok "closed port, email-only user: exit $rc after ${took} s; wanted 1 in < 5 s with the reason" \
+	"closed port, email-only user: refused at once (${took} s)" \
+	closed_port_email_only_user
 
 # The failed send was taken back: no code pending that never arrived, no
 # wait imposed by email_min_interval; the next call sends at once.
-if pt_email now "$MAIN" hal "$MAIL" @mail @code && ! has "a moment ago" &&
-	has "A code was sent to h***@example.com."; then
-	tap_ok "after a failed send, the next call sends a new code at once"
-else
-	tap_not_ok "after a failed send, the next call sends a new code at once"
-fi
+after_failed_send_next_call() {
+	pt_email now "$MAIN" hal "$MAIL" @mail @code && ! has "a moment ago" &&
+		has "A code was sent to h***@example.com."
+}
+tap_check "after a failed send, the next call sends a new code at once" after_failed_send_next_call
 
 # --- 12. a server that never answers ---------------------------------------------------------------------
 email_service silent "smtp_url=smtp://127.0.0.1:$SMTP_PORT_silent" smtp_timeout=2
@@ -340,11 +342,10 @@ enroll_email ida ida@example.com
 start=$(date +%s.%N)
 pt_email now "$SVC" ida "$MAIL" @mail @code
 rc=$? took=$(elapsed "$start")
-if [ $rc -eq 1 ] && less_than "$took" 6 && has "did not answer in time"; then
-	tap_ok "silent server, smtp_timeout = 2: refused after ${took} s"
-else
-	tap_not_ok "silent server, smtp_timeout = 2: exit $rc after ${took} s (wanted 1 in < 6 s)"
-fi
+silent_server_smtp_timeout_2() { [ $rc -eq 1 ] && less_than "$took" 6 && has "did not answer in time"; }
+tap_check --not-ok "silent server, smtp_timeout = 2: exit $rc after ${took} s (wanted 1 in < 6 s)" \
+	"silent server, smtp_timeout = 2: refused after ${took} s" \
+	silent_server_smtp_timeout_2
 
 # A server that accepts the message and then never answers QUIT: libcurl
 # would wait 120 s for it when the handle is cleaned up.
@@ -353,54 +354,48 @@ enroll_email quinn quinn@example.com
 start=$(date +%s.%N)
 pt_email now "$SVC" quinn "$SMTP_DIR_noquit" @mail @code
 rc=$? took=$(elapsed "$start")
-if [ $rc -eq 0 ] && less_than "$took" 8; then
-	tap_ok "a server that never answers QUIT costs at most smtp_timeout (${took} s)"
-else
-	tap_not_ok "a server that never answers QUIT: exit $rc after ${took} s; wanted 0 in < 8 s"
-fi
+server_that_never_answers_quit() { [ $rc -eq 0 ] && less_than "$took" 8; }
+tap_check --not-ok "a server that never answers QUIT: exit $rc after ${took} s; wanted 0 in < 8 s" \
+	"a server that never answers QUIT costs at most smtp_timeout (${took} s)" \
+	server_that_never_answers_quit
 
 # --- 13. a certificate for another name --------------------------------------------------------------------
 email_service wrongcert "smtp_url=smtp://127.0.0.1:$SMTP_PORT_wrongcert" \
 	"smtp_ca_file=$T/wrong.pem"
 enroll_email jon jon@example.com
-if refused_email "$T0" "$SVC" jon "$MAIL" @mail @code &&
-	has "certificate could not be verified" &&
-	[ "$(mail_count "$SMTP_DIR_wrongcert")" -eq 0 ]; then
-	tap_ok "a certificate for wrong.example is refused"
-else
-	tap_not_ok "a certificate for wrong.example is refused"
-fi
+certificate_wrong_example() {
+	refused_email "$T0" "$SVC" jon "$MAIL" @mail @code &&
+		has "certificate could not be verified" &&
+		[ "$(mail_count "$SMTP_DIR_wrongcert")" -eq 0 ]
+}
+tap_check "a certificate for wrong.example is refused" certificate_wrong_example
 
 # --- 14. a wrong password ------------------------------------------------------------------------------------
 email_service wrongpw "smtp_credentials=$T/smtp-credentials-wrong"
 enroll_email kim kim@example.com
 n=$(mail_count "$MAIL")
-if refused_email "$T0" "$SVC" kim "$MAIL" @mail @code && has "refused our login" &&
-	[ "$(mail_count "$MAIL")" -eq "$n" ]; then
-	tap_ok "a wrong SMTP password is reported"
-else
-	tap_not_ok "a wrong SMTP password is reported"
-fi
+wrong_smtp_password_reported() {
+	refused_email "$T0" "$SVC" kim "$MAIL" @mail @code && has "refused our login" &&
+		[ "$(mail_count "$MAIL")" -eq "$n" ]
+}
+tap_check "a wrong SMTP password is reported" wrong_smtp_password_reported
 
 # --- 15, 16. a server without TLS ------------------------------------------------------------------------------
 email_service plainreq "smtp_url=smtp://127.0.0.1:$SMTP_PORT_plain" \
 	"smtp_credentials=$T/no-credentials"
 enroll_email lea lea@example.com
-if refused_email "$T0" "$SVC" lea "$SMTP_DIR_plain" @mail @code &&
-	has "secure connection" && [ "$(mail_count "$SMTP_DIR_plain")" -eq 0 ]; then
-	tap_ok "smtp_tls = required: a server without STARTTLS is refused, nothing sent"
-else
-	tap_not_ok "smtp_tls = required: a server without STARTTLS is refused, nothing sent"
-fi
+smtp_tls_required_server_without() {
+	refused_email "$T0" "$SVC" lea "$SMTP_DIR_plain" @mail @code &&
+		has "secure connection" && [ "$(mail_count "$SMTP_DIR_plain")" -eq 0 ]
+}
+tap_check "smtp_tls = required: a server without STARTTLS is refused, nothing sent" \
+	smtp_tls_required_server_without
 
 email_service plainok "smtp_url=smtp://127.0.0.1:$SMTP_PORT_plain" \
 	"smtp_credentials=$T/no-credentials" smtp_tls=none smtp_ca_file=
 enroll_email max max@example.com
-if pt_email "$T0" "$SVC" max "$SMTP_DIR_plain" @mail @code; then
-	tap_ok "smtp_tls = none: the same server delivers, the code is accepted"
-else
-	tap_not_ok "smtp_tls = none: the same server delivers, the code is accepted"
-fi
+tap_check "smtp_tls = none: the same server delivers, the code is accepted" \
+	pt_email "$T0" "$SVC" max "$SMTP_DIR_plain" @mail @code
 
 # Plain text is for a relay on this machine only: 192.0.2.1 (TEST-NET-1)
 # is refused before any connection is tried.
@@ -408,31 +403,27 @@ email_service plainfar "smtp_url=smtp://192.0.2.1:25" \
 	"smtp_credentials=$T/no-credentials" smtp_tls=none smtp_ca_file= smtp_timeout=30
 enroll_email mia mia@example.com
 start=$(date +%s.%N)
-if refused_email "$T0" "$SVC" mia "$MAIL" @mail @code && has "secure connection" &&
-	less_than "$(elapsed "$start")" 5; then
-	tap_ok "smtp_tls = none to a host that is not this machine is refused at once"
-else
-	tap_not_ok "smtp_tls = none to a host that is not this machine is refused at once"
-fi
+smtp_tls_none_remote_host_refused() {
+	refused_email "$T0" "$SVC" mia "$MAIL" @mail @code && has "secure connection" &&
+		less_than "$(elapsed "$start")" 5
+}
+tap_check "smtp_tls = none to a host that is not this machine is refused at once" \
+	smtp_tls_none_remote_host_refused
 
 # --- 17. implicit TLS ---------------------------------------------------------------------------------------------
 email_service smtps "smtp_url=smtps://127.0.0.1:$SMTP_PORT_smtps"
 enroll_email nora nora@example.com
-if pt_email "$T0" "$SVC" nora "$SMTP_DIR_smtps" @mail @code; then
-	tap_ok "smtps:// (implicit TLS): delivered, the code is accepted"
-else
-	tap_not_ok "smtps:// (implicit TLS): delivered, the code is accepted"
-fi
+tap_check "smtps:// (implicit TLS): delivered, the code is accepted" \
+	pt_email "$T0" "$SVC" nora "$SMTP_DIR_smtps" @mail @code
 
 # --- 18. the recipient is refused ------------------------------------------------------------------------------------
 enroll_email oscar bounce@example.com
 n=$(mail_count "$MAIL")
-if refused_email "$T0" "$MAIN" oscar "$MAIL" @mail @code && has "refused the address" &&
-	[ "$(mail_count "$MAIL")" -eq "$n" ]; then
-	tap_ok "a refused recipient is reported"
-else
-	tap_not_ok "a refused recipient is reported"
-fi
+refused_recipient_reported() {
+	refused_email "$T0" "$MAIN" oscar "$MAIL" @mail @code && has "refused the address" &&
+		[ "$(mail_count "$MAIL")" -eq "$n" ]
+}
+tap_check "a refused recipient is reported" refused_recipient_reported
 
 # --- 19. check-config: a CR in smtp_from ------------------------------------------------------------------------------
 write_conf "$T/cr.conf" "methods = totp, email" "smtp_url = smtp://127.0.0.1:$SMTP_PORT_main" \
@@ -442,11 +433,9 @@ line=$(grep -n '^smtp_from' "$T/cr.conf" | cut -d: -f1)
 rc=$?
 tap_diag "--- stepupctl check-config (CR in smtp_from, line $line): exit $rc"
 tap_diag_stream <"$T/cr.out"
-if [ $rc -eq 1 ] && grep -qF "$T/cr.conf:$line" "$T/cr.out" && grep -q "smtp_from" "$T/cr.out"; then
-	tap_ok "check-config refuses a CR in smtp_from, naming file, line and key"
-else
-	tap_not_ok "check-config refuses a CR in smtp_from, naming file, line and key"
-fi
+check_config_refuses_cr_smtp() { [ $rc -eq 1 ] && grep -qF "$T/cr.conf:$line" "$T/cr.out" && grep -q "smtp_from" "$T/cr.out"; }
+tap_check "check-config refuses a CR in smtp_from, naming file, line and key" \
+	check_config_refuses_cr_smtp
 
 # --- 20, 21. stepupctl test-email --------------------------------------------------------------------------------------
 enroll_email tess tess@example.com
@@ -455,24 +444,21 @@ timeout -k 5 60 "$STEPUPCTL" -c "$CONF" test-email tess >"$T/te.out" 2>"$T/te.er
 rc=$?
 tap_diag "--- stepupctl test-email tess: exit $rc" "$(cat "$T/te.out" "$T/te.err")"
 last=$(mail_last "$MAIL")
-if [ $rc -eq 0 ] && grep -q 250 "$T/te.out" && [ "$(mail_count "$MAIL")" -eq $((n + 1)) ] &&
-	[ "$(mail_header "$last" Subject)" = "pam_stepup test message from $HOST" ] &&
-	addr_is "$(mail_header "$last" To)" tess@example.com; then
-	tap_ok "test-email: delivered with the test subject, the server's reply printed"
-else
-	tap_not_ok "test-email: delivered with the test subject, the server's reply printed"
-fi
+test_email_delivered_test() {
+	[ $rc -eq 0 ] && grep -q 250 "$T/te.out" && [ "$(mail_count "$MAIL")" -eq $((n + 1)) ] &&
+		[ "$(mail_header "$last" Subject)" = "pam_stepup test message from $HOST" ] &&
+		addr_is "$(mail_header "$last" To)" tess@example.com
+}
+tap_check "test-email: delivered with the test subject, the server's reply printed" \
+	test_email_delivered_test
 
 start=$(date +%s.%N)
 timeout -k 5 60 "$STEPUPCTL" -c "$T/closed.conf" test-email tess >"$T/te.out" 2>"$T/te.err"
 rc=$? took=$(elapsed "$start")
 tap_diag "--- stepupctl test-email tess (closed port): exit $rc after $took s" \
 	"$(cat "$T/te.out" "$T/te.err")"
-if [ $rc -eq 1 ] && grep -qiE "could not be reached|connect" "$T/te.err"; then
-	tap_ok "test-email to a closed port: exit 1 with the reason"
-else
-	tap_not_ok "test-email to a closed port: exit 1 with the reason"
-fi
+test_email_closed_port_exit_1() { [ $rc -eq 1 ] && grep -qiE "could not be reached|connect" "$T/te.err"; }
+tap_check "test-email to a closed port: exit 1 with the reason" test_email_closed_port_exit_1
 
 # --- 22. enroll refuses bad addresses ------------------------------------------------------------------------------------
 enroll_email uma uma@example.com
@@ -497,10 +483,8 @@ done
 cmp -s "$T/uma.before" "$T/uma.after" || bad+=("uma's status changed")
 cmp -s "$T/vera.before" "$T/vera.after" || bad+=("vera's status changed")
 grep -qF uma@example.com "$T/uma.after" || bad+=("uma's address is not shown")
-if [ ${#bad[@]} -eq 0 ]; then
-	tap_ok "enroll email refuses two '@', a space, no '@', 300 characters; records unchanged"
-else
-	tap_not_ok "enroll email bad addresses: ${bad[*]}"
-fi
+tap_check --not-ok "enroll email bad addresses: ${bad[*]}" \
+	"enroll email refuses two '@', a space, no '@', 300 characters; records unchanged" \
+	[ ${#bad[@]} -eq 0 ]
 
 # 23: check_cleanup, from the EXIT trap.

@@ -559,8 +559,6 @@ getent group "$G2" >/dev/null && left+=("group $G2")
 [ -e "$KDIR" ] && left+=("$KDIR")
 compgen -G "$EVIL_MARK.*" >/dev/null && left+=("$EVIL_MARK.*")
 [ -n "$sshd_was" ] && kill -0 "$sshd_was" 2>/dev/null && left+=("sshd $sshd_was")
-if [ ${#left[@]} -eq 0 ]; then
-	tap_ok "cleanup: sshd stopped, user and groups removed, gate copies removed, $PAM_FILE and $GATE_CONF as before"
-else
-	tap_not_ok "cleanup: left ${left[*]}"
-fi
+tap_check --not-ok "cleanup: left ${left[*]}" \
+	"cleanup: sshd stopped, user and groups removed, gate copies removed, $PAM_FILE and $GATE_CONF as before" \
+	[ ${#left[@]} -eq 0 ]

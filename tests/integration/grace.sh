@@ -89,17 +89,14 @@ SA=$(secret_for "$A") SB=$(secret_for "$B")
 # 1-2: a success is remembered for grace seconds, then asked again
 pt "$T0" "$MAIN" "$A" "$(code_at "$T0" "$SA")"
 REC=$(record_of "$A")
-if pt $((T0 + 10)) "$MAIN" "$A" && ! asked && [ -n "$REC" ] &&
-	[ "$(stat -c '%a %U' "$REC")" = "600 root" ]; then
-	tap_ok "within grace (10 s later, same session): no prompt"
-else
-	tap_not_ok "within grace (10 s later, same session): no prompt"
-fi
-if refused $((T0 + 121)) "$MAIN" "$A" && asked && [ ! -e "$REC" ]; then
-	tap_ok "after grace (121 s): asked again, the expired record removed"
-else
-	tap_not_ok "after grace (121 s): asked again, the expired record removed"
-fi
+within_grace_no_prompt() {
+	pt $((T0 + 10)) "$MAIN" "$A" && ! asked && [ -n "$REC" ] &&
+		[ "$(stat -c '%a %U' "$REC")" = "600 root" ]
+}
+tap_check "within grace (10 s later, same session): no prompt" within_grace_no_prompt
+after_grace_asked_again() { refused $((T0 + 121)) "$MAIN" "$A" && asked && [ ! -e "$REC" ]; }
+tap_check "after grace (121 s): asked again, the expired record removed" \
+	after_grace_asked_again
 
 # 3: another session (setsid) does not get this session's grace
 pt $((T0 + 30)) "$MAIN" "$A" "$(code_at $((T0 + 30)) "$SA")"
@@ -116,22 +113,16 @@ fi
 pt $((T0 + 60)) "$MAIN" "$B" "$(code_at $((T0 + 60)) "$SB")"
 REC=$(record_of "$A") RB=$(record_of "$B")
 cp -p "$RB" "$REC"
-if refused $((T0 + 65)) "$MAIN" "$A" && asked; then
-	tap_ok "another user's record copied in place is refused"
-else
-	tap_not_ok "another user's record copied in place is refused"
-fi
+another_users_record_refused() { refused $((T0 + 65)) "$MAIN" "$A" && asked; }
+tap_check "another user's record copied in place is refused" another_users_record_refused
 
 # 5-8: tampering
 pt $((T0 + 90)) "$MAIN" "$A" "$(code_at $((T0 + 90)) "$SA")"
 REC=$(record_of "$A")
 cp -p "$REC" "$T/good.rec"
 sed -i 's/^expires=\(.*\)./expires=\19/' "$REC"
-if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
-	tap_ok "a record with one changed byte is refused"
-else
-	tap_not_ok "a record with one changed byte is refused"
-fi
+record_one_changed_byte_refused() { refused $((T0 + 95)) "$MAIN" "$A" && asked; }
+tap_check "a record with one changed byte is refused" record_one_changed_byte_refused
 cp -p "$T/good.rec" "$REC"
 head -c 32 /dev/urandom >"$T/otherkey"
 python3 - "$REC" <<'PY'
@@ -142,43 +133,29 @@ lines = t.splitlines()
 lines[-1] = "hmac=" + ("0123456789abcdef" * 4)
 open(p, "w").write("\n".join(lines) + "\n")
 PY
-if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
-	tap_ok "a record with a bad HMAC is refused"
-else
-	tap_not_ok "a record with a bad HMAC is refused"
-fi
+record_bad_hmac_refused() { refused $((T0 + 95)) "$MAIN" "$A" && asked; }
+tap_check "a record with a bad HMAC is refused" record_bad_hmac_refused
 cp -p "$T/good.rec" "$REC"
 resign "$REC" boot_id=00000000-0000-0000-0000-000000000000
-if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
-	tap_ok "a record of another boot (re-signed with the right key) is refused"
-else
-	tap_not_ok "a record of another boot (re-signed with the right key) is refused"
-fi
+record_another_boot_re_signed() { refused $((T0 + 95)) "$MAIN" "$A" && asked; }
+tap_check "a record of another boot (re-signed with the right key) is refused" \
+	record_another_boot_re_signed
 cp -p "$T/good.rec" "$REC"
 resign "$REC" method=email
-if refused $((T0 + 95)) "$MAIN" "$A" && asked; then
-	tap_ok "a record earned by email is refused by a totp-only rule"
-else
-	tap_not_ok "a record earned by email is refused by a totp-only rule"
-fi
+record_earned_email_refused_totp() { refused $((T0 + 95)) "$MAIN" "$A" && asked; }
+tap_check "a record earned by email is refused by a totp-only rule" record_earned_email_refused_totp
 
 # 9: the unchanged record still works (the cases above failed for their change)
 cp -p "$T/good.rec" "$REC"
-if pt $((T0 + 95)) "$MAIN" "$A" && ! asked; then
-	tap_ok "the untouched record is honoured"
-else
-	tap_not_ok "the untouched record is honoured"
-fi
+untouched_record_honoured() { pt $((T0 + 95)) "$MAIN" "$A" && ! asked; }
+tap_check "the untouched record is honoured" untouched_record_honoured
 
 # 10: grace=0 always asks and writes nothing
 service zero grace=0
 rm -f "$GRACE/$B":*
 pt $((T0 + 120)) "$SVC" "$B" "$(code_at $((T0 + 120)) "$SB")"
-if refused $((T0 + 125)) "$SVC" "$B" && asked && [ -z "$(record_of "$B")" ]; then
-	tap_ok "grace=0: asked every time, no record written"
-else
-	tap_not_ok "grace=0: asked every time, no record written"
-fi
+grace_0_asks_always_no_record() { refused $((T0 + 125)) "$SVC" "$B" && asked && [ -z "$(record_of "$B")" ]; }
+tap_check "grace=0: asked every time, no record written" grace_0_asks_always_no_record
 
 # 11: [service] grace = 30 overrides [global] 120; the argument grace=200 overrides both
 service svc
@@ -189,11 +166,7 @@ refused $((T0 + 181)) "$SVC" "$B" || ok=0
 service svc grace=200
 pt $((T0 + 210)) "$SVC" "$B" "$(code_at $((T0 + 210)) "$SB")" || ok=0
 pt $((T0 + 390)) "$SVC" "$B" && ! asked || ok=0
-if [ $ok = 1 ]; then
-	tap_ok "[service] grace overrides [global]; the module argument overrides both"
-else
-	tap_not_ok "[service] grace overrides [global]; the module argument overrides both"
-fi
+tap_check "[service] grace overrides [global]; the module argument overrides both" [ $ok = 1 ]
 
 # 12: exempt group members are never asked
 groupadd "$GROUP" || tap_bail "groupadd failed"
@@ -203,37 +176,36 @@ USERS+=("$C")
 write_conf "$T/exempt.conf" "exempt_groups = $GROUP"
 printf 'auth required %s config=%s\n' "$STEPUP_MODULE" "$T/exempt.conf" >"/etc/pam.d/$SERVICE-exempt"
 SERVICE_FILES+=("/etc/pam.d/$SERVICE-exempt")
-if pt $((T0 + 400)) "$SERVICE-exempt" "$C" && ! asked &&
-	refused $((T0 + 400)) "$SERVICE-exempt" "$A"; then
-	tap_ok "a member of an exempt group is not asked (others are)"
-else
-	tap_not_ok "a member of an exempt group is not asked (others are)"
-fi
+member_exempt_group_not_asked() {
+	pt $((T0 + 400)) "$SERVICE-exempt" "$C" && ! asked &&
+		refused $((T0 + 400)) "$SERVICE-exempt" "$A"
+}
+tap_check "a member of an exempt group is not asked (others are)" member_exempt_group_not_asked
 
 # 13: stepupctl grace list and revoke
 pt $((T0 + 420)) "$MAIN" "$A" "$(code_at $((T0 + 420)) "$SA")"
 list=$(at_time $((T0 + 425)) "$STEPUPCTL" -c "$CONF" grace list "$A" 2>&1)
 revoke=$("$STEPUPCTL" -c "$CONF" grace revoke "$A" 2>&1)
 printf '%s\n' "$list" "$revoke" | tap_diag_stream
-if [[ $list == *"$A  totp  valid"* ]] && [[ $revoke == "revoked 1 grace record(s) of $A" ]] &&
-	refused $((T0 + 430)) "$MAIN" "$A" && asked; then
-	tap_ok "grace list shows the record valid; revoke removes it; then asked again"
-else
-	tap_not_ok "grace list shows the record valid; revoke removes it; then asked again"
-fi
+grace_list_shows_record_valid() {
+	[[ $list == *"$A  totp  valid"* ]] && [[ $revoke == "revoked 1 grace record(s) of $A" ]] &&
+		refused $((T0 + 430)) "$MAIN" "$A" && asked
+}
+tap_check "grace list shows the record valid; revoke removes it; then asked again" \
+	grace_list_shows_record_valid
 
 # 14: where no session can be seen (a PID namespace entered from outside,
 # getsid() = 0) there is nothing to bind to: success is not remembered.
 PIDNS=(unshare --pid --fork --mount-proc)
-if at_time $((T0 + 480)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
-	<<<"$(code_at $((T0 + 480)) "$SA")" >"$T/pt.out" 2>&1 &&
-	[ -z "$(record_of "$A")" ] &&
-	! at_time $((T0 + 485)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
-		</dev/null >"$T/pt.out" 2>&1 && asked; then
-	tap_ok "no visible session (PID namespace): success accepted, not remembered, asked again"
-else
-	tap_not_ok "no visible session (PID namespace): success accepted, not remembered, asked again"
-fi
+no_visible_session_not_remembered() {
+	at_time $((T0 + 480)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
+		<<<"$(code_at $((T0 + 480)) "$SA")" >"$T/pt.out" 2>&1 &&
+		[ -z "$(record_of "$A")" ] &&
+		! at_time $((T0 + 485)) "${PIDNS[@]}" pamtester "$MAIN" "$A" authenticate \
+			</dev/null >"$T/pt.out" 2>&1 && asked
+}
+tap_check "no visible session (PID namespace): success accepted, not remembered, asked again" \
+	no_visible_session_not_remembered
 
 # 15: one root daemon serving many remote clients is one session: grace
 # earned by a client from one host is not honoured for a client from another
@@ -248,11 +220,10 @@ same_asked=$(asked && echo yes || echo no)
 at_time $((T0 + 546)) pamtester -I rhost=client-b.example "$MAIN" "$A" authenticate \
 	</dev/null >"$T/pt.out" 2>&1
 other=$?
-if [ "$first" = 0 ] && [ "$same" = 0 ] && [ "$same_asked" = no ] && [ "$other" != 0 ] && asked; then
-	tap_ok "grace earned from rhost client-a holds for client-a, not for client-b"
-else
-	tap_not_ok "grace earned from rhost client-a holds for client-a, not for client-b ($first/$same/$same_asked/$other)"
-fi
+grace_earned_from_rhost_client() { [ "$first" = 0 ] && [ "$same" = 0 ] && [ "$same_asked" = no ] && [ "$other" != 0 ] && asked; }
+tap_check --not-ok "grace earned from rhost client-a holds for client-a, not for client-b ($first/$same/$same_asked/$other)" \
+	"grace earned from rhost client-a holds for client-a, not for client-b" \
+	grace_earned_from_rhost_client
 
 # 16: no record is written into a grace_dir others can read (its names say
 # who holds grace in which session)
@@ -262,11 +233,9 @@ pt $((T0 + 600)) "$MAIN" "$A" "$(code_at $((T0 + 600)) "$SA")"
 ok_open=$?
 written=$(record_of "$A")
 chmod 0700 "$GRACE"
-if [ "$ok_open" = 0 ] && [ -z "$written" ]; then
-	tap_ok "grace_dir readable by others: the step-up succeeds, but no record is written"
-else
-	tap_not_ok "grace_dir readable by others: the step-up succeeds, but no record is written"
-fi
+grace_dir_readable_no_record() { [ "$ok_open" = 0 ] && [ -z "$written" ]; }
+tap_check "grace_dir readable by others: the step-up succeeds, but no record is written" \
+	grace_dir_readable_no_record
 
 # --- grace is per service (grace_from) ---------------------------------------------
 # Service A earns grace; B has the default (no grace_from), C names A, D
@@ -299,24 +268,16 @@ ok=1
 refused $((T1 + 5)) "$FB" "$E" "$(wrong_code "$(code_at $((T1 + 5)) "$SE")")" && asked || ok=0
 [ -z "$(rec_of "$E" "$FB")" ] || ok=0
 pt $((T1 + 6)) "$FA" "$E" && ! asked || ok=0
-if [ $ok = 1 ]; then
-	tap_ok "grace earned in service A is not honoured by B by default: B asks, a wrong code fails; A passes"
-else
-	tap_not_ok "grace earned in service A is not honoured by B by default: B asks, a wrong code fails; A passes"
-fi
+tap_check "grace earned in service A is not honoured by B by default: B asks, a wrong code fails; A passes" \
+	[ $ok = 1 ]
 
 # 18-19: grace_from = A lets C through on A's grace; grace_from = * lets D
 # through; neither writes a record of its own
-if pt $((T1 + 10)) "$FC" "$E" && ! asked && [ -z "$(rec_of "$E" "$FC")" ]; then
-	tap_ok "a service whose section says grace_from = A honours A's grace: no prompt"
-else
-	tap_not_ok "a service whose section says grace_from = A honours A's grace: no prompt"
-fi
-if pt $((T1 + 11)) "$FD" "$E" && ! asked && [ -z "$(rec_of "$E" "$FD")" ]; then
-	tap_ok "grace_from = * honours the grace of any service: no prompt"
-else
-	tap_not_ok "grace_from = * honours the grace of any service: no prompt"
-fi
+grace_from_a_honours_a() { pt $((T1 + 10)) "$FC" "$E" && ! asked && [ -z "$(rec_of "$E" "$FC")" ]; }
+tap_check "a service whose section says grace_from = A honours A's grace: no prompt" \
+	grace_from_a_honours_a
+grace_from_honours_grace_any() { pt $((T1 + 11)) "$FD" "$E" && ! asked && [ -z "$(rec_of "$E" "$FD")" ]; }
+tap_check "grace_from = * honours the grace of any service: no prompt" grace_from_honours_grace_any
 
 # 20: one record per service: a step-up in B keeps A's; both pass, list
 # shows both services, revoke removes both
@@ -334,11 +295,9 @@ cp -p "$(rec_of "$E" "$FB")" "$T/fb.rec"
 revoke=$("$STEPUPCTL" -c "$T/from.conf" grace revoke "$E" 2>&1)
 [ "$revoke" = "revoked 2 grace record(s) of $E" ] || ok=0
 [ -z "$(ls "$GRACE" | grep "^$E:")" ] || ok=0
-if [ $ok = 1 ]; then
-	tap_ok "one record per service: steps up in A and B keep both; list shows each service; revoke removes all"
-else
-	tap_not_ok "one record per service: steps up in A and B keep both; list shows each service; revoke removes all ($revoke)"
-fi
+tap_check --not-ok "one record per service: steps up in A and B keep both; list shows each service; revoke removes all ($revoke)" \
+	"one record per service: steps up in A and B keep both; list shows each service; revoke removes all" \
+	[ $ok = 1 ]
 
 # 21: the service is under the HMAC: A's record under B's name is A's
 # grace (refused by B); its service field edited to B: bad HMAC, refused;
@@ -354,11 +313,8 @@ cp -p "$T/fa.rec" "$B_FILE"
 resign "$B_FILE" "service=$FB"
 pt $((T1 + 52)) "$FB" "$E" && ! asked || ok=0
 rm -f "$B_FILE"
-if [ $ok = 1 ]; then
-	tap_ok "the record's service is covered by its HMAC: A's record as B's is refused, edited to B refused, re-signed honoured"
-else
-	tap_not_ok "the record's service is covered by its HMAC: A's record as B's is refused, edited to B refused, re-signed honoured"
-fi
+tap_check "the record's service is covered by its HMAC: A's record as B's is refused, edited to B refused, re-signed honoured" \
+	[ $ok = 1 ]
 
 # 22: a record from before grace was per service (USER:BINDING, no service
 # field, signed as then) is never honoured, not even under *; grace list
@@ -375,8 +331,6 @@ printf '%s\n' "$list" | tap_diag_stream
 [[ $list == *"$E  totp  invalid  until "*"  service=-  "*"a field is missing"* ]] || ok=0
 revoke=$("$STEPUPCTL" -c "$T/from.conf" grace revoke "$E" 2>&1)
 [ "$revoke" = "revoked 1 grace record(s) of $E" ] && [ ! -e "$OLD" ] || ok=0
-if [ $ok = 1 ]; then
-	tap_ok "an old record without a service is not honoured (not even under *); listed invalid; revoked"
-else
-	tap_not_ok "an old record without a service is not honoured (not even under *); listed invalid; revoked ($revoke)"
-fi
+tap_check --not-ok "an old record without a service is not honoured (not even under *); listed invalid; revoked ($revoke)" \
+	"an old record without a service is not honoured (not even under *); listed invalid; revoked" \
+	[ $ok = 1 ]

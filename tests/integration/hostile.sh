@@ -118,7 +118,7 @@ fsize_case() {
 		rc=$?
 		st=$(status_of "$u")
 		failures=$(value_of "$u" fail_count)
-		{ echo "$how, fsize=$limit ($kind): the right code after 5 wrong ones: exit $rc"; cat "$T/out"; echo "$st"; } | tap_diag_stream
+		{ echo "$how, fsize=$limit ($kind): the right code after 5 wrong ones: exit $rc"; cat "$T/out"; echo "$st"; } | tap_log
 		[ "$rc" != 0 ] || ok=1
 		if [[ $st == *"locked out until"* ]]; then
 			# judged and counted: exactly lockout_attempts, then the lock
@@ -136,11 +136,8 @@ fsize_case() {
 # --- 1-4: pamtester -------------------------------------------------------------
 T0=$(mid_step "$(date +%s)")
 for limit in "${LIMITS[@]}"; do
-	if fsize_case pamtester "$limit"; then
-		tap_ok "pamtester, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused"
-	else
-		tap_not_ok "pamtester, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused"
-	fi
+	tap_check "pamtester, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused" \
+		fsize_case pamtester "$limit"
 done
 
 # --- 5-8: real sudo -S ----------------------------------------------------------------
@@ -155,11 +152,8 @@ done
 visudo -cqf "$T/sudoers" || tap_bail "the sudoers drop-in does not parse"
 install -m 0440 "$T/sudoers" "$SUDOERS"
 for limit in "${LIMITS[@]}"; do
-	if fsize_case sudo "$limit"; then
-		tap_ok "sudo -S, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused"
-	else
-		tap_not_ok "sudo -S, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused"
-	fi
+	tap_check "sudo -S, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused" \
+		fsize_case sudo "$limit"
 done
 
 # --- 9-12: real su, identity=ruser ------------------------------------------------------
@@ -172,11 +166,8 @@ printf 'auth required %s config=%s identity=ruser\naccount required pam_permit.s
 TARGET=hsut$ID
 new_user "$TARGET"
 for limit in "${LIMITS[@]}"; do
-	if fsize_case su "$limit"; then
-		tap_ok "su, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused"
-	else
-		tap_not_ok "su, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused"
-	fi
+	tap_check "su, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused" \
+		fsize_case su "$limit"
 done
 cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP" && SU_BACKUP=
 flock -u "$SU_STACK_LOCK"
@@ -203,13 +194,13 @@ right_rc=$(grep -c . "$T/right.sys")
 cp -p "$T/shape.state" "$STATE/$U"
 traced "$E" "$(wrong_at "$E" "$U")" "$T/wrong.sys"
 { echo "right code:"; cat "$T/right.sys"; echo "wrong code:"; cat "$T/wrong.sys"; } | tap_diag_stream
-if [ "$right_rc" = 2 ] && cmp -s "$T/right.sys" "$T/wrong.sys" &&
-	grep -qE '^pwrite64\(FD, BUF, 8192, (0|8192)\) += 8192$' "$T/right.sys" &&
-	grep -qx 'fdatasync(FD) *= 0' "$T/right.sys"; then
-	tap_ok "a right and a wrong code write the same: one pwrite of 8192 bytes at the same offset, one fdatasync, no fsync or rename"
-else
-	tap_not_ok "a right and a wrong code write the same: one pwrite of 8192 bytes at the same offset, one fdatasync, no fsync or rename"
-fi
+right_wrong_code_write_same_one() {
+	[ "$right_rc" = 2 ] && cmp -s "$T/right.sys" "$T/wrong.sys" &&
+		grep -qE '^pwrite64\(FD, BUF, 8192, (0|8192)\) += 8192$' "$T/right.sys" &&
+		grep -qx 'fdatasync(FD) *= 0' "$T/right.sys"
+}
+tap_check "a right and a wrong code write the same: one pwrite of 8192 bytes at the same offset, one fdatasync, no fsync or rename" \
+	right_wrong_code_write_same_one
 
 # --- 14: the work up to the write is the same whatever the outcome -------------------------
 # Every file syscall from the answer read to the flush, for a right and a
@@ -297,12 +288,12 @@ for r in $(seq 1 200); do
 	before=$after
 done
 tap_diag "200 attempts, $killed killed before they ended; refusals seen $revealed_fail ($uncounted not counted), successes seen $revealed_ok ($unrecorded not recorded)"
-if [ "$uncounted" = 0 ] && [ "$unrecorded" = 0 ] && [ "$bad_state" = 0 ] &&
-	[ "$killed" -ge 50 ] && [ "$revealed_fail" -ge 20 ]; then
-	tap_ok "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses"
-else
-	tap_not_ok "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses"
-fi
+sigkilled_attempts_counted_and_recorded() {
+	[ "$uncounted" = 0 ] && [ "$unrecorded" = 0 ] && [ "$bad_state" = 0 ] &&
+		[ "$killed" -ge 50 ] && [ "$revealed_fail" -ge 20 ]
+}
+tap_check "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses" \
+	sigkilled_attempts_counted_and_recorded
 
 # --- 16-18: descriptor and memory limits ------------------------------------------------------
 # judged_and_counted LIMIT-OPTION: a wrong code then a right one under the
@@ -328,21 +319,15 @@ judged_and_counted() {
 U=hlimit$ID
 new_user "$U"
 for n in 3 10; do
-	if judged_and_counted "--nofile=$n" "$U" $((T0 + 30 * (300 + n))); then
-		tap_ok "RLIMIT_NOFILE=$n: fails closed; a refusal shown was counted, a success shown recorded"
-	else
-		tap_not_ok "RLIMIT_NOFILE=$n: fails closed; a refusal shown was counted, a success shown recorded"
-	fi
+	tap_check "RLIMIT_NOFILE=$n: fails closed; a refusal shown was counted, a success shown recorded" \
+		judged_and_counted "--nofile=$n" "$U" $((T0 + 30 * (300 + n)))
 done
 as_ok=0
 for mb in 8 16 24 32 48 64 96 128; do
 	judged_and_counted "--as=$((mb * 1024 * 1024))" "$U" $((T0 + 30 * (400 + mb))) || as_ok=1
 done
-if [ "$as_ok" = 0 ]; then
-	tap_ok "RLIMIT_AS from 8 to 128 MiB: a refusal shown was counted, a success shown recorded"
-else
-	tap_not_ok "RLIMIT_AS from 8 to 128 MiB: a refusal shown was counted, a success shown recorded"
-fi
+tap_check "RLIMIT_AS from 8 to 128 MiB: a refusal shown was counted, a success shown recorded" \
+	[ "$as_ok" = 0 ]
 
 # --- 19-20: a stopped lock holder names itself --------------------------------------------------
 U=hstop$ID
@@ -362,13 +347,13 @@ rc=$?
 sleep 0.2
 tap_diag_stream <"$T/pt.out"
 grep -F "$U" "$LOG" | tap_diag_stream
-if [ "$rc" = 1 ] && grep -q "unavailable" "$T/pt.out" &&
-	grep -qE "lock is held too long by process $HOLDER \(evil\?\[2J\), stopped, started [0-9]+ s ago; .*kill -KILL $HOLDER" "$LOG" &&
-	! grep -q "$(printf '\033')" "$LOG"; then
-	tap_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command escaped, stopped, since when) and how to end it"
-else
-	tap_not_ok "a stopped lock holder: the step-up is refused, and the log names it (pid, command escaped, stopped, since when) and how to end it"
-fi
+stopped_lock_holder_step_up() {
+	[ "$rc" = 1 ] && grep -q "unavailable" "$T/pt.out" &&
+		grep -qE "lock is held too long by process $HOLDER \(evil\?\[2J\), stopped, started [0-9]+ s ago; .*kill -KILL $HOLDER" "$LOG" &&
+		! grep -q "$(printf '\033')" "$LOG"
+}
+tap_check "a stopped lock holder: the step-up is refused, and the log names it (pid, command escaped, stopped, since when) and how to end it" \
+	stopped_lock_holder_step_up
 "$STEPUPCTL" -c "$CONF" unlock "$U" >"$T/unlock.out" 2>&1
 rc=$?
 tap_diag_stream <"$T/unlock.out"
@@ -377,11 +362,10 @@ wait "$HOLDER" 2>/dev/null
 "$STEPUPCTL" -c "$CONF" unlock "$U" >"$T/unlock2.out" 2>&1
 rc2=$?
 tap_diag_stream <"$T/unlock2.out"
-if [ "$rc" != 0 ] && grep -qE "process $HOLDER \(evil\?\[2J\), stopped.*kill -KILL $HOLDER" "$T/unlock.out" &&
-	! grep -q "$(printf '\033')" "$T/unlock.out" &&
-	[ "$rc2" = 0 ]; then
-	tap_ok "stepupctl unlock names the stopped holder and says to kill it; once killed, unlock works"
-else
-	tap_not_ok "stepupctl unlock names the stopped holder and says to kill it; once killed, unlock works"
-fi
+stepupctl_unlock_names_stopped() {
+	[ "$rc" != 0 ] && grep -qE "process $HOLDER \(evil\?\[2J\), stopped.*kill -KILL $HOLDER" "$T/unlock.out" &&
+		! grep -q "$(printf '\033')" "$T/unlock.out" && [ "$rc2" = 0 ]
+}
+tap_check "stepupctl unlock names the stopped holder and says to kill it; once killed, unlock works" \
+	stepupctl_unlock_names_stopped
 [ "$(sha256sum </etc/pam.d/su)" = "$SU_SUM" ] || tap_diag "/etc/pam.d/su differs from the original"

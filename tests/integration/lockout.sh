@@ -67,51 +67,49 @@ SA=$(secret_for "$A") SB=$(secret_for "$B") SC=$(secret_for "$C") SD=$(secret_fo
 # 1: the third failure locks, and says until when
 wrong "$A" "$SA" "$T0" "$MAIN"
 wrong "$A" "$SA" $((T0 + 5)) "$MAIN"
-if wrong "$A" "$SA" $((T0 + 10)) "$MAIN" && said "is locked until" &&
-	said "stepupctl unlock $A"; then
-	tap_ok "three wrong codes within lockout_time: the third says the user is locked and until when"
-else
-	tap_not_ok "three wrong codes within lockout_time: the third says the user is locked and until when"
-fi
+three_wrong_codes_within_lockout() {
+	wrong "$A" "$SA" $((T0 + 10)) "$MAIN" && said "is locked until" &&
+		said "stepupctl unlock $A"
+}
+tap_check "three wrong codes within lockout_time: the third says the user is locked and until when" \
+	three_wrong_codes_within_lockout
 
 # 2: locked: the right code is refused without a prompt
-if refused $((T0 + 40)) "$MAIN" "$A" "$(code_at $((T0 + 40)) "$SA")" && ! asked &&
-	said "is locked until"; then
-	tap_ok "locked: refused without a prompt, even with the right code ready"
-else
-	tap_not_ok "locked: refused without a prompt, even with the right code ready"
-fi
+locked_refused_without_prompt() {
+	refused $((T0 + 40)) "$MAIN" "$A" "$(code_at $((T0 + 40)) "$SA")" && ! asked &&
+		said "is locked until"
+}
+tap_check "locked: refused without a prompt, even with the right code ready" \
+	locked_refused_without_prompt
 
 # 3: status shows it
 st=$(status_of "$A")
 printf '%s\n' "$st" | tap_diag_stream
-if [[ $st == *"failures since the last success: 3"* ]] && [[ $st == *"locked out until: "* ]]; then
-	tap_ok "stepupctl status shows the failures and the end of the lock"
-else
-	tap_not_ok "stepupctl status shows the failures and the end of the lock"
-fi
+stepupctl_status_shows_failures() { [[ $st == *"failures since the last success: 3"* ]] && [[ $st == *"locked out until: "* ]]; }
+tap_check "stepupctl status shows the failures and the end of the lock" \
+	stepupctl_status_shows_failures
 
 # 4: unlock lets the right code through, and the tally is gone
 un=$("$STEPUPCTL" -c "$CONF" unlock "$A" 2>&1)
 tap_diag "$un"
-if [[ $un == "$A: unlocked"*"3 failure(s) cleared" ]] &&
-	pt $((T0 + 70)) "$MAIN" "$A" "$(code_at $((T0 + 70)) "$SA")" &&
-	[[ $(status_of "$A") == *"locked out: no"* ]]; then
-	tap_ok "stepupctl unlock ends the lock: the right code is accepted"
-else
-	tap_not_ok "stepupctl unlock ends the lock: the right code is accepted"
-fi
+stepupctl_unlock_ends_lock() {
+	[[ $un == "$A: unlocked"*"3 failure(s) cleared" ]] &&
+		pt $((T0 + 70)) "$MAIN" "$A" "$(code_at $((T0 + 70)) "$SA")" &&
+		[[ $(status_of "$A") == *"locked out: no"* ]]
+}
+tap_check "stepupctl unlock ends the lock: the right code is accepted" \
+	stepupctl_unlock_ends_lock
 
 # 5: when lockout_time has passed, the right code goes through
 wrong "$B" "$SB" "$T0" "$MAIN"
 wrong "$B" "$SB" $((T0 + 1)) "$MAIN"
 wrong "$B" "$SB" $((T0 + 2)) "$MAIN"
-if refused $((T0 + 599)) "$MAIN" "$B" "$(code_at $((T0 + 599)) "$SB")" && ! asked &&
-	pt $((T0 + 603)) "$MAIN" "$B" "$(code_at $((T0 + 603)) "$SB")"; then
-	tap_ok "still locked at 599 s after the last failure; at 601 s the right code is accepted"
-else
-	tap_not_ok "still locked at 599 s after the last failure; at 601 s the right code is accepted"
-fi
+still_locked_599_s_after_last() {
+	refused $((T0 + 599)) "$MAIN" "$B" "$(code_at $((T0 + 599)) "$SB")" && ! asked &&
+		pt $((T0 + 603)) "$MAIN" "$B" "$(code_at $((T0 + 603)) "$SB")"
+}
+tap_check "still locked at 599 s after the last failure; at 601 s the right code is accepted" \
+	still_locked_599_s_after_last
 
 # 6: a success clears the tally
 wrong "$C" "$SC" "$T0" "$MAIN"
@@ -119,19 +117,13 @@ wrong "$C" "$SC" $((T0 + 1)) "$MAIN"
 pt $((T0 + 30)) "$MAIN" "$C" "$(code_at $((T0 + 30)) "$SC")"
 wrong "$C" "$SC" $((T0 + 61)) "$MAIN"
 wrong "$C" "$SC" $((T0 + 62)) "$MAIN"
-if pt $((T0 + 90)) "$MAIN" "$C" "$(code_at $((T0 + 90)) "$SC")"; then
-	tap_ok "a success clears the tally: 2 wrong, right, 2 wrong, right: never locked"
-else
-	tap_not_ok "a success clears the tally: 2 wrong, right, 2 wrong, right: never locked"
-fi
+tap_check "a success clears the tally: 2 wrong, right, 2 wrong, right: never locked" \
+	pt $((T0 + 90)) "$MAIN" "$C" "$(code_at $((T0 + 90)) "$SC")"
 
 # 7: lockout_attempts = 0 never locks
 for i in $(seq 0 7); do wrong "$D" "$SD" $((T0 + i)) "$SERVICE-nolock"; done
-if pt $((T0 + 30)) "$SERVICE-nolock" "$D" "$(code_at $((T0 + 30)) "$SD")"; then
-	tap_ok "lockout_attempts = 0: eight wrong codes, then the right one is accepted"
-else
-	tap_not_ok "lockout_attempts = 0: eight wrong codes, then the right one is accepted"
-fi
+tap_check "lockout_attempts = 0: eight wrong codes, then the right one is accepted" \
+	pt $((T0 + 30)) "$SERVICE-nolock" "$D" "$(code_at $((T0 + 30)) "$SD")"
 
 # 8: a lock revokes the user's grace records. D earns grace in this
 # session; three failures from other sessions lock D; this session is then
@@ -145,34 +137,33 @@ for i in 0 1 2; do
 		<"$T/pt.in" >"$T/pt.out" 2>&1
 done
 rec_after=$(ls "$T/run/stepup/grace/" 2>/dev/null | grep -c "^$D:")
-if [ "$rec_before" = 1 ] && [ "$rec_after" = 0 ] &&
-	refused $((T0 + 140)) "$SERVICE-grace" "$D" && said "is locked until"; then
-	tap_ok "a lockout revokes the user's grace records: the session that had grace is refused"
-else
-	tap_not_ok "a lockout revokes the user's grace records: the session that had grace is refused (records $rec_before -> $rec_after)"
-fi
+lockout_revokes_grace() {
+	[ "$rec_before" = 1 ] && [ "$rec_after" = 0 ] &&
+		refused $((T0 + 140)) "$SERVICE-grace" "$D" && said "is locked until"
+}
+tap_check --not-ok "a lockout revokes the user's grace records: the session that had grace is refused (records $rec_before -> $rec_after)" \
+	"a lockout revokes the user's grace records: the session that had grace is refused" \
+	lockout_revokes_grace
 
 # 9: a wrong recovery code counts like any other failure
 "$STEPUPCTL" -c "$CONF" unlock "$D" >/dev/null 2>&1
 "$STEPUPCTL" -c "$CONF" recovery "$D" --count 2 >"$T/rec.out" 2>&1
 refused $((T0 + 200)) "$MAIN" "$D" "zzzz-zzzz-zzzz"
 refused $((T0 + 201)) "$MAIN" "$D" "yyyy-yyyy-yyyy"
-if refused $((T0 + 202)) "$MAIN" "$D" "xxxx-xxxx-xxxx" && said "is locked until" &&
-	[[ $(status_of "$D") == *"failures since the last success: 3"* ]]; then
-	tap_ok "wrong recovery codes count too: three lock the user"
-else
-	tap_not_ok "wrong recovery codes count too: three lock the user"
-fi
+wrong_recovery_codes_count_too() {
+	refused $((T0 + 202)) "$MAIN" "$D" "xxxx-xxxx-xxxx" && said "is locked until" &&
+		[[ $(status_of "$D") == *"failures since the last success: 3"* ]]
+}
+tap_check "wrong recovery codes count too: three lock the user" wrong_recovery_codes_count_too
 
 # 10: lockout_* cannot be set per service (a service's own rule would reset
 # or shorten the one tally every service shares)
 write_conf "$T/persvc.conf" "[service x]" "lockout_attempts = 0"
 out=$("$STEPUPCTL" -c "$T/persvc.conf" check-config 2>&1)
-if [[ $out == *"persvc.conf:"*"lockout_attempts"*"[global]"* ]]; then
-	tap_ok "lockout_attempts in a [service] section is a config error naming file, line and key"
-else
-	tap_not_ok "lockout_attempts in a [service] section is a config error naming file, line and key: $out"
-fi
+per_service_lockout_is_config_error() { [[ $out == *"persvc.conf:"*"lockout_attempts"*"[global]"* ]]; }
+tap_check --not-ok "lockout_attempts in a [service] section is a config error naming file, line and key: $out" \
+	"lockout_attempts in a [service] section is a config error naming file, line and key" \
+	per_service_lockout_is_config_error
 
 # 11: a failure is counted before it is said: pamtester's output goes into
 # a pipe with room for the prompt but not for "Invalid verification code",
@@ -222,8 +213,6 @@ print("%s %s" % ("blocked" if blocked else "finished", count))
 PY
 )
 tap_diag "pamtester: $counted"
-if [ "$counted" = "blocked 1" ]; then
-	tap_ok "a wrong code is counted before the refusal is written: killing the blocked caller loses nothing"
-else
-	tap_not_ok "a wrong code is counted before the refusal is written: killing the blocked caller loses nothing ($counted)"
-fi
+tap_check --not-ok "a wrong code is counted before the refusal is written: killing the blocked caller loses nothing ($counted)" \
+	"a wrong code is counted before the refusal is written: killing the blocked caller loses nothing" \
+	[ "$counted" = "blocked 1" ]

@@ -67,75 +67,72 @@ PY
 }
 
 # 1: the record just written is read and verified on every call
-if expect "$EARNED" auth "${C[0]}" && expect "$GRANTED" auth && expect "$GRANTED" auth; then
-	tap_ok "a step-up, then calls on the same handle pass on grace (record just written)"
-else
-	tap_not_ok "a step-up, then calls on the same handle pass on grace (record just written)"
-fi
+step_up_then_calls_same_handle() { expect "$EARNED" auth "${C[0]}" && expect "$GRANTED" auth && expect "$GRANTED" auth; }
+tap_check "a step-up, then calls on the same handle pass on grace (record just written)" \
+	step_up_then_calls_same_handle
 
 # 2: a byte changed in place, once the process holds the verified record
 sleep "$SETTLE"
-if expect "$GRANTED" auth && expect "$GRANTED" auth &&
-	issued=$(sed -n 's/^issued=//p' "$(record)") &&
-	edit_in_place "$(record)" "issued=$issued" "issued=$((issued - 1))" &&
-	expect "$ASKED_REFUSED" auth 000000; then
-	tap_ok "a settled record changed in place (same size, same inode) is refused at once"
-else
-	tap_not_ok "a settled record changed in place (same size, same inode) is refused at once"
-fi
+settled_record_changed_place() {
+	expect "$GRANTED" auth && expect "$GRANTED" auth &&
+		issued=$(sed -n 's/^issued=//p' "$(record)") &&
+		edit_in_place "$(record)" "issued=$issued" "issued=$((issued - 1))" &&
+		expect "$ASKED_REFUSED" auth 000000
+}
+tap_check "a settled record changed in place (same size, same inode) is refused at once" \
+	settled_record_changed_place
 
 # 3: the host key replaced, then put back
 HK=$T/etc/stepup/hostkey
-if expect "$EARNED" auth "${C[1]}" && sleep "$SETTLE" && expect "$GRANTED" auth &&
-	cp -p "$HK" "$T/hostkey.orig" && head -c 32 /dev/urandom >"$T/hostkey.new" &&
-	chmod 0600 "$T/hostkey.new" && mv "$T/hostkey.new" "$HK" &&
-	expect "$ASKED_REFUSED" auth 000000 &&
-	mv "$T/hostkey.orig" "$HK" && expect "$GRANTED" auth; then
-	tap_ok "a new host key ends the grace at once; the old key put back restores it"
-else
-	tap_not_ok "a new host key ends the grace at once; the old key put back restores it"
-fi
+new_host_key_ends_grace_once_old() {
+	expect "$EARNED" auth "${C[1]}" && sleep "$SETTLE" && expect "$GRANTED" auth &&
+		cp -p "$HK" "$T/hostkey.orig" && head -c 32 /dev/urandom >"$T/hostkey.new" &&
+		chmod 0600 "$T/hostkey.new" && mv "$T/hostkey.new" "$HK" &&
+		expect "$ASKED_REFUSED" auth 000000 &&
+		mv "$T/hostkey.orig" "$HK" && expect "$GRANTED" auth
+}
+tap_check "a new host key ends the grace at once; the old key put back restores it" \
+	new_host_key_ends_grace_once_old
 
 # 4: revoke
 sleep "$SETTLE"
-if expect "$GRANTED" auth && expect "$GRANTED" auth &&
-	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >"$T/revoke.out" 2>&1 &&
-	expect "$ASKED_REFUSED" auth 000000; then
-	tap_ok "stepupctl grace revoke ends a grace the process had verified"
-else
-	tap_not_ok "stepupctl grace revoke ends a grace the process had verified"
-fi
+stepupctl_grace_revoke_ends() {
+	expect "$GRANTED" auth && expect "$GRANTED" auth &&
+		"$STEPUPCTL" -c "$CONF" grace revoke "$U" >"$T/revoke.out" 2>&1 &&
+		expect "$ASKED_REFUSED" auth 000000
+}
+tap_check "stepupctl grace revoke ends a grace the process had verified" stepupctl_grace_revoke_ends
 
 # 5: the rule's methods changed in the config, in place
-if expect "$EARNED" auth "${C[2]}" && sleep "$SETTLE" && expect "$GRANTED" auth &&
-	expect "$GRANTED" auth &&
-	edit_in_place "$CONF" "methods = totp, recovery" "methods = totp          " &&
-	expect "$ASKED_REFUSED" auth 000000 &&
-	edit_in_place "$CONF" "methods = totp          " "methods = totp, recovery" &&
-	expect "$GRANTED" auth; then
-	tap_ok "config changed in place: a grace earned by recovery stops counting under a totp-only rule, and counts again"
-else
-	tap_not_ok "config changed in place: a grace earned by recovery stops counting under a totp-only rule, and counts again"
-fi
+config_changed_place_grace() {
+	expect "$EARNED" auth "${C[2]}" && sleep "$SETTLE" && expect "$GRANTED" auth &&
+		expect "$GRANTED" auth &&
+		edit_in_place "$CONF" "methods = totp, recovery" "methods = totp          " &&
+		expect "$ASKED_REFUSED" auth 000000 &&
+		edit_in_place "$CONF" "methods = totp          " "methods = totp, recovery" &&
+		expect "$GRANTED" auth
+}
+tap_check "config changed in place: a grace earned by recovery stops counting under a totp-only rule, and counts again" \
+	config_changed_place_grace
 
 # 6: the config replaced with a shorter grace: the record has outlived it
 sleep "$SETTLE"
-if expect "$GRANTED" auth && sed -i 's/^grace = 300$/grace = 2/' "$CONF" &&
-	expect "$ASKED_REFUSED" auth 000000 && [ -z "$(record)" ]; then
-	tap_ok "config replaced with grace = 2: the cached record is expired under it, refused and removed"
-else
-	tap_not_ok "config replaced with grace = 2: the cached record is expired under it, refused and removed"
-fi
+shorter_grace_expires_cached_record() {
+	expect "$GRANTED" auth && sed -i 's/^grace = 300$/grace = 2/' "$CONF" &&
+		expect "$ASKED_REFUSED" auth 000000 && [ -z "$(record)" ]
+}
+tap_check "config replaced with grace = 2: the cached record is expired under it, refused and removed" \
+	shorter_grace_expires_cached_record
 
 # 7: a config made unsafe is refused, even with its parsed form in memory
 sed -i 's/^grace = 2$/grace = 300/' "$CONF"
-if expect "$EARNED" auth "${C[3]}" && sleep "$SETTLE" && expect "$GRANTED" auth &&
-	chmod 0666 "$CONF" && call auth 000000 && [ "$R" = "rc=3 prompts=0" ] &&
-	chmod 0644 "$CONF" && expect "$GRANTED" auth; then
-	tap_ok "a config made world-writable is refused at the next call (service error); fixed, the grace holds"
-else
-	tap_not_ok "a config made world-writable is refused at the next call (service error); fixed, the grace holds"
-fi
+config_made_world_writable() {
+	expect "$EARNED" auth "${C[3]}" && sleep "$SETTLE" && expect "$GRANTED" auth &&
+		chmod 0666 "$CONF" && call auth 000000 && [ "$R" = "rc=3 prompts=0" ] &&
+		chmod 0644 "$CONF" && expect "$GRANTED" auth
+}
+tap_check "a config made world-writable is refused at the next call (service error); fixed, the grace holds" \
+	config_made_world_writable
 
 # 8: the process moves to a new audit session
 sleep "$SETTLE"

@@ -55,12 +55,11 @@ T0=$(mid_step 1700000000)
 # --- 1. the right code ---------------------------------------------------------------
 S=$(secret_for alice)
 enroll alice "$S" || tap_bail "stepupctl enroll failed: $(cat "$T/enroll.alice.out")"
-if pt "$T0" "$SERVICE" alice "$(code_at "$T0" "$S")" &&
-	grep -q "Step-up authentication required for $SERVICE\." "$T/pt.out"; then
-	tap_ok "right code accepted"
-else
-	tap_not_ok "right code accepted"
-fi
+right_code_accepted() {
+	pt "$T0" "$SERVICE" alice "$(code_at "$T0" "$S")" &&
+		grep -q "Step-up authentication required for $SERVICE\." "$T/pt.out"
+}
+tap_check "right code accepted" right_code_accepted
 
 # --- 2. a wrong code -----------------------------------------------------------------
 S=$(secret_for bob)
@@ -70,12 +69,11 @@ wrong=$(printf '%06d' $(((10#$wrong + 500000) % 1000000)))
 for e in $((T0 - 30)) $((T0 + 30)); do
 	[ "$wrong" = "$(code_at "$e" "$S")" ] && wrong=$(printf '%06d' $(((10#$wrong + 1) % 1000000)))
 done
-if refused "$T0" "$SERVICE" bob "$wrong" "$wrong" "$wrong" &&
-	grep -q "Invalid verification code\." "$T/pt.out"; then
-	tap_ok "wrong code refused"
-else
-	tap_not_ok "wrong code refused"
-fi
+wrong_code_refused() {
+	refused "$T0" "$SERVICE" bob "$wrong" "$wrong" "$wrong" &&
+		grep -q "Invalid verification code\." "$T/pt.out"
+}
+tap_check "wrong code refused" wrong_code_refused
 
 # --- 2b. a failed step-up is followed by fail_delay ----------------------------------
 # libpam sleeps after a failure for the delay the module asked for, randomised
@@ -86,11 +84,9 @@ enroll dave "$S"
 start=$(date +%s%N)
 refused "$T0" "$SERVICE-delay" dave "$wrong" "$wrong" "$wrong"
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-if [ "$elapsed_ms" -ge 400 ]; then
-	tap_ok "fail_delay=1: a failed step-up took ${elapsed_ms} ms"
-else
-	tap_not_ok "fail_delay=1: a failed step-up took only ${elapsed_ms} ms"
-fi
+tap_check --not-ok "fail_delay=1: a failed step-up took only ${elapsed_ms} ms" \
+	"fail_delay=1: a failed step-up took ${elapsed_ms} ms" \
+	[ "$elapsed_ms" -ge 400 ]
 
 # --- 3. the same code twice ------------------------------------------------------------
 S=$(secret_for carol)
@@ -123,19 +119,15 @@ else
 fi
 
 # --- 6, 7. not enrolled ------------------------------------------------------------------
-if refused "$T0" "$SERVICE-deny" ghost "123456" &&
-	grep -q "is not enrolled" "$T/pt.out" &&
-	grep -q "stepupctl enroll ghost totp" "$T/pt.out" &&
-	! grep -q "Verification code" "$T/pt.out"; then
-	tap_ok "not enrolled, missing=deny: refused without a prompt"
-else
-	tap_not_ok "not enrolled, missing=deny: refused without a prompt"
-fi
-if pt "$T0" "$SERVICE-allow" ghost "" && ! grep -q "Verification code" "$T/pt.out"; then
-	tap_ok "not enrolled, missing=allow: allowed without a prompt"
-else
-	tap_not_ok "not enrolled, missing=allow: allowed without a prompt"
-fi
+not_enrolled_missing_deny() {
+	refused "$T0" "$SERVICE-deny" ghost "123456" &&
+		grep -q "is not enrolled" "$T/pt.out" &&
+		grep -q "stepupctl enroll ghost totp" "$T/pt.out" &&
+		! grep -q "Verification code" "$T/pt.out"
+}
+tap_check "not enrolled, missing=deny: refused without a prompt" not_enrolled_missing_deny
+not_enrolled_missing_allow() { pt "$T0" "$SERVICE-allow" ghost "" && ! grep -q "Verification code" "$T/pt.out"; }
+tap_check "not enrolled, missing=allow: allowed without a prompt" not_enrolled_missing_allow
 
 # --- 8. two concurrent attempts with the same fresh code ----------------------------------
 # Both pamtester processes start, load everything and wait at the prompt on a
@@ -212,11 +204,12 @@ bash -c "$child"' kill -TERM $$; sleep 10' child "$PAMD/$SERVICE-term" >/dev/nul
 rc_term=$?
 bash -c "$child"' false || exit 3' child "$PAMD/$SERVICE-fail" >/dev/null 2>&1
 rc_fail=$?
-if [ ! -e "$PAMD/$SERVICE-term" ] && [ ! -e "$PAMD/$SERVICE-fail" ] &&
-	[ "$rc_term" -eq 143 ] && [ "$rc_fail" -eq 3 ]; then
-	tap_ok "cleanup trap removes a service file on TERM and on a failing exit"
-else
-	tap_not_ok "cleanup trap removes a service file on TERM ($rc_term) and on a failing exit ($rc_fail)"
-fi
+cleanup_trap_removes_service() {
+	[ ! -e "$PAMD/$SERVICE-term" ] && [ ! -e "$PAMD/$SERVICE-fail" ] &&
+		[ "$rc_term" -eq 143 ] && [ "$rc_fail" -eq 3 ]
+}
+tap_check --not-ok "cleanup trap removes a service file on TERM ($rc_term) and on a failing exit ($rc_fail)" \
+	"cleanup trap removes a service file on TERM and on a failing exit" \
+	cleanup_trap_removes_service
 
 # 11: check_services_gone, from the EXIT trap.

@@ -42,81 +42,73 @@ clear=0
 for c in "${C[@]}"; do
 	grep -qiF -e "$c" -e "${c//-/}" "$rec" && clear=1
 done
-if [ "$rc" = 0 ] && [ "${#C[@]}" = 10 ] && [ "$(printf '%s\n' "${C[@]}" | sort -u | wc -l)" = 10 ] &&
-	[ "$clear" = 0 ] && [ "$(stat -c '%a %U' "$rec")" = "600 root" ] &&
-	[ "$(grep -c '^recovery_[0-9]*=[0-9a-f]\{32\}:[0-9a-f]\{64\}$' "$rec")" = 10 ]; then
-	tap_ok "stepupctl recovery prints 10 distinct codes; the record holds only salt:HMAC pairs"
-else
-	tap_not_ok "stepupctl recovery prints 10 distinct codes; the record holds only salt:HMAC pairs"
-fi
+stepupctl_recovery_prints_10() {
+	[ "$rc" = 0 ] && [ "${#C[@]}" = 10 ] && [ "$(printf '%s\n' "${C[@]}" | sort -u | wc -l)" = 10 ] &&
+		[ "$clear" = 0 ] && [ "$(stat -c '%a %U' "$rec")" = "600 root" ] &&
+		[ "$(grep -c '^recovery_[0-9]*=[0-9a-f]\{32\}:[0-9a-f]\{64\}$' "$rec")" = 10 ]
+}
+tap_check "stepupctl recovery prints 10 distinct codes; the record holds only salt:HMAC pairs" \
+	stepupctl_recovery_prints_10
 
 # 2: a code is accepted at the prompt and the remaining count is said
-if pt "$T0" "$MAIN" "$U" "${C[0]}" && said "Recovery code accepted. 9 recovery codes left." &&
-	[[ $(status_of) == *"recovery codes: 9 of 10 left"* ]]; then
-	tap_ok "a recovery code is accepted; 9 left, said to the user and shown by status"
-else
-	tap_not_ok "a recovery code is accepted; 9 left, said to the user and shown by status"
-fi
+recovery_code_accepted_9_left() {
+	pt "$T0" "$MAIN" "$U" "${C[0]}" && said "Recovery code accepted. 9 recovery codes left." &&
+		[[ $(status_of) == *"recovery codes: 9 of 10 left"* ]]
+}
+tap_check "a recovery code is accepted; 9 left, said to the user and shown by status" \
+	recovery_code_accepted_9_left
 
 # 3: it works once
-if refused $((T0 + 5)) "$MAIN" "$U" "${C[0]}" && said "already been used"; then
-	tap_ok "the same recovery code is refused the second time"
-else
-	tap_not_ok "the same recovery code is refused the second time"
-fi
+same_recovery_code_refused() { refused $((T0 + 5)) "$MAIN" "$U" "${C[0]}" && said "already been used"; }
+tap_check "the same recovery code is refused the second time" same_recovery_code_refused
 
 # 4: typed loosely (upper case, no dashes, blanks)
 loose=$(printf '%s' "${C[1]}" | tr -d '-' | tr 'a-z' 'A-Z' | sed 's/\(....\)/\1 /g')
-if pt $((T0 + 10)) "$MAIN" "$U" "$loose" && said "8 recovery codes left"; then
-	tap_ok "a code typed in upper case with blanks instead of dashes is accepted"
-else
-	tap_not_ok "a code typed in upper case with blanks instead of dashes is accepted"
-fi
+code_typed_upper_case_blanks() { pt $((T0 + 10)) "$MAIN" "$U" "$loose" && said "8 recovery codes left"; }
+tap_check "a code typed in upper case with blanks instead of dashes is accepted" \
+	code_typed_upper_case_blanks
 
 # 5: a rule without recovery refuses a recovery code
-if refused $((T0 + 15)) "$SERVICE-totponly" "$U" "${C[2]}" &&
-	[[ $(status_of) == *"8 of 10 left"* ]]; then
-	tap_ok "a service whose methods leave recovery out refuses a recovery code (and uses none)"
-else
-	tap_not_ok "a service whose methods leave recovery out refuses a recovery code (and uses none)"
-fi
+service_whose_methods_leave() {
+	refused $((T0 + 15)) "$SERVICE-totponly" "$U" "${C[2]}" &&
+		[[ $(status_of) == *"8 of 10 left"* ]]
+}
+tap_check "a service whose methods leave recovery out refuses a recovery code (and uses none)" \
+	service_whose_methods_leave
 
 # 6: TOTP still works beside recovery codes
-if pt $((T0 + 30)) "$MAIN" "$U" "$(code_at $((T0 + 30)) "$SU")"; then
-	tap_ok "the TOTP code is accepted beside recovery codes"
-else
-	tap_not_ok "the TOTP code is accepted beside recovery codes"
-fi
+tap_check "the TOTP code is accepted beside recovery codes" \
+	pt $((T0 + 30)) "$MAIN" "$U" "$(code_at $((T0 + 30)) "$SU")"
 
 # 7: new codes void the old ones
 "$STEPUPCTL" -c "$CONF" recovery "$U" --count 2 >"$T/codes2.out" 2>&1
 mapfile -t N < <(codes "$T/codes2.out")
-if [ "${#N[@]}" = 2 ] && refused $((T0 + 40)) "$MAIN" "$U" "${C[3]}" &&
-	[[ $(status_of) == *"recovery codes: 2 of 2 left"* ]]; then
-	tap_ok "recovery --count 2 makes two new codes; an old unused code is refused"
-else
-	tap_not_ok "recovery --count 2 makes two new codes; an old unused code is refused"
-fi
+recovery_count_2_makes_two_new() {
+	[ "${#N[@]}" = 2 ] && refused $((T0 + 40)) "$MAIN" "$U" "${C[3]}" &&
+		[[ $(status_of) == *"recovery codes: 2 of 2 left"* ]]
+}
+tap_check "recovery --count 2 makes two new codes; an old unused code is refused" \
+	recovery_count_2_makes_two_new
 
 # 8: the last code says so
 pt $((T0 + 50)) "$MAIN" "$U" "${N[0]}"
-if pt $((T0 + 55)) "$MAIN" "$U" "${N[1]}" && said "That was your last one" &&
-	[[ $(status_of) == *"recovery codes: 0 of 2 left"* ]]; then
-	tap_ok "using the last code tells the user to ask for new ones; status shows 0 left"
-else
-	tap_not_ok "using the last code tells the user to ask for new ones; status shows 0 left"
-fi
+using_last_code_tells_user_ask() {
+	pt $((T0 + 55)) "$MAIN" "$U" "${N[1]}" && said "That was your last one" &&
+		[[ $(status_of) == *"recovery codes: 0 of 2 left"* ]]
+}
+tap_check "using the last code tells the user to ask for new ones; status shows 0 left" \
+	using_last_code_tells_user_ask
 
 # 9: remove USER recovery
 "$STEPUPCTL" -c "$CONF" recovery "$U" --count 1 >"$T/codes3.out" 2>&1
 mapfile -t R < <(codes "$T/codes3.out")
 rm_out=$("$STEPUPCTL" -c "$CONF" remove "$U" recovery 2>&1)
-if [ "$rm_out" = "removed recovery from $U" ] && ! grep -q '^recovery_' "$rec" &&
-	refused $((T0 + 60)) "$MAIN" "$U" "${R[0]}"; then
-	tap_ok "remove USER recovery deletes the codes; one of them is then refused"
-else
-	tap_not_ok "remove USER recovery deletes the codes; one of them is then refused"
-fi
+remove_user_recovery_deletes() {
+	[ "$rm_out" = "removed recovery from $U" ] && ! grep -q '^recovery_' "$rec" &&
+		refused $((T0 + 60)) "$MAIN" "$U" "${R[0]}"
+}
+tap_check "remove USER recovery deletes the codes; one of them is then refused" \
+	remove_user_recovery_deletes
 
 # 10: usage errors
 ok=1
@@ -129,11 +121,8 @@ for args in "recovery $U --count 0" "recovery $U --count 51" "recovery $U --coun
 	[ "$rc" = 2 ] || ok=0
 done
 grep -qF "stepupctl recovery USER" "$T/usage.err" || true
-if [ "$ok" = 1 ]; then
-	tap_ok "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)"
-else
-	tap_not_ok "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)"
-fi
+tap_check "bad --count values, 'enroll USER recovery' and a missing user are usage errors (exit 2)" \
+	[ "$ok" = 1 ]
 
 # 11: new codes made while a prompt waits: the answer is judged against the
 # record as it is when it is used (regression: a stale prompt accepted a
@@ -152,10 +141,10 @@ exec 7>&-
 wait "$pid"
 stale=$?
 cat "$T/pt.out" | tap_diag_stream
-if [ "$stale" != 0 ] && pt $((T0 + 80)) "$MAIN" "$U" "${NEW[0]}" &&
-	refused $((T0 + 85)) "$MAIN" "$U" "${NEW[0]}" &&
-	[[ $(status_of) == *"recovery codes: 1 of 2 left"* ]]; then
-	tap_ok "a code of a set voided while the prompt waited is refused; the new set stays single-use"
-else
-	tap_not_ok "a code of a set voided while the prompt waited is refused; the new set stays single-use"
-fi
+code_set_voided_while_prompt() {
+	[ "$stale" != 0 ] && pt $((T0 + 80)) "$MAIN" "$U" "${NEW[0]}" &&
+		refused $((T0 + 85)) "$MAIN" "$U" "${NEW[0]}" &&
+		[[ $(status_of) == *"recovery codes: 1 of 2 left"* ]]
+}
+tap_check "a code of a set voided while the prompt waited is refused; the new set stays single-use" \
+	code_set_voided_while_prompt

@@ -60,33 +60,25 @@ as_user() {
 		--init-groups "$@" >"$T/out" 2>&1
 	local rc=$?
 	{ echo "\$ (as $user) $*   # stdin: ${input:-<empty>}"; cat "$T/out"; echo "exit $rc"; } |
-		tee -a "$T/transcript" | tap_diag_stream
+		tee -a "$T/transcript" | tap_log
 	return $rc
 }
 asked() { grep -qF "Verification code" "$T/out"; }
+# code_now SECRET: the TOTP code of this moment. Taken as the argument of
+# the call that types it, so that it is read just before that call, not
+# before the calls ahead of it (each may take long on a loaded machine).
+code_now() { code_at "$(date +%s)" "$1"; }
 
-now=$(date +%s)
-if as_user "$U" "$(code_at "$now" "$SU_SECRET")" sudo -S true && asked; then
-	tap_ok "sudo: the first call asks for the code and succeeds"
-else
-	tap_not_ok "sudo: the first call asks for the code and succeeds"
-fi
-if as_user "$U" "" sudo -S true && ! asked; then
-	tap_ok "sudo: a second call in the same session, within grace, does not ask"
-else
-	tap_not_ok "sudo: a second call in the same session, within grace, does not ask"
-fi
-"$STEPUPCTL" -c "$CONF" grace revoke "$U" | tap_diag_stream
-if ! as_user "$U" "" sudo -S true && asked; then
-	tap_ok "sudo: after stepupctl grace revoke it asks again"
-else
-	tap_not_ok "sudo: after stepupctl grace revoke it asks again"
-fi
-if ! as_user "$U" "000000" sudo -S true && asked; then
-	tap_ok "sudo: a wrong code is refused, sudo exits non-zero"
-else
-	tap_not_ok "sudo: a wrong code is refused, sudo exits non-zero"
-fi
+sudo_first_call_asks_code() { as_user "$U" "$(code_now "$SU_SECRET")" sudo -S true && asked; }
+tap_check "sudo: the first call asks for the code and succeeds" sudo_first_call_asks_code
+sudo_second_call_same_session() { as_user "$U" "" sudo -S true && ! asked; }
+tap_check "sudo: a second call in the same session, within grace, does not ask" \
+	sudo_second_call_same_session
+"$STEPUPCTL" -c "$CONF" grace revoke "$U" | tap_log
+sudo_after_stepupctl_grace() { ! as_user "$U" "" sudo -S true && asked; }
+tap_check "sudo: after stepupctl grace revoke it asks again" sudo_after_stepupctl_grace
+sudo_wrong_code_refused() { ! as_user "$U" "000000" sudo -S true && asked; }
+tap_check "sudo: a wrong code is refused, sudo exits non-zero" sudo_wrong_code_refused
 
 # su with identity=ruser: the caller's code, not the target's
 # Outside the test tree: the tree is removed by an earlier cleanup.
@@ -96,17 +88,10 @@ cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
 SU_SUM=$(sha256sum </etc/pam.d/su)
 printf 'auth required %s config=%s identity=ruser grace=0\naccount required pam_permit.so\nsession required pam_permit.so\n' \
 	"$STEPUP_MODULE" "$CONF" >/etc/pam.d/su
-now=$(date +%s)
-if as_user "$A" "$(code_at "$now" "$SA")" su "$B" -c true && asked; then
-	tap_ok "su B by A with identity=ruser: A's code is accepted"
-else
-	tap_not_ok "su B by A with identity=ruser: A's code is accepted"
-fi
-if ! as_user "$A" "$(code_at "$now" "$SB")" su "$B" -c true && asked; then
-	tap_ok "su B by A with identity=ruser: B's code is refused"
-else
-	tap_not_ok "su B by A with identity=ruser: B's code is refused"
-fi
+su_accepts_callers_code() { as_user "$A" "$(code_now "$SA")" su "$B" -c true && asked; }
+tap_check "su B by A with identity=ruser: A's code is accepted" su_accepts_callers_code
+su_refuses_targets_code() { ! as_user "$A" "$(code_now "$SB")" su "$B" -c true && asked; }
+tap_check "su B by A with identity=ruser: B's code is refused" su_refuses_targets_code
 
 # identity=ruser in a program that leaves PAM_RUSER empty (pamtester here,
 # run with the real uid A and the effective uid 0, like a setuid program):
@@ -124,17 +109,16 @@ os.execvp("pamtester", ["pamtester", sys.argv[2], sys.argv[3], "authenticate"])
 ' "$1" "$RUSER_SVC" "$A" >"$T/out" 2>&1
 	local rc=$?
 	{ echo "\$ (ruid $1, euid 0) pamtester $RUSER_SVC $A   # stdin: ${2:-<empty>}"
-	  cat "$T/out"; echo "exit $rc"; } | tap_diag_stream
+	  cat "$T/out"; echo "exit $rc"; } | tap_log
 	return "$rc"
 }
 # B as the caller: B's codes were only refused so far, never used up
-now=$(date +%s)
-if ! as_caller "$B" "" && asked && ! as_caller "$B" "$(code_at "$now" "$SA")" &&
-	as_caller "$B" "$(code_at "$now" "$SB")"; then
-	tap_ok "identity=ruser without PAM_RUSER: the real uid's user is asked and only their code works"
-else
-	tap_not_ok "identity=ruser without PAM_RUSER: the real uid's user is asked and only their code works"
-fi
+identity_ruser_without_pam_ruser() {
+	! as_caller "$B" "" && asked && ! as_caller "$B" "$(code_now "$SA")" &&
+		as_caller "$B" "$(code_now "$SB")"
+}
+tap_check "identity=ruser without PAM_RUSER: the real uid's user is asked and only their code works" \
+	identity_ruser_without_pam_ruser
 rm -f "/etc/pam.d/$RUSER_SVC"
 
 run_cleanups
@@ -143,8 +127,6 @@ left=()
 [ -e "/etc/pam.d/$SUDO_SVC" ] && left+=("/etc/pam.d/$SUDO_SVC")
 for u in "$U" "$A" "$B"; do getent passwd "$u" >/dev/null && left+=("user $u"); done
 [ "$(sha256sum </etc/pam.d/su)" = "$SU_SUM" ] || left+=("/etc/pam.d/su differs from the original")
-if [ ${#left[@]} -eq 0 ]; then
-	tap_ok "cleanup: users, sudoers drop-in and service removed, /etc/pam.d/su restored"
-else
-	tap_not_ok "cleanup: left ${left[*]}"
-fi
+tap_check --not-ok "cleanup: left ${left[*]}" \
+	"cleanup: users, sudoers drop-in and service removed, /etc/pam.d/su restored" \
+	[ ${#left[@]} -eq 0 ]

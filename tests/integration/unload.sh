@@ -39,8 +39,7 @@ chmod 0644 "$T/pam.d/unload"
 rc=$?
 tap_diag_stream <"$T/cycles.out"
 growth=$(sed -n 's/.* growth_kb=\(-\{0,1\}[0-9]*\)$/\1/p' "$T/cycles.out")
-if [ "$rc" -eq 0 ] && [ -n "$growth" ] && [ "$growth" -lt "$LIMIT_KB" ]; then
-	tap_ok "3,000 start/authenticate/end cycles on the grace path keep under $LIMIT_KB KiB (grew $growth KiB)"
-else
-	tap_not_ok "3,000 start/authenticate/end cycles on the grace path keep under $LIMIT_KB KiB (grew ${growth:-?} KiB)"
-fi
+cycles_keep_memory_growth_low() { [ "$rc" -eq 0 ] && [ -n "$growth" ] && [ "$growth" -lt "$LIMIT_KB" ]; }
+tap_check --not-ok "3,000 start/authenticate/end cycles on the grace path keep under $LIMIT_KB KiB (grew ${growth:-?} KiB)" \
+	"3,000 start/authenticate/end cycles on the grace path keep under $LIMIT_KB KiB (grew $growth KiB)" \
+	cycles_keep_memory_growth_low

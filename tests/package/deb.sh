@@ -49,13 +49,17 @@ fi
 # Everything below runs once; each step logs to $WORK/*.log.
 rm -rf "$WORK" && mkdir -p "$WORK/src" || tap_bail "cannot create $WORK"
 
-# run LOG COMMAND...: COMMAND's output into $WORK/LOG, shown as diagnostics.
+# Each case's transcript (tap_log) is shown under its line if it fails.
+TAP_CASE_LOG=$WORK/tap-case.log
+
+# run LOG COMMAND...: COMMAND's output into $WORK/LOG, its end into the
+# case's transcript.
 run() {
 	local log=$WORK/$1 rc
 	shift
 	"$@" >"$log" 2>&1
 	rc=$?
-	{ echo "\$ $* -> exit $rc"; tail -n 25 "$log"; } | tap_diag_stream
+	{ echo "\$ $* -> exit $rc"; tail -n 25 "$log"; } | tap_log
 	return "$rc"
 }
 
@@ -78,7 +82,8 @@ build_package() {
 }
 if build_package; then
 	DEB=$(ls "$WORK"/${PKG}_*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -1)
-	tap_check "dpkg-buildpackage -us -uc -b builds $(basename "${DEB:-no .deb}")" test -f "${DEB:-/nonexistent}"
+	tap_check "dpkg-buildpackage -us -uc -b builds $(basename "${DEB:-no .deb}")" \
+		test -f "${DEB:-/nonexistent}"
 else
 	tail -n 40 "$WORK/build-dep.log" "$WORK/build.log" 2>/dev/null | tap_diag_stream
 	tap_bail "the package did not build (logs in $WORK)"
@@ -90,11 +95,10 @@ fi
 lintian --pedantic --fail-on error "$WORK"/pam-stepup_*.changes >"$WORK/lintian.log" 2>&1
 lintian_rc=$?
 { echo "\$ lintian --pedantic --fail-on error pam-stepup_*.changes -> exit $lintian_rc"; cat "$WORK/lintian.log"; } | tap_diag_stream
-if [ "$lintian_rc" = 0 ] && ! grep -q '^E:' "$WORK/lintian.log"; then
-	tap_ok "lintian reports no errors ($(grep -c '^W:' "$WORK/lintian.log") warnings)"
-else
-	tap_not_ok "lintian reports no errors"
-fi
+lintian_reports_no_errors() { [ "$lintian_rc" = 0 ] && ! grep -q '^E:' "$WORK/lintian.log"; }
+tap_check --not-ok "lintian reports no errors" \
+	"lintian reports no errors ($(grep -c '^W:' "$WORK/lintian.log") warnings)" \
+	lintian_reports_no_errors
 
 # --- 3. install ---------------------------------------------------------------------
 pamd_sum() { (cd "$PAMD" && find . -type f ! -name "$SERVICE" -print0 | sort -z | xargs -0 md5sum); }
@@ -117,7 +121,8 @@ files_in_place() {
 		owner_mode /usr/lib/tmpfiles.d/$PKG.conf "root root 644" &&
 		[ ! -e "$MODDIR/pam_stepup.la" ]
 }
-tap_check "module in $MODDIR (0644), stepupctl 0755, stepup-gate setuid root 4755, no .la" files_in_place
+tap_check "module in $MODDIR (0644), stepupctl 0755, stepup-gate setuid root 4755, no .la" \
+	files_in_place
 
 private_dirs() {
 	owner_mode /etc/stepup "root root 700" &&
@@ -127,7 +132,8 @@ private_dirs() {
 		owner_mode /var/lib/stepup/state "root root 700" &&
 		owner_mode /run/stepup/grace "root root 700"
 }
-tap_check "postinst made /etc/stepup, users, state and grace dirs 0700 and a 32-byte host key 0600" private_dirs
+tap_check "postinst made /etc/stepup, users, state and grace dirs 0700 and a 32-byte host key 0600" \
+	private_dirs
 
 conffile_listed() {
 	dpkg-query -W -f='${Conffiles}\n' "$PKG" | grep -q '^ /etc/security/stepup.conf '
@@ -157,7 +163,8 @@ man_pages() {
 		shipped "/usr/share/man/$p.gz" || return 1
 	done
 }
-tap_check "man pages pam_stepup(8), stepup.conf(5), stepupctl(8), stepup-gate(8) installed" man_pages
+tap_check "man pages pam_stepup(8), stepup.conf(5), stepupctl(8), stepup-gate(8) installed" \
+	man_pages
 
 examples() {
 	local f
@@ -224,7 +231,8 @@ gate_override() {
 		[ "$(md5sum </etc/stepup/hostkey)" = "$key_before" ] &&
 		[ -f "/etc/stepup/users/$USER_NAME" ]
 }
-tap_check "reinstall keeps the host key, the enrolment and an admin's dpkg-statoverride of stepup-gate (0755)" gate_override
+tap_check "reinstall keeps the host key, the enrolment and an admin's dpkg-statoverride of stepup-gate (0755)" \
+	gate_override
 dpkg-statoverride --remove /usr/sbin/stepup-gate >/dev/null 2>&1
 
 # A stack that names a module which is gone refuses everyone: the prerm
@@ -237,7 +245,8 @@ remove_refused() {
 		tr -d '\r' <"$WORK/remove-refused.log" | grep -q "still in use by $PAMD/$SERVICE\$" &&
 		grep -q "refusing to remove" "$WORK/remove-refused.log"
 }
-tap_check "apt-get remove is refused while $SERVICE names pam_stepup.so; the package stays installed and working" remove_refused
+tap_check "apt-get remove is refused while $SERVICE names pam_stepup.so; the package stays installed and working" \
+	remove_refused
 
 removed_keeps_state() {
 	run remove.log env DEBIAN_FRONTEND=noninteractive STEPUP_FORCE_REMOVE=1 apt-get remove -y "$PKG" &&
@@ -246,7 +255,8 @@ removed_keeps_state() {
 		[ -f /etc/security/stepup.conf ] &&
 		grep -q "WARNING: removing anyway" "$WORK/remove.log"
 }
-tap_check "STEPUP_FORCE_REMOVE=1 apt-get remove: programs gone (with a warning); host key, enrolment and config kept" removed_keeps_state
+tap_check "STEPUP_FORCE_REMOVE=1 apt-get remove: programs gone (with a warning); host key, enrolment and config kept" \
+	removed_keeps_state
 
 # --- 6. purge -------------------------------------------------------------------------
 purge_clean() {
@@ -263,7 +273,8 @@ purge_clean() {
 	[ ${#left[@]} -eq 0 ] || { tap_diag "left after purge: ${left[*]}"; return 1; }
 	! dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q installed
 }
-tap_check "apt-get purge: /etc/stepup (secrets), /var/lib/stepup, /run/stepup and the conffile are gone" purge_clean
+tap_check "apt-get purge: /etc/stepup (secrets), /var/lib/stepup, /run/stepup and the conffile are gone" \
+	purge_clean
 tap_check "no dpkg-statoverride for stepup-gate is left" \
 	bash -c '! dpkg-statoverride --list /usr/sbin/stepup-gate >/dev/null'
 tap_check "the package never changed /etc/pam.d (besides this test's own service)" pamd_unchanged
