@@ -16,37 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <security/pam_appl.h>
-
-struct answer {
-	const char *text;
-	int prompts;
-};
-
-static int converse(int n, const struct pam_message **msg, struct pam_response **resp,
-		    void *data)
-{
-	struct answer *a = data;
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		int style = msg[i]->msg_style;
-
-		if (style != PAM_PROMPT_ECHO_OFF && style != PAM_PROMPT_ECHO_ON)
-			continue;
-		a->prompts++;
-		r[i].resp = strdup(a->text);
-		if (r[i].resp == NULL) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_BUF_ERR;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
+#include "answers.h"
 
 /* The resident set in KiB, or -1. */
 static long rss_kb(void)
@@ -66,13 +36,14 @@ static long rss_kb(void)
 
 /* One transaction; its pam_authenticate result, prompts counted in a. */
 static int cycle(const char *confdir, const char *service, const char *user,
-		 struct answer *a)
+		 struct answers *a)
 {
 	struct pam_conv conv = { converse, a };
 	pam_handle_t *pamh = NULL;
 	int rc = pam_start_confdir(service, user, &conv, confdir, &pamh);
 
 	a->prompts = 0;
+	a->next = 0; /* the same answer at each cycle's first prompt */
 	if (rc != PAM_SUCCESS)
 		return rc;
 	rc = pam_authenticate(pamh, 0);
@@ -90,7 +61,7 @@ static long count(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct answer a = { argc > 6 ? argv[6] : "", 0 };
+	struct answers a = { .word = { argc > 6 ? argv[6] : NULL }, .count = argc > 6 };
 	long warmup = argc > 5 ? count(argv[4]) : -1;
 	long cycles = argc > 5 ? count(argv[5]) : -1;
 	long warm_kb = -1, end_kb;
