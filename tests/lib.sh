@@ -9,6 +9,9 @@
 # shellcheck shell=bash
 
 FAKETIME_LIB=${FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
+# Debian's python3 for the tests' small scripts, not whatever shim PATH
+# finds first (a version manager's shim costs a shell script per call).
+TEST_PYTHON=${TEST_PYTHON:-/usr/bin/python3}
 
 # --- TAP ---------------------------------------------------------------------
 # A test case is one check:
@@ -314,7 +317,7 @@ secret_for() {
 # when it is of the older plain kv format. Exit 1 when neither slot is
 # intact.
 state_text() {
-	python3 - "$1" <<'PY'
+	"$TEST_PYTHON" - "$1" <<'PY'
 import hashlib, re, sys
 data = open(sys.argv[1], "rb").read()
 magic = b"stepup-state 2 seq="
@@ -351,7 +354,7 @@ PY
 log_receiver() {
 	local log=$1 sock=$T/log.sock
 	: >"$log"
-	python3 -u -c '
+	"$TEST_PYTHON" -u -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)

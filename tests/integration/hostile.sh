@@ -214,7 +214,7 @@ file_calls() { # EPOCH ANSWER OUT
 	strace -f -qq -e trace=read,openat,pread64,pwrite64,fdatasync,fsync,flock,fstat,newfstatat,close \
 		-o "$T/strace.raw" env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$1" \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 pamtester "$SVC-count" "$U" authenticate <"$T/pt.in" >/dev/null 2>&1
-	python3 - "$T/strace.raw" >"$3" <<'PY'
+	"$TEST_PYTHON" - "$T/strace.raw" >"$3" <<'PY'
 import re, sys
 on = False
 for line in open(sys.argv[1]):
