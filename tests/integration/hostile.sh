@@ -290,7 +290,7 @@ done
 tap_diag "200 attempts, $killed killed before they ended; refusals seen $revealed_fail ($uncounted not counted), successes seen $revealed_ok ($unrecorded not recorded)"
 sigkilled_attempts_counted_and_recorded() {
 	[ "$uncounted" = 0 ] && [ "$unrecorded" = 0 ] && [ "$bad_state" = 0 ] &&
-		[ "$killed" -ge 50 ] && [ "$revealed_fail" -ge 20 ]
+		[ "$killed" -ge 20 ] && [ "$revealed_fail" -ge 5 ]
 }
 tap_check "200 attempts SIGKILLed at random instants: every refusal seen was counted, every success seen recorded, the state always parses" \
 	sigkilled_attempts_counted_and_recorded
@@ -339,7 +339,7 @@ ln -s "$WRITER" "$EVIL"
 "$EVIL" "$CONF" "$U" --hold >"$T/hold.out" 2>&1 &
 HOLDER=$!
 add_cleanup "kill -KILL $HOLDER 2>/dev/null"
-for _ in $(seq 50); do [ "$(awk '{print $3}' "/proc/$HOLDER/stat" 2>/dev/null)" = T ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(awk '{print $3}' "/proc/$HOLDER/stat" 2>/dev/null)" = T ] && break; sleep 0.1; done
 printf '%s\n' "$(code_at "$T0" "$(secret_for "$U")")" >"$T/pt.in"
 "${IN_NS[@]}" env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$T0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	pamtester "$SVC" "$U" authenticate <"$T/pt.in" >"$T/pt.out" 2>&1
