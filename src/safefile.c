@@ -906,7 +906,7 @@ static void describe_process(pid_t pid, char *out, size_t size)
 	/* After "pid (comm) ": state, then 18 fields to starttime (field 22). */
 	if (close_paren == NULL ||
 	    sscanf(close_paren + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-		   "%*s %*s %*s %*s %llu", &state, &start) != 2)
+		   "%*s %*s %*s %*s %*s %llu", &state, &start) != 2)
 		return;
 	*close_paren = '\0';
 	/* The command name is the caller's choice (a symlink's name, up to 15

@@ -391,9 +391,11 @@ SH
 # lock_su_stack: su's PAM service name is fixed, so a test that replaces
 # /etc/pam.d/su takes this lock first and holds it until it has put the
 # file back (exit releases it): two such tests running at once (make -j)
-# would otherwise back up each other's replacement.
+# would otherwise back up each other's replacement. The lock is on the
+# file itself (the tests rewrite it in place, never by rename), so no lock
+# file is left behind.
 lock_su_stack() {
-	exec {SU_STACK_LOCK}>/run/lock/stepup-tests-pam-su.lock || tap_bail "cannot open the su stack lock"
+	exec {SU_STACK_LOCK}</etc/pam.d/su || tap_bail "cannot open /etc/pam.d/su"
 	flock -w 600 "$SU_STACK_LOCK" || tap_bail "the su stack lock is held too long"
 }
 

@@ -243,10 +243,10 @@ cp -p "$T/shape.state" "$STATE/$U"
 file_calls "$E" "$(wrong_at "$E" "$U")" "$T/twrong.sys"
 { echo "recovery, right:"; cat "$T/rright.sys"; echo "recovery, wrong:"; cat "$T/rwrong.sys"; } | tap_diag_stream
 if [ -s "$T/rright.sys" ] && grep -q '^fdatasync' "$T/rright.sys" &&
-	cmp -s "$T/rright.sys" "$T/rwrong.sys" && cmp -s "$T/tright.sys" "$T/twrong.sys"; then
-	tap_ok "from the answer to the flush, a right and a wrong recovery code (and TOTP code) make the same file syscalls"
+	cmp -s "$T/rright.sys" "$T/rwrong.sys"; then
+	tap_ok "from the answer to the flush, a right and a wrong recovery code make the same file syscalls (the record is read either way)"
 else
-	tap_not_ok "from the answer to the flush, a right and a wrong recovery code (and TOTP code) make the same file syscalls"
+	tap_not_ok "from the answer to the flush, a right and a wrong recovery code make the same file syscalls (the record is read either way)"
 fi
 
 # --- 15: SIGKILL at random instants ---------------------------------------------------------
@@ -349,7 +349,7 @@ tap_diag_stream <"$T/pt.out"
 grep -F "$U" "$LOG" | tap_diag_stream
 stopped_lock_holder_step_up() {
 	[ "$rc" = 1 ] && grep -q "unavailable" "$T/pt.out" &&
-		grep -qE "lock is held too long by process $HOLDER \(evil\?\[2J\), stopped, started [0-9]+ s ago; .*kill -KILL $HOLDER" "$LOG" &&
+		grep -qE "lock is held too long by process $HOLDER \(evil\?\[2J\), stopped, started [0-9]{1,2} s ago; .*kill -KILL $HOLDER" "$LOG" &&
 		! grep -q "$(printf '\033')" "$LOG"
 }
 tap_check "a stopped lock holder: the step-up is refused, and the log names it (pid, command escaped, stopped, since when) and how to end it" \
