@@ -9,24 +9,19 @@
 #include <security/pam_modutil.h>
 #include "flow.h"
 
-/* The user database, without pam_modutil_getpw*: those keep every result
- * in the PAM handle under a fresh name, so a handle used for many calls
- * (a screen locker, a daemon) grows and slows each lookup. One entry per
- * call is all the flow needs; it lives in s. 0 with *pw (NULL: no such
- * user), or USERDB_ERROR, logged with the user and the error. */
-static int lookup_user(struct stepup *s, const char *name, uid_t uid, bool by_uid,
-		       const struct passwd **pw)
+/* The caller's entry by uid, without pam_modutil_getpw*: those keep every
+ * result in the PAM handle under a fresh name, so a handle used for many
+ * calls (a screen locker, a daemon) grows and slows each lookup. One entry
+ * per call is all the flow needs; it lives in s. 0 with *pw (NULL: no such
+ * user), or USERDB_ERROR, logged with the uid and the error. */
+static int lookup_uid(struct stepup *s, uid_t uid, const struct passwd **pw)
 {
-	int err = by_uid ? su_userdb_uid(&s->pw, uid, pw) : su_userdb_name(&s->pw, name, pw);
+	int err = su_userdb_uid(&s->pw, uid, pw);
 
 	if (err == 0)
 		return 0;
-	if (by_uid)
-		su_logf(&s->log, LOG_ERR, "cannot look up uid %u in the user database: %s",
-			(unsigned)uid, strerror(err));
-	else
-		su_logf(&s->log, LOG_ERR, "cannot look up user '%s' in the user database: %s",
-			name, strerror(err));
+	su_logf(&s->log, LOG_ERR, "cannot look up uid %u in the user database: %s",
+		(unsigned)uid, strerror(err));
 	return USERDB_ERROR;
 }
 
@@ -75,7 +70,7 @@ int su_flow_who_steps_up(struct stepup *s)
 	    ((const char *)ruser)[0] != '\0') {
 		s->user = ruser;
 	} else {
-		if (lookup_user(s, NULL, getuid(), true, &pw) != 0)
+		if (lookup_uid(s, getuid(), &pw) != 0)
 			return USERDB_ERROR;
 		if (pw == NULL)
 			return su_fail(&s->log, "identity=ruser: no PAM_RUSER and no user "
