@@ -255,7 +255,6 @@ LABELS=(
 	"pam_stepup, wrong code (tries=1)"
 	"pam_stepup, grace record (no prompt), $OWN_BINDING"
 	"pam_stepup, grace record (no prompt), new audit session"
-	"pam_stepup, grace record written < 2 s ago (read and verified every call), new audit session"
 )
 ARGS=(
 	"-d $W/pam.d -s bench-permit -c any"
@@ -264,16 +263,14 @@ ARGS=(
 	"-d $W/pam.d -s bench-stepup-tries1 -c wrong --secret $SECRET"
 	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
 	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
-	"-d $W/pam.d -s bench-grace -u $GRACE_USER -c any --answer not-a-code --expect success"
 )
 RIGHT=1 # index of the right-code path
 GRACE=4 # index of the grace path: any prompt would fail the run
 AUDIT=5 # the grace path in an audit session of its own (see row_run)
-FRESH=6 # the same with a record written just before the timed calls
 if ! (echo 0 >/proc/self/loginuid) 2>/dev/null; then
 	echo "run.sh: cannot write /proc/self/loginuid (no CAP_AUDIT_CONTROL, or loginuid is immutable): no audit-session rows" >&2
-	unset 'LABELS[AUDIT]' 'ARGS[AUDIT]' 'LABELS[FRESH]' 'ARGS[FRESH]'
-	AUDIT=-1 FRESH=-1
+	unset 'LABELS[AUDIT]' 'ARGS[AUDIT]'
+	AUDIT=-1
 fi
 if [ "$TMPFS" = 1 ]; then
 	LABELS+=("pam_stepup, right code, state on tmpfs")
@@ -291,19 +288,12 @@ prime_grace() {
 # (sshd, login) have an audit session id, and then the binding is audit=ID
 # with no /proc/PID/stat read. Writing /proc/self/loginuid as root starts a
 # new audit session that children inherit: the audit rows' commands run in
-# a subshell that does so and primes its own record first. A process keeps
-# a record it verified only once the file is 2 s old (SU_FILE_SETTLE_SECONDS:
-# until then two writes could share one timestamp), so the audit row waits
-# 3 s before its calls (the steady state of a session, as in the tty/sid
-# row, whose record was written at the start) and the fresh row does not
-# (every call reads the record and checks its HMAC).
-SETTLE=3
+# a subshell that does so and primes its own record first. Every call reads
+# the record and checks its HMAC: nothing is kept between calls.
 row_run() {
 	local i=$1
 	shift
 	if [ "$i" = "$AUDIT" ]; then
-		(echo 0 >/proc/self/loginuid && prime_grace && sleep "$SETTLE" && "$@")
-	elif [ "$i" = "$FRESH" ]; then
 		(echo 0 >/proc/self/loginuid && prime_grace && "$@")
 	else
 		"$@"
@@ -435,14 +425,12 @@ if [ "$CALLGRIND" = 1 ] && command -v callgrind_annotate >/dev/null; then
 	annotate "$RIGHT"
 	annotate "$GRACE"
 	if [ "$AUDIT" -ge 0 ]; then annotate "$AUDIT"; fi
-	if [ "$FRESH" -ge 0 ]; then annotate "$FRESH"; fi
 fi
 
 # Every syscall of one grace-path call (the last of a few, after warm-up:
 # the steady state), and what the calls of a longer run write: nothing.
 if [ "$STRACE" = 1 ]; then
 	echo "strace: ${LABELS[$GRACE]} (n=$ST_N) ..." >&2
-	sleep "$SETTLE" # the record primed at the start is settled by now anyway
 	# shellcheck disable=SC2086
 	"${IN_NS[@]}" strace -f -o "$W/strace.grace" "$W/pam_bench" -u "$USER_NAME" \
 		${ARGS[$GRACE]} -n "$ST_N" -w 20 --mark >/dev/null

@@ -167,9 +167,6 @@ static enum outcome attempt(struct stepup *s)
 		snprintf(prompt, sizeof(prompt), "Verification code (press Enter to get "
 			 "a code by email to %s): ", s->masked);
 	rc = su_conv_ask_secret(s->pamh, prompt, &answer);
-	/* The user decides how long the prompt waits: what was found safe
-	 * before it is checked again after it. */
-	su_dir_memo_begin();
 	if (rc != PAM_SUCCESS || answer == NULL) {
 		su_free_string(answer);
 		return OUTCOME_CONV_ENDED;

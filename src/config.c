@@ -9,9 +9,11 @@
  * from it and holds the manual page to them).
  *
  * Here too is the settings object the table describes (defaults, copy,
- * free, a module argument applied). How one value is checked is in
- * config_value.c, the file's sections and lines in config_parse.c, reading
- * the file (and the cache of the last one parsed) in config_load.c. */
+ * free, a module argument applied) and reading the file. How one value
+ * is checked is in config_value.c, the file's sections and lines in
+ * config_parse.c. The file is read and parsed on every call: nothing is
+ * kept between calls (docs/decisions.md, "Nothing cached between
+ * calls"). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,32 +150,6 @@ void su_settings_free(su_settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int su_settings_copy(const su_settings *from, su_settings *to)
-{
-	*to = *from;
-	to->gate_exempt = NULL;
-	if (from->gate_exempt != NULL && (to->gate_exempt = strdup(from->gate_exempt)) == NULL) {
-		memset(to, 0, sizeof(*to));
-		return SU_ERR;
-	}
-	for (size_t i = 0; i < CONF_KEY_COUNT; i++) {
-		char **field = (char **)(void *)((char *)to + keys[i].off);
-
-		if (!is_string_kind(keys[i].kind) || *field == NULL)
-			continue;
-		*field = strdup(*field);
-		if (*field == NULL) {
-			/* the fields not copied yet still point into from */
-			for (size_t j = i + 1; j < CONF_KEY_COUNT; j++)
-				if (is_string_kind(keys[j].kind))
-					*(char **)(void *)((char *)to + keys[j].off) = NULL;
-			su_settings_free(to);
-			return SU_ERR;
-		}
-	}
-	return SU_OK;
-}
-
 int su_settings_defaults(su_settings *out)
 {
 	char why[WHY_MAX];
@@ -221,4 +197,18 @@ int su_settings_apply_arg(const su_log *log, su_settings *s, const char *arg)
 		return su_fail(log, "module argument '%s': %s", arg, why);
 	conf_store(s, k, &v);
 	return SU_OK;
+}
+
+int su_config_load(const su_log *log, const char *path, const char *service,
+		   su_settings *out)
+{
+	su_buf buf = {NULL, 0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = su_read_file(log, path, SU_FILE_PUBLIC, SU_CONFIG_MAX_SIZE, &buf);
+	if (rc == SU_OK) /* SU_NOTFOUND unlogged: the caller decides */
+		rc = conf_parse_text(log, path, buf.data, buf.len, service, out);
+	su_buf_free(&buf);
+	return rc;
 }

@@ -62,8 +62,6 @@ typedef struct su_settings {
 /* Fill out with the built-in defaults (paths as stepup.conf(5) gives them). */
 int su_settings_defaults(su_settings *out);
 void su_settings_free(su_settings *s);
-/* Deep copy; on failure to is left freed. */
-int su_settings_copy(const su_settings *from, su_settings *to);
 
 /* Load path: defaults, then [global], then [service SERVICE] (service may be
  * NULL: only check every section). The whole file is validated whatever the

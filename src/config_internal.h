@@ -2,8 +2,8 @@
  * (one row of config.c's keys[]), a parsed value, and the few functions that
  * cross from one file to another. config.h is the interface the rest of the
  * project sees; this one is the seam between config.c (the keys and the
- * settings), config_value.c (checking one value), config_parse.c (the file)
- * and config_load.c (reading it, with the cache), so that none of them has
+ * settings, and reading the file), config_value.c (checking one value) and
+ * config_parse.c (the file's sections and lines), so that none of them has
  * to be read to follow another. */
 #ifndef SU_CONFIG_INTERNAL_H
 #define SU_CONFIG_INTERNAL_H

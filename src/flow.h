@@ -88,7 +88,6 @@ struct stepup {
 	const struct method *offered; /* the method the prompt asks for */
 	unsigned char hostkey[SU_HOSTKEY_BYTES];
 	bool have_hostkey;
-	su_file_id hostkey_id; /* the version of the file it came from */
 	const char *address;  /* enrolled email address (in record) */
 	char masked[SU_MAIL_ADDRESS_MAX + 1]; /* a***@example.com */
 	bool email_requested; /* one email per call: a second Enter is a try */

@@ -8,11 +8,11 @@
  * current rule's methods decide whether the method that earned it counts,
  * its grace_from whether the service that earned it does.
  *
- * This file decides whether a record holds (and keeps the last one found
- * genuine, so that a process asking again does not verify it again); the
+ * This file decides whether a record holds, reading and verifying it on
+ * every call (nothing is kept between calls: docs/decisions.md, "Nothing
+ * cached between calls"); the
  * record's format is grace_record.c's, where the session is grace_here.c's,
  * writing and revoking grace_write.c's, the admin's listing grace_list.c's. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,104 +84,12 @@ static const char *record_refused(const struct record *r, const su_grace_want *w
 	return NULL;
 }
 
-/* The last record this process found genuine. A process that authenticates
- * again and again verifies each version of a record once: while the record
- * file and the host key file are the versions it was verified with
- * (su_file_unchanged), their contents are too, so neither is read and no
- * HMAC is made. Every field is still matched against the call
- * (record_refused). It holds the record's text, no secret. */
-static struct {
-	pthread_mutex_t lock;
-	char *path; /* NULL: nothing seen */
-	char *text;
-	su_file_id record_id, key_id;
-} seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void seen_forget(void)
-{
-	free(seen.path);
-	free(seen.text);
-	seen.path = seen.text = NULL;
-}
-
-__attribute__((destructor)) static void seen_at_unload(void)
-{
-	pthread_mutex_lock(&seen.lock);
-	seen_forget();
-	pthread_mutex_unlock(&seen.lock);
-}
-
-/* Best effort: on no memory the next call verifies again. */
-static void seen_keep(const char *path, const su_buf *buf, const su_file_id *record_id,
-		      const su_file_id *key_id)
-{
-	pthread_mutex_lock(&seen.lock);
-	seen_forget();
-	seen.path = strdup(path);
-	seen.text = strdup(buf->data);
-	if (seen.path == NULL || seen.text == NULL)
-		seen_forget();
-	seen.record_id = *record_id;
-	seen.key_id = *key_id;
-	pthread_mutex_unlock(&seen.lock);
-}
-
-/* The text of the record seen if its path starts with prefix (it is one of
- * this user and session: record_refused says whether its service counts)
- * and it is the version seen, with a host key that is too; NULL otherwise.
- * The caller frees it. */
-static char *seen_text(const char *prefix, const char *hostkey_path)
-{
-	char *text = NULL;
-	const char *path;
-
-	pthread_mutex_lock(&seen.lock);
-	path = seen.path;
-	if (path != NULL && strncmp(path, prefix, strlen(prefix)) == 0 &&
-	    su_file_unchanged(path, &seen.record_id) &&
-	    su_file_unchanged(hostkey_path, &seen.key_id))
-		text = strdup(seen.text);
-	pthread_mutex_unlock(&seen.lock);
-	return text;
-}
-
-int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *hostkey_path,
-			const su_grace_want *want, unsigned *method)
-{
-	char service[SU_SERVICE_MAX + 1];
-	su_grace_want w;
-	bool ok = grace_want_normalised(want, &w, service);
-	char *path = ok ? grace_record_path(grace_dir, w.user, w.here->binding, "") : NULL;
-	char *text = path ? seen_text(path, hostkey_path) : NULL;
-	su_kv kv = {0};
-	struct record r;
-	bool expired;
-	int rc = SU_NOTFOUND;
-
-	*method = 0;
-	if (text != NULL && su_kv_parse(log, path, text, strlen(text), &kv) == 0) {
-		grace_record_from(&kv, &r);
-		/* complete: it was when it was verified */
-		if (grace_record_complete(&r) && record_refused(&r, &w, method, &expired) == NULL) {
-			su_debug(log, "grace: a record of %s (%s) verified before and unchanged",
-				 r.service, path);
-			rc = SU_OK;
-		} else
-			*method = 0; /* su_grace_check says why, and removes it if expired */
-	}
-	su_kv_free(&kv);
-	free(text);
-	free(path);
-	return rc;
-}
-
 /* One record file: SU_OK if it is genuine and holds for want. */
 static int check_file(const su_log *log, const char *path,
-		      const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+		      const unsigned char key[SU_HOSTKEY_BYTES],
 		      const su_grace_want *want, unsigned *method)
 {
 	const char *why = NULL;
-	su_file_id record_id;
 	su_kv kv = {0};
 	su_buf buf = {0};
 	struct record r;
@@ -189,7 +97,7 @@ static int check_file(const su_log *log, const char *path,
 	int rc;
 
 	*method = 0;
-	rc = su_read_file_id(log, path, SU_FILE_SECRET, RECORD_MAX, &buf, &record_id);
+	rc = su_read_file(log, path, SU_FILE_SECRET, RECORD_MAX, &buf);
 	if (rc == SU_OK && su_kv_parse(log, path, buf.data, buf.len, &kv) != 0)
 		rc = SU_ERR;
 	if (rc == SU_OK) {
@@ -205,8 +113,6 @@ static int check_file(const su_log *log, const char *path,
 			rc = SU_NOTFOUND;
 		} else {
 			su_debug(log, "grace: %s: honoured", path);
-			if (key_id != NULL && key_id->settled && record_id.settled)
-				seen_keep(path, &buf, &record_id, key_id);
 		}
 	}
 	su_kv_free(&kv);
@@ -216,11 +122,11 @@ static int check_file(const su_log *log, const char *path,
 
 /* The record service earned for want's user and session. */
 static int check_service(const su_log *log, const char *grace_dir,
-			 const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+			 const unsigned char key[SU_HOSTKEY_BYTES],
 			 const su_grace_want *want, const char *service, unsigned *method)
 {
 	char *path = grace_record_path(grace_dir, want->user, want->here->binding, service);
-	int rc = path != NULL ? check_file(log, path, key, key_id, want, method) : SU_ERR;
+	int rc = path != NULL ? check_file(log, path, key, want, method) : SU_ERR;
 
 	free(path);
 	return rc;
@@ -236,7 +142,7 @@ static int either(int a, int b)
 /* The records of the services grace_from names ("a,b", valid lower-case
  * names: config.c made it so), this service's own left out (tried first). */
 static int check_listed(const su_log *log, const char *grace_dir,
-			const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+			const unsigned char key[SU_HOSTKEY_BYTES],
 			const su_grace_want *want, unsigned *method)
 {
 	char name[SU_SERVICE_MAX + 1];
@@ -250,7 +156,7 @@ static int check_listed(const su_log *log, const char *grace_dir,
 			memcpy(name, p, len);
 			name[len] = '\0';
 			if (strcmp(name, want->service) != 0)
-				rc = either(rc, check_service(log, grace_dir, key, key_id, want,
+				rc = either(rc, check_service(log, grace_dir, key, want,
 							      name, method));
 		}
 		p += len + (p[len] == ',');
@@ -262,7 +168,6 @@ struct any_service {
 	const su_log *log;
 	const char *grace_dir;
 	const unsigned char *key;
-	const su_file_id *key_id;
 	const su_grace_want *want;
 	const char *prefix; /* USER:BINDING:service= */
 	unsigned *method;
@@ -279,7 +184,7 @@ static int check_one_of_any(const char *file, char *owner, void *ctx)
 	if (strncmp(file, a->prefix, len) != 0 || strcmp(file + len, a->want->service) == 0)
 		return 0; /* another session's, an old one, or our own: tried first */
 	path = su_path_join(a->grace_dir, file);
-	a->rc = either(a->rc, path != NULL ? check_file(a->log, path, a->key, a->key_id, a->want,
+	a->rc = either(a->rc, path != NULL ? check_file(a->log, path, a->key, a->want,
 							 a->method) : SU_ERR);
 	free(path);
 	return a->rc == SU_OK ? 1 : 0;
@@ -288,11 +193,11 @@ static int check_one_of_any(const char *file, char *owner, void *ctx)
 /* grace_from = *: every record of this user and session, whatever its
  * service. The one case that reads grace_dir itself. */
 static int check_any(const su_log *log, const char *grace_dir,
-		     const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+		     const unsigned char key[SU_HOSTKEY_BYTES],
 		     const su_grace_want *want, unsigned *method)
 {
 	char prefix[SU_USER_MAX + SU_GRACE_BINDING_MAX + sizeof(SERVICE_TAG) + 2];
-	struct any_service a = {log, grace_dir, key, key_id, want, prefix, method, SU_NOTFOUND};
+	struct any_service a = {log, grace_dir, key, want, prefix, method, SU_NOTFOUND};
 	int n = snprintf(prefix, sizeof(prefix), "%s:%s" SERVICE_TAG, want->user,
 			 want->here->binding);
 
@@ -306,7 +211,7 @@ static int check_any(const su_log *log, const char *grace_dir,
 }
 
 int su_grace_check(const su_log *log, const char *grace_dir,
-		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
+		   const unsigned char key[SU_HOSTKEY_BYTES],
 		   const su_grace_want *want, unsigned *method)
 {
 	char service[SU_SERVICE_MAX + 1];
@@ -319,10 +224,10 @@ int su_grace_check(const su_log *log, const char *grace_dir,
 		return SU_NOTFOUND;
 	}
 	/* By default exactly one file is opened: this service's record. */
-	rc = check_service(log, grace_dir, key, key_id, &w, w.service, method);
+	rc = check_service(log, grace_dir, key, &w, w.service, method);
 	if (rc == SU_OK || w.from == NULL)
 		return rc;
 	if (strcmp(w.from, "*") == 0)
-		return either(rc, check_any(log, grace_dir, key, key_id, &w, method));
-	return either(rc, check_listed(log, grace_dir, key, key_id, &w, method));
+		return either(rc, check_any(log, grace_dir, key, &w, method));
+	return either(rc, check_listed(log, grace_dir, key, &w, method));
 }

@@ -66,18 +66,8 @@ typedef struct su_grace_want {
  * debug; an expired one is removed). SU_ERR: a file that is refused
  * (logged): no grace, the caller prompts. */
 int su_grace_check(const su_log *log, const char *grace_dir,
-		   const unsigned char key[SU_HOSTKEY_BYTES], const su_file_id *key_id,
-		   const su_grace_want *want, unsigned *method);
-
-/* The same for a record this process verified with su_grace_check before
- * (key_id given), when the record file and the host key file at
- * hostkey_path are still the versions it was verified with: SU_OK and
- * *method without reading either or making an HMAC. SU_NOTFOUND when that
- * cannot be said, or the record does not hold now: the caller then calls
- * su_grace_check, which reads, verifies, says why, and removes an expired
- * record. */
-int su_grace_check_seen(const su_log *log, const char *grace_dir, const char *hostkey_path,
-			const su_grace_want *want, unsigned *method);
+		   const unsigned char key[SU_HOSTKEY_BYTES], const su_grace_want *want,
+		   unsigned *method);
 
 /* Write (or replace) the record for want->user and want->here, earned by
  * method (one enum su_method bit), valid want->grace seconds from

@@ -9,7 +9,6 @@
  * nothing to bind to, there is no grace, rather than a looser one. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,25 +99,9 @@ static int session_binding(char *out, size_t size, const char **why)
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-/* A process never outlives its boot, so the boot id is read once (under a
- * lock: a threaded host may call PAM from two threads). */
 static int boot_id(char *out, size_t size)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static char cached[SU_GRACE_BOOT_ID_MAX];
-	char fresh[SU_GRACE_BOOT_ID_MAX];
-	int rc = -1;
-
-	pthread_mutex_lock(&lock);
-	if (cached[0] == '\0' &&
-	    read_proc("/proc/sys/kernel/random/boot_id", fresh, sizeof(fresh)) == 0)
-		memcpy(cached, fresh, sizeof(cached));
-	if (cached[0] != '\0' && strlen(cached) < size) {
-		memcpy(out, cached, strlen(cached) + 1);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&lock);
-	return rc;
+	return read_proc("/proc/sys/kernel/random/boot_id", out, size);
 }
 
 int su_grace_here_now(const su_log *log, su_grace_here *here)

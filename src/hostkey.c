@@ -17,18 +17,10 @@
 int su_hostkey_load(const su_log *log, const char *path,
 		    unsigned char key[SU_HOSTKEY_BYTES])
 {
-	su_file_id id;
-
-	return su_hostkey_load_id(log, path, key, &id);
-}
-
-int su_hostkey_load_id(const su_log *log, const char *path,
-		       unsigned char key[SU_HOSTKEY_BYTES], su_file_id *id)
-{
 	su_buf buf = {0};
 	int rc;
 
-	rc = su_read_file_id(log, path, SU_FILE_SECRET, HOSTKEY_READ_MAX, &buf, id);
+	rc = su_read_file(log, path, SU_FILE_SECRET, HOSTKEY_READ_MAX, &buf);
 	if (rc == SU_NOTFOUND) {
 		su_logf(log, LOG_ERR,
 			"%s does not exist; run 'stepupctl init' to create the host key", path);

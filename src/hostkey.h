@@ -18,10 +18,6 @@
  * The caller wipes key with su_erase. */
 int su_hostkey_load(const su_log *log, const char *path,
 		    unsigned char key[SU_HOSTKEY_BYTES]);
-/* The same, also giving the version of the file the key came from (for
- * su_grace_check: what it verified stays verified while that holds). */
-int su_hostkey_load_id(const su_log *log, const char *path,
-		       unsigned char key[SU_HOSTKEY_BYTES], su_file_id *id);
 
 /* What su_hostkey_create did. */
 enum su_hostkey_made {

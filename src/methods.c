@@ -18,8 +18,7 @@ int su_flow_need_hostkey(struct stepup *s)
 {
 	if (s->have_hostkey)
 		return 0;
-	if (su_hostkey_load_id(&s->log, s->settings.hostkey, s->hostkey, &s->hostkey_id) !=
-	    SU_OK)
+	if (su_hostkey_load(&s->log, s->settings.hostkey, s->hostkey) != SU_OK)
 		return -1;
 	s->have_hostkey = true;
 	return 0;
@@ -131,20 +130,6 @@ static enum verdict email_check(struct stepup *s, struct answer *a, su_state_txn
 
 /* ---- recovery codes ---------------------------------------------------------------- */
 
-/* Code index of the set in before is still there, the same, in now. */
-static bool same_recovery_code(const su_kv *before, const su_kv *now, unsigned index)
-{
-	char key[32];
-	const char *a, *b;
-
-	snprintf(key, sizeof(key), "recovery_%u", index);
-	a = su_kv_get(before, key);
-	b = su_kv_get(now, key);
-	return a != NULL && b != NULL && strcmp(a, b) == 0 &&
-	       su_kv_get(before, "recovery_set") != NULL && su_kv_get(now, "recovery_set") != NULL &&
-	       strcmp(su_kv_get(before, "recovery_set"), su_kv_get(now, "recovery_set")) == 0;
-}
-
 static bool recovery_shaped(const struct stepup *s, const char *code)
 {
 	char canon[SU_RECOVERY_CHARS + 1];
@@ -185,8 +170,8 @@ static enum verdict recovery_check(struct stepup *s, struct answer *a, su_state_
 
 	if (a->recovery != 0)
 		return VERDICT_ERROR;
-	if (a->recovery_index == 0 || !same_recovery_code(&s->record, &a->record_now,
-							  a->recovery_index))
+	if (a->recovery_index == 0 || !su_recovery_same_code(&s->record, &a->record_now,
+							     a->recovery_index))
 		return VERDICT_WRONG;
 	if (su_recovery_use(&s->log, su_state_name(txn), &a->record_now, state,
 			    a->recovery_index, &was_used) != 0)

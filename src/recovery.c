@@ -295,6 +295,20 @@ int su_recovery_match(const su_log *log, const char *path,
 	return rc;
 }
 
+bool su_recovery_same_code(const su_kv *before, const su_kv *now, unsigned index)
+{
+	char key[32];
+	const char *a, *b, *set_a, *set_b;
+
+	code_key(index, key, sizeof(key));
+	a = su_kv_get(before, key);
+	b = su_kv_get(now, key);
+	set_a = su_kv_get(before, "recovery_set");
+	set_b = su_kv_get(now, "recovery_set");
+	return a != NULL && b != NULL && set_a != NULL && set_b != NULL &&
+	       strcmp(a, b) == 0 && strcmp(set_a, set_b) == 0;
+}
+
 /* The used list of state, as a bit per code, if it is about set. */
 static int used_codes(const su_log *log, const char *path, const su_kv *state,
 		      const char *set, unsigned count, bool *used)

@@ -74,6 +74,11 @@ int su_recovery_match(const su_log *log, const char *path,
 		      const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
 		      const su_kv *record, const char *canon, unsigned *index);
 
+/* Code index of the set in before is still there, the same, in now (the
+ * record read again under the lock: a set made while the prompt waited
+ * voids the code matched against the old one). */
+bool su_recovery_same_code(const su_kv *before, const su_kv *now, unsigned index);
+
 /* Under the state lock: mark code index used. *was_used: it already was
  * (nothing changed). 0 or -1 (malformed state, logged). */
 int su_recovery_use(const su_log *log, const char *path, const su_kv *record,

@@ -38,46 +38,21 @@ void su_buf_free(su_buf *buf);
  * writable by group or others, ancestors likewise unless sticky (/tmp). */
 int su_check_dir(const su_log *log, const char *dir);
 
-/* Within one PAM call: a directory su_check_dir found safe is not checked
- * again until su_dir_memo_end (this thread only; begin also clears). */
-void su_dir_memo_begin(void);
-void su_dir_memo_end(void);
-
 /* Read a whole file after the checks above. SU_NOTFOUND (not logged) when it
  * does not exist; SU_ERR (logged: path and reason) for any refusal. */
 int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 		 size_t max_size, su_buf *out);
 
-/* One version of a file. Any write or replacement moves ctime (or the
- * inode), and ctime cannot be set back by anybody but the clock: so two
- * equal ids of a root-owned file mean the same contents. Except within one
- * tick of the file system's clock (a jiffy, or a second on some): two
- * writes in one tick, with the same size and inode, leave one id. So an id
- * read less than SU_FILE_SETTLE_SECONDS after the file last changed is not
- * settled, and never found unchanged (as git treats a "racily clean"
- * index entry). */
-#define SU_FILE_SETTLE_SECONDS 2
+/* Who owns what su_read_file_id read, and its permission bits: for a
+ * caller that judges them itself (SU_FILE_FOREIGN). Taken after the read. */
 typedef struct su_file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	bool settled; /* ctime was SU_FILE_SETTLE_SECONDS old when read */
-	uid_t uid;    /* owner and permission bits, for a caller that judges */
-	mode_t mode;  /* them itself (SU_FILE_FOREIGN); not part of the id */
+	uid_t uid;
+	mode_t mode;
 } su_file_id;
 
-/* su_read_file, also giving the id of what was read (taken after the read,
- * so a change while reading makes a later su_stat_file differ). */
+/* su_read_file, also giving the owner and mode of what was read. */
 int su_read_file_id(const su_log *log, const char *path, enum su_file_kind kind,
 		    size_t max_size, su_buf *out, su_file_id *id);
-
-/* Whether path is still the version id names, by one lstat: for a caller
- * that keeps what it parsed from a file it read with su_read_file_id (all
- * checks passed then). Always false for an id not settled. An unchanged id of a root-owned file means the same
- * contents however the directories above it may have changed since: any
- * file put in its place has another id. */
-bool su_file_unchanged(const char *path, const su_file_id *id);
 
 /* Open a secret file for rewriting in place (the state file: see
  * statefile.c), after the checks of a read: a root-owned regular file

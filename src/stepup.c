@@ -98,11 +98,8 @@ static enum step grace_record(struct stepup *s, su_grace_here *here)
 
 	if (s->settings.grace == 0 || !s->have_uid || su_grace_here_now(&s->log, here) != 0)
 		return STEP_GO;
-	if (su_grace_check_seen(&s->log, s->settings.grace_dir, s->settings.hostkey, &want,
-				&method) != SU_OK &&
-	    (su_flow_need_hostkey(s) != 0 ||
-	     su_grace_check(&s->log, s->settings.grace_dir, s->hostkey, &s->hostkey_id, &want,
-			    &method) != SU_OK))
+	if (su_flow_need_hostkey(s) != 0 ||
+	    su_grace_check(&s->log, s->settings.grace_dir, s->hostkey, &want, &method) != SU_OK)
 		return STEP_GO;
 	su_audit(s->pamh, &s->who, su_methods_str(method, name, sizeof(name)), "success",
 		 "grace");
@@ -255,9 +252,7 @@ int su_stepup_authenticate(pam_handle_t *pamh, const su_args *args)
 	}
 	su_audit_who_from_pam(pamh, s.user, &s.who);
 	s.service = s.who.service ? s.who.service : "this action";
-	su_dir_memo_begin();
 	rc = run(&s, args);
-	su_dir_memo_end();
 	stepup_free(&s);
 	return rc;
 }

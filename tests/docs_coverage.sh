@@ -171,7 +171,7 @@ LONGOPTS=$(grep -o '{ "[a-z-]*", \(no\|required\|optional\)_argument' "$SRC/src/
 	sed 's/{ "\([a-z-]*\)".*/\1/' | sort -u)
 SHORTOPTS=$(grep -o 'getopt_long([^"]*"[^"]*"' "$SRC/src/stepupctl.c" | sed 's/.*"\([^"]*\)"$/\1/' |
 	tr -d '+:' | fold -w1 | sort -u)
-EXITS=$(grep -o 'CTL_[A-Z]* = [0-9][0-9]*' "$SRC/src/stepupctl.c" | sed 's/.* = //' | sort -u)
+EXITS=$(grep -o 'CTL_[A-Z]* = [0-9][0-9]*' "$SRC/src/stepupctl/ctl.h" | sed 's/.* = //' | sort -u)
 # stepup-gate: kept variables, set variables, PATH, service, items, signals.
 GATE_SRC=$SRC/src/stepup-gate.c
 GATE_KEEP=$( {

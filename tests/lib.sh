@@ -399,6 +399,28 @@ lock_su_stack() {
 	flock -w 600 "$SU_STACK_LOCK" || tap_bail "the su stack lock is held too long"
 }
 
+# take_su_stack FORMAT [ARG...]: /etc/pam.d/su becomes printf FORMAT ARG...
+# for this test, under lock_su_stack; the original is kept outside the
+# test tree (an earlier cleanup removes the tree) and put back by
+# give_back_su_stack, which runs at exit too. SU_SUM is the original's checksum, for a test that checks
+# its cleanup.
+SU_BACKUP=
+take_su_stack() {
+	lock_su_stack
+	SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX) || tap_bail "mktemp failed"
+	cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
+	SU_SUM=$(sha256sum </etc/pam.d/su)
+	add_cleanup give_back_su_stack
+	# shellcheck disable=SC2059 # the format is the caller's
+	printf "$@" >/etc/pam.d/su
+}
+give_back_su_stack() {
+	if [ -n "$SU_BACKUP" ] && [ -f "$SU_BACKUP/su" ]; then
+		cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP" && SU_BACKUP=
+	fi
+	if [ -n "${SU_STACK_LOCK:-}" ]; then flock -u "$SU_STACK_LOCK"; fi
+}
+
 # --- time and codes --------------------------------------------------------------
 # code_at EPOCH SECRET [oathtool options, e.g. -d 8]: the TOTP code at EPOCH.
 code_at() {

@@ -32,16 +32,12 @@ SVC=stepup-hostile-$ID
 SUDO_SVC=stepup-hsudo-$ID
 SUDOERS=/etc/sudoers.d/stepup-hostile-$ID
 G=stepuphg$ID
-SU_BACKUP=
 USERS=()
 LIMITS=(1 40 100 4096)
 
 cleanup() {
 	local u
 	rm -f "$SUDOERS" "/etc/pam.d/$SVC" "/etc/pam.d/$SUDO_SVC" "/etc/pam.d/$SVC-count"
-	if [ -n "$SU_BACKUP" ] && [ -f "$SU_BACKUP/su" ]; then
-		cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP"
-	fi
 	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
 	groupdel "$G" 2>/dev/null
 }
@@ -157,20 +153,15 @@ for limit in "${LIMITS[@]}"; do
 done
 
 # --- 9-12: real su, identity=ruser ------------------------------------------------------
-lock_su_stack
-SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX)
-cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
-SU_SUM=$(sha256sum </etc/pam.d/su)
-printf 'auth required %s config=%s identity=ruser\naccount required pam_permit.so\nsession required pam_permit.so\n' \
-	"$STEPUP_MODULE" "$CONF" >/etc/pam.d/su
+take_su_stack 'auth required %s config=%s identity=ruser\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF"
 TARGET=hsut$ID
 new_user "$TARGET"
 for limit in "${LIMITS[@]}"; do
 	tap_check "su, RLIMIT_FSIZE=$limit, SIGXFSZ ignored: every wrong code counted (locked after 3) or none judged; the right code refused" \
 		fsize_case su "$limit"
 done
-cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP" && SU_BACKUP=
-flock -u "$SU_STACK_LOCK"
+give_back_su_stack
 
 # --- 13: the write has one shape whatever the outcome -----------------------------------
 # The syscalls that touch the disk, with their sizes and offsets, from the
@@ -241,12 +232,14 @@ cp -p "$T/shape.state" "$STATE/$U"
 file_calls "$E" "$(code_at "$E" "$(secret_for "$U")")" "$T/tright.sys"
 cp -p "$T/shape.state" "$STATE/$U"
 file_calls "$E" "$(wrong_at "$E" "$U")" "$T/twrong.sys"
-{ echo "recovery, right:"; cat "$T/rright.sys"; echo "recovery, wrong:"; cat "$T/rwrong.sys"; } | tap_diag_stream
+{
+	for f in rright rwrong tright twrong; do echo "$f:"; cat "$T/$f.sys"; done
+} | tap_diag_stream
 if [ -s "$T/rright.sys" ] && grep -q '^fdatasync' "$T/rright.sys" &&
-	cmp -s "$T/rright.sys" "$T/rwrong.sys"; then
-	tap_ok "from the answer to the flush, a right and a wrong recovery code make the same file syscalls (the record is read either way)"
+	cmp -s "$T/rright.sys" "$T/rwrong.sys" && cmp -s "$T/tright.sys" "$T/twrong.sys"; then
+	tap_ok "from the answer to the flush, a right and a wrong recovery code (and TOTP code) make the same file syscalls (the record is read either way)"
 else
-	tap_not_ok "from the answer to the flush, a right and a wrong recovery code make the same file syscalls (the record is read either way)"
+	tap_not_ok "from the answer to the flush, a right and a wrong recovery code (and TOTP code) make the same file syscalls (the record is read either way)"
 fi
 
 # --- 15: SIGKILL at random instants ---------------------------------------------------------

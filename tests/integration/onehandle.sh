@@ -1,10 +1,10 @@
 #!/bin/bash
 # Many calls on one PAM handle in one process (tests/helpers/pam_loop), as a
-# long-lived caller makes them. Such a process keeps the config it parsed
-# and the grace record it verified while the files are the versions it
-# read (and settled: SU_FILE_SETTLE_SECONDS old); every change made between
-# its calls must still count at once: a record changed in place, the host
-# key replaced and put back, a revoke, the config changed in place or
+# long-lived caller makes them. Nothing is cached between calls, and a
+# cache keyed on file versions, should one come back, would trust only
+# versions some seconds old: every change made between calls, to files
+# that old, must count at once: a record changed in place, the host key
+# replaced and put back, a revoke, the config changed in place or
 # replaced, a new audit session.
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
@@ -16,7 +16,7 @@ own_visible_session "$0" "$@"
 LOOP=$TOP_BUILDDIR/tests/helpers/pam_loop
 [ -x "$LOOP" ] || tap_bail "$LOOP is not built (make check builds it)"
 U=stepup1h$$
-SETTLE=3 # SU_FILE_SETTLE_SECONDS + 1
+SETTLE=3 # files this old are what a version-keyed cache would trust
 
 tap_plan 8
 install_traps

@@ -15,15 +15,11 @@ ID=$$
 U=stepupsu$ID A=stepupsa$ID B=stepupsb$ID G=stepupsg$ID
 SUDOERS=/etc/sudoers.d/stepup-test-$ID
 SUDO_SVC=stepup-sudo-$ID
-SU_BACKUP=
 created_users=()
 
 cleanup() {
 	local u
 	rm -f "$SUDOERS" "/etc/pam.d/$SUDO_SVC"
-	if [ -n "$SU_BACKUP" ] && [ -f "$SU_BACKUP/su" ]; then
-		cp -a "$SU_BACKUP/su" /etc/pam.d/su && rm -rf "$SU_BACKUP"
-	fi
 	for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null; done
 	groupdel "$G" 2>/dev/null
 }
@@ -81,13 +77,8 @@ sudo_wrong_code_refused() { ! as_user "$U" "000000" sudo -S true && asked; }
 tap_check "sudo: a wrong code is refused, sudo exits non-zero" sudo_wrong_code_refused
 
 # su with identity=ruser: the caller's code, not the target's
-# Outside the test tree: the tree is removed by an earlier cleanup.
-lock_su_stack
-SU_BACKUP=$(mktemp -d /tmp/stepup-su-backup.XXXXXX)
-cp -a /etc/pam.d/su "$SU_BACKUP/su" || tap_bail "cannot back up /etc/pam.d/su"
-SU_SUM=$(sha256sum </etc/pam.d/su)
-printf 'auth required %s config=%s identity=ruser grace=0\naccount required pam_permit.so\nsession required pam_permit.so\n' \
-	"$STEPUP_MODULE" "$CONF" >/etc/pam.d/su
+take_su_stack 'auth required %s config=%s identity=ruser grace=0\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF"
 su_accepts_callers_code() { as_user "$A" "$(code_now "$SA")" su "$B" -c true && asked; }
 tap_check "su B by A with identity=ruser: A's code is accepted" su_accepts_callers_code
 su_refuses_targets_code() { ! as_user "$A" "$(code_now "$SB")" su "$B" -c true && asked; }

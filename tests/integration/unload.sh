@@ -2,9 +2,8 @@
 # Nothing kept per module load. libpam loads the module at each pam_start
 # and unloads it at each pam_end, so a process that starts a handle per
 # client (tests/helpers/pam_cycles) would lose whatever the module keeps
-# past its unload once per cycle: its process-wide caches (the parsed
-# config, the verified grace record, the HMAC template of the host key)
-# are freed by destructors. 3,000 start/authenticate/end cycles on the
+# past its unload once per cycle: the one thing it keeps across calls, the
+# HMAC template of the host key, is freed when it is unloaded. 3,000 start/authenticate/end cycles on the
 # grace path, the cheapest and so the most repeated one, must grow the
 # resident set by less than 128 KiB after a warm-up of 200 (a leak of 0.5
 # KiB per cycle grows it by some 1.4 MiB).

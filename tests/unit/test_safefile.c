@@ -1412,83 +1412,6 @@ static void r7_foreign_root_file_only_through_roots_directories(void **state)
 	expect_read_ok(r, SU_FILE_FOREIGN, "MINE\n");
 }
 
-/* --- versions (su_file_id, su_file_unchanged) -------------------------------- */
-
-static void read_id(const char *path, su_file_id *id)
-{
-	su_buf buf;
-	capture cap;
-	char *msg;
-
-	capture_begin(&cap);
-	assert_int_equal(su_read_file_id(&test_log, path, SU_FILE_SECRET, 4096, &buf, id), SU_OK);
-	msg = capture_end(&cap);
-	assert_string_equal(msg, "");
-	free(msg);
-	su_buf_free(&buf);
-}
-
-/* Written just now: two writes in one tick of the file system's clock
- * could leave one id, so it is never taken as unchanged. */
-static void version_fresh_file_is_not_settled(void **state)
-{
-	fixture *fx = *state;
-	char file[PATH_MAX];
-	su_file_id id;
-
-	NEED_ROOT();
-	JOIN(file, fx->dir, "fresh");
-	make_file(file, "version=1\n", 0600, 0);
-	read_id(file, &id);
-	assert_false(id.settled);
-	assert_false(su_file_unchanged(file, &id));
-}
-
-static void version_every_change_is_seen(void **state)
-{
-	fixture *fx = *state;
-	enum { KEPT, REWRITTEN, CHMODDED, CHOWNED, RENAMED_OVER, REMOVED, SYMLINKED, N };
-	static const char *const names[N] = { "kept", "rewritten", "chmodded", "chowned",
-					      "renamed-over", "removed", "symlinked" };
-	char file[N][PATH_MAX], other[PATH_MAX];
-	su_file_id id[N];
-	int fd;
-
-	NEED_ROOT();
-	for (int i = 0; i < N; i++) {
-		JOIN(file[i], fx->dir, names[i]);
-		make_file(file[i], "version=1\nx=1\n", 0600, 0);
-	}
-	JOIN(other, fx->dir, "other");
-	make_file(other, "version=1\nx=2\n", 0600, 0);
-	sleep(SU_FILE_SETTLE_SECONDS + 1);
-	for (int i = 0; i < N; i++) {
-		read_id(file[i], &id[i]);
-		assert_true(id[i].settled);
-		assert_true(su_file_unchanged(file[i], &id[i]));
-	}
-
-	/* same size, same inode, in place */
-	fd = open(file[REWRITTEN], O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "2", 1, 12), 1);
-	close(fd);
-	assert_int_equal(chmod(file[CHMODDED], 0600), 0); /* even to the same mode */
-	assert_int_equal(chown(file[CHOWNED], NOBODY, 0), 0);
-	assert_int_equal(chown(file[CHOWNED], 0, 0), 0);
-	assert_int_equal(rename(other, file[RENAMED_OVER]), 0);
-	assert_int_equal(unlink(file[REMOVED]), 0);
-	assert_int_equal(rename(file[SYMLINKED], other), 0);
-	assert_int_equal(symlink(other, file[SYMLINKED]), 0);
-
-	assert_true(su_file_unchanged(file[KEPT], &id[KEPT]));
-	for (int i = KEPT + 1; i < N; i++)
-		if (su_file_unchanged(file[i], &id[i]))
-			fail_msg("%s: change not seen", names[i]);
-	/* an id is one path's: another file's never matches */
-	assert_false(su_file_unchanged(file[REWRITTEN], &id[KEPT]));
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1537,8 +1460,6 @@ int main(void)
 		T(r7_foreign_file_writable_by_others_is_refused),
 		T(r7_foreign_device_or_fifo_is_never_opened_for_reading),
 		T(r7_foreign_root_file_only_through_roots_directories),
-		T(version_fresh_file_is_not_settled),
-		T(version_every_change_is_seen),
 	};
 
 	return cmocka_run_group_tests_name("safefile", tests, NULL, NULL);
