@@ -94,6 +94,8 @@ static const struct key keys[] = {
 	STR(state_dir, K_PATH, KEY_GLOBAL, "/var/lib/stepup/state"),
 	STR(grace_dir, K_PATH, KEY_GLOBAL, "/run/stepup/grace"),
 	STR(hostkey, K_PATH, KEY_GLOBAL, "/etc/stepup/hostkey"),
+	/* Read only where users are kept in a directory (fleetkey.h). */
+	STR(fleet_key, K_PATH, KEY_GLOBAL, "/etc/stepup/fleetkey"),
 };
 
 #undef F

@@ -53,6 +53,7 @@ typedef struct su_settings {
 	char *state_dir;
 	char *grace_dir;
 	char *hostkey;
+	char *fleet_key;            /* shared by the hosts of a directory store */
 	bool debug;
 	/* [gate]: exempt_command patterns (fnmatch, whole command), one per
 	 * line, NULL when none */

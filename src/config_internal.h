@@ -53,7 +53,7 @@ union val {
 
 /* The rows of keys[]; a layer (config_parse.c) holds one value per row, so
  * the count must be known where keys[] is not: config.c asserts it. */
-#define CONF_KEY_COUNT 26
+#define CONF_KEY_COUNT 27
 extern const struct key *const conf_keys;
 
 /* The row named by len bytes at name, or NULL. */

@@ -116,6 +116,10 @@ static const ctl_command commands[] = {
 	{ "import", cmd_import, 3, 3, "google-authenticator USER FILE",
 	  "enrol USER from their google-authenticator FILE: the TOTP secret, "
 	  "and the scratch codes as recovery codes", plain_options, NULL, true },
+	{ "fleet-key", cmd_fleet_key, 1, 2, "init|rotate|retire KID|show",
+	  "make the fleet key that hosts keeping users in a directory share, add a "
+	  "new current key, remove an older one, or list the key ids",
+	  plain_options, NULL, false },
 };
 
 static const ctl_command *find_command(const char *name)

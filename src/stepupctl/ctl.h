@@ -134,5 +134,6 @@ int cmd_remove(ctl *c, char **args, int nargs);       /* remove.c */
 int cmd_unlock(ctl *c, char **args, int nargs);       /* remove.c */
 int cmd_grace(ctl *c, char **args, int nargs);        /* grace.c */
 int cmd_test_email(ctl *c, char **args, int nargs);   /* test-email.c */
+int cmd_fleet_key(ctl *c, char **args, int nargs);    /* fleetkey.c */
 
 #endif

@@ -14,9 +14,9 @@
 #
 # The seeds under tests/fuzz/corpus/NAME/ are copied to a scratch directory
 # under /tmp, so the tree is never changed, and the scratch directory is
-# removed at the end. Needs no network. The grace harness needs root (the
-# safe-file rules refuse files that are not root's); without root it is
-# skipped. Prints "fuzz: NAME: ok (N runs)" or "fuzz: NAME: FAILED" with
+# removed at the end. Needs no network. The grace and fleetkey harnesses
+# need root (the safe-file rules refuse files that are not root's); without
+# root they are skipped. Prints "fuzz: NAME: ok (N runs)" or "fuzz: NAME: FAILED" with
 # the input and the end of the output, then "N passed, N failed"; exits
 # non-zero if anything failed.
 set -uo pipefail
@@ -125,8 +125,8 @@ for name in $harnesses; do
 		failed=$((failed + 1))
 		continue
 	fi
-	if [ "$name" = grace ] && [ "$(id -u)" != 0 ]; then
-		echo "fuzz: grace: skipped (needs root: records must be root's files)"
+	if { [ "$name" = grace ] || [ "$name" = fleetkey ]; } && [ "$(id -u)" != 0 ]; then
+		echo "fuzz: $name: skipped (needs root: its files must be root's)"
 		skipped=$((skipped + 1))
 		continue
 	fi
