@@ -90,14 +90,18 @@ static int prepare_attempt(struct stepup *s)
  * to 4): the failure is counted and kept as the fallback before the
  * answer is judged; the judgement then changes the state (a success
  * clears the tally) and exactly one slot is written, whatever the
- * outcome. Nothing is said here: the caller speaks once this returns. */
-static void judge_and_record(struct stepup *s, const char *code, struct attempt_result *r)
+ * outcome. Nothing is said here: the caller speaks once this returns.
+ * SU_CONFLICT: another host wrote the user's entry first (the directory
+ * store): nothing was written, the judgement's log lines are dropped, and
+ * the caller judges again from the entry as it now is. */
+static int judge_once(struct stepup *s, const char *code, struct attempt_result *r)
 {
 	su_lockout_rule rule = {s->settings.lockout_attempts, s->settings.lockout_time};
 	struct answer a = {.code = code};
 	su_state_txn *txn = NULL;
 	su_kv *state;
 	time_t until = 0;
+	int rc = SU_ERR;
 
 	*r = (struct attempt_result){VERDICT_ERROR, s->offered, 0, false};
 	if (prepare_attempt(s) != 0 || su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
@@ -115,9 +119,16 @@ static void judge_and_record(struct stepup *s, const char *code, struct attempt_
 	r->verdict = judge(s, &a, txn, state, &r->by);
 	if (r->verdict == VERDICT_ACCEPTED)
 		su_lockout_clear(state);
-	if (r->verdict == VERDICT_ERROR || su_state_commit(txn) != SU_OK) {
+	rc = r->verdict == VERDICT_ERROR ? SU_ERR : su_state_commit(txn);
+	if (rc != SU_OK && rc != SU_CONFLICT) {
 		r->verdict = VERDICT_ERROR;
-		r->counted = su_state_commit_armed(txn) == SU_OK;
+		rc = su_state_commit_armed(txn);
+		r->counted = rc == SU_OK;
+	}
+	if (rc == SU_CONFLICT) {
+		su_log_drop();
+		*r = (struct attempt_result){VERDICT_ERROR, s->offered, 0, false};
+		goto out;
 	}
 	if (r->verdict != VERDICT_ACCEPTED && (r->verdict != VERDICT_ERROR || r->counted))
 		r->locked_until = until;
@@ -126,6 +137,17 @@ out:
 	su_log_release();
 	su_kv_free(&a.record_now);
 	su_erase(&a, sizeof(a));
+	return rc;
+}
+
+static void judge_and_record(struct stepup *s, const char *code, struct attempt_result *r)
+{
+	while (judge_once(s, code, r) == SU_CONFLICT)
+		if (!su_store_may_retry(s->store)) {
+			su_logf(&s->log, LOG_ERR, "%s: other hosts kept writing the user's entry; "
+				"the answer was not judged (ldap_retries, ldap_timeout)", s->user);
+			break;
+		}
 }
 
 /* An attempt's outcome said and logged; its write is already durable. */

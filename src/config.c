@@ -27,6 +27,7 @@ static const char *const missing_words[] = { "deny", "allow", NULL };
 static const char *const tls_words[] = { "required", "none", NULL };
 static const char *const bool_words[] = { "no", "yes", NULL };
 static const char *const identity_words[] = { "user", "ruser", NULL };
+static const char *const store_words[] = { "files", "ldap", NULL };
 
 /* words[] order is the enum order: index 0 is the zero value. */
 static void set_missing(su_settings *s, unsigned v)
@@ -42,6 +43,11 @@ static void set_smtp_tls(su_settings *s, unsigned v)
 static void set_identity(su_settings *s, unsigned v)
 {
 	s->identity = v == 1 ? SU_IDENTITY_RUSER : SU_IDENTITY_USER;
+}
+
+static void set_store(su_settings *s, unsigned v)
+{
+	s->store = v == 1 ? SU_STORE_LDAP : SU_STORE_FILES;
 }
 
 static void set_debug(su_settings *s, unsigned v)
@@ -96,6 +102,18 @@ static const struct key keys[] = {
 	STR(hostkey, K_PATH, KEY_GLOBAL, "/etc/stepup/hostkey"),
 	/* Read only where users are kept in a directory (fleetkey.h). */
 	STR(fleet_key, K_PATH, KEY_GLOBAL, "/etc/stepup/fleetkey"),
+	/* The directory store (store_ldap.c, docs/design.md "The directory
+	 * store"): where records and state live is one choice per host. */
+	WORD(store, store_words, set_store, KEY_GLOBAL, "files"),
+	STR(ldap_uri, K_LDAP_URIS, KEY_GLOBAL, NULL),
+	STR(ldap_base, K_DN, KEY_GLOBAL, NULL),
+	STR(ldap_ca_file, K_PATH, KEY_GLOBAL, NULL),
+	STR(ldap_cert, K_PATH, KEY_GLOBAL, NULL),
+	STR(ldap_key, K_PATH, KEY_GLOBAL, NULL),
+	STR(ldap_bind_dn, K_DN, KEY_GLOBAL, NULL),
+	STR(ldap_password_file, K_PATH, KEY_GLOBAL, NULL),
+	UINT(ldap_timeout, 1, 60, KEY_GLOBAL, 5),
+	UINT(ldap_retries, 1, 64, KEY_GLOBAL, 16),
 };
 
 #undef F

@@ -20,6 +20,8 @@ enum su_missing { SU_MISSING_DENY, SU_MISSING_ALLOW };
 enum su_smtp_tls { SU_SMTP_TLS_REQUIRED, SU_SMTP_TLS_NONE };
 /* Who must step up: PAM_USER (sudo), or the invoking user (su -). */
 enum su_identity { SU_IDENTITY_USER, SU_IDENTITY_RUSER };
+/* Where users' records and state live: files on this host, or a directory. */
+enum su_store_kind { SU_STORE_FILES, SU_STORE_LDAP };
 
 #define SU_CONFIG_MAX_SIZE (64 * 1024)
 
@@ -54,6 +56,15 @@ typedef struct su_settings {
 	char *grace_dir;
 	char *hostkey;
 	char *fleet_key;            /* shared by the hosts of a directory store */
+	enum su_store_kind store;   /* where records and state live */
+	char *ldap_uri;             /* "URI URI..." (store = ldap) */
+	char *ldap_base;            /* the DN the users' entries are under */
+	char *ldap_ca_file;
+	char *ldap_cert, *ldap_key; /* SASL EXTERNAL with the host's certificate */
+	char *ldap_bind_dn;         /* or a simple bind, with */
+	char *ldap_password_file;   /* the password in this file (root, 0600) */
+	unsigned ldap_timeout;      /* seconds: all directory work of one call */
+	unsigned ldap_retries;      /* conflicting writes tried again at most */
 	bool debug;
 	/* [gate]: exempt_command patterns (fnmatch, whole command), one per
 	 * line, NULL when none */

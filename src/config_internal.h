@@ -25,6 +25,9 @@ enum kind {
 	K_URL,     /* char * field, smtps:// or smtp:// */
 	K_EMAIL,   /* char * field, one bare address */
 	K_PATH,    /* char * field, absolute, no ".." */
+	K_LDAP_URIS, /* char * field, ldaps://, ldap:// or ldapi:// URIs
+		      * separated by one blank (store_ldap.c) */
+	K_DN,      /* char * field, an LDAP DN: printable ASCII with an '=' */
 };
 
 enum {
@@ -53,7 +56,7 @@ union val {
 
 /* The rows of keys[]; a layer (config_parse.c) holds one value per row, so
  * the count must be known where keys[] is not: config.c asserts it. */
-#define CONF_KEY_COUNT 27
+#define CONF_KEY_COUNT 37
 extern const struct key *const conf_keys;
 
 /* The row named by len bytes at name, or NULL. */
@@ -87,7 +90,7 @@ int conf_parse_text(const su_log *log, const char *path, char *text,
 static inline bool is_string_kind(enum kind kind)
 {
 	return kind == K_GROUPS || kind == K_SERVICES || kind == K_URL ||
-	       kind == K_EMAIL || kind == K_PATH;
+	       kind == K_EMAIL || kind == K_PATH || kind == K_LDAP_URIS || kind == K_DN;
 }
 
 static inline bool is_blank(char c)

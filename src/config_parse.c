@@ -338,6 +338,36 @@ static void parse_line(struct parser *p, char *line, size_t len)
 		parse_assignment(p, line);
 }
 
+/* The directory store's keys make sense only together: where (ldap_uri,
+ * ldap_base) and as whom (a certificate with its key, or a bind DN with
+ * its password file; neither over ldapi://, where the socket's peer
+ * credentials are the identity). Checked whatever the store, so that a
+ * half-written fleet section is found before it is switched on. */
+static bool store_keys_agree(const su_log *log, const char *path, const su_settings *s)
+{
+	const char *why = NULL;
+
+	if (s->store == SU_STORE_LDAP && (s->ldap_uri == NULL || s->ldap_base == NULL))
+		why = "store = ldap needs ldap_uri and ldap_base";
+	else if ((s->ldap_cert == NULL) != (s->ldap_key == NULL))
+		why = "ldap_cert and ldap_key go together";
+	else if ((s->ldap_bind_dn == NULL) != (s->ldap_password_file == NULL))
+		why = "ldap_bind_dn and ldap_password_file go together";
+	else if (s->ldap_cert != NULL && s->ldap_bind_dn != NULL)
+		why = "give either ldap_cert (SASL EXTERNAL) or ldap_bind_dn (simple bind), not both";
+	else if (s->ldap_uri != NULL && s->ldap_cert == NULL && s->ldap_bind_dn == NULL &&
+		 strncmp(s->ldap_uri, "ldapi://", 8) != 0)
+		why = "ldap_uri needs ldap_cert and ldap_key, or ldap_bind_dn and "
+		      "ldap_password_file (only ldapi:// needs neither)";
+	else if (s->ldap_uri != NULL && strncmp(s->ldap_uri, "ldapi://", 8) != 0 &&
+		 s->ldap_ca_file == NULL)
+		why = "ldap_uri over the network needs ldap_ca_file (the CA that signed the "
+		      "directory's certificate)";
+	if (why != NULL)
+		su_logf(log, LOG_ERR, "%s: [global]: %s", path, why);
+	return why == NULL;
+}
+
 /* Parse text (len bytes, NUL-terminated, changed in place) from path into
  * out: defaults <- [global] <- [service SERVICE]. Every error is logged. */
 int conf_parse_text(const su_log *log, const char *path, char *text,
@@ -382,6 +412,8 @@ int conf_parse_text(const su_log *log, const char *path, char *text,
 	}
 	layer_apply(&p.global, &s);
 	layer_apply(&p.target, &s);
+	if (!store_keys_agree(log, path, &s))
+		goto out;
 	s.gate_exempt = p.gate_exempt;
 	p.gate_exempt = NULL;
 	*out = s;

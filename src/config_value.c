@@ -266,6 +266,80 @@ static bool check_url(const char *text, char *why, size_t size)
 	return true;
 }
 
+/* One URI of ldap_uri: the scheme says how it is protected (ldaps://: TLS
+ * from the start; ldap://: StartTLS, which store_ldap.c requires;
+ * ldapi://: a local socket, no TLS). No login, no DN or filter after the
+ * host: those are other keys. */
+static bool check_ldap_uri(const char *uri, size_t len, char *why, size_t size)
+{
+	static const char *const schemes[] = {"ldaps://", "ldap://", "ldapi://"};
+	size_t skip = 0, host;
+
+	for (size_t i = 0; i < 3 && skip == 0; i++)
+		if (len > strlen(schemes[i]) && strncmp(uri, schemes[i], strlen(schemes[i])) == 0)
+			skip = strlen(schemes[i]);
+	if (skip == 0)
+		return su_why(why, size, "'%.*s': expected ldaps://HOST, ldap://HOST or "
+			      "ldapi://SOCKET", (int)(len > 80 ? 80 : len), uri);
+	host = strcspn(uri + skip, "/");
+	if (skip + host < len && !(skip + host + 1 == len))
+		return su_why(why, size, "'%.*s': nothing may follow the host (the base is "
+			      "ldap_base)", (int)(len > 80 ? 80 : len), uri);
+	if (memchr(uri + skip, '@', host) != NULL)
+		return su_why(why, size, "'%.*s': a login does not belong in the URI (see "
+			      "ldap_bind_dn, ldap_password_file)", (int)(len > 80 ? 80 : len), uri);
+	return true;
+}
+
+/* One to four URIs, blank-separated, kept with one blank between them. */
+static bool parse_ldap_uris(const char *text, char **out, char *why, size_t size)
+{
+	char *list = calloc(1, strlen(text) + 1);
+	size_t n = 0, count = 0;
+
+	if (list == NULL)
+		return su_why(why, size, "out of memory");
+	for (const char *p = text; *p != '\0';) {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		if (++count > 4 || !check_ldap_uri(p, len, why, size)) {
+			if (count > 4)
+				su_why(why, size, "at most 4 URIs");
+			free(list);
+			return false;
+		}
+		if (n > 0)
+			list[n++] = ' ';
+		memcpy(list + n, p, len);
+		n += len;
+		p += len;
+	}
+	if (count == 0) {
+		free(list);
+		return su_why(why, size, "expected at least one URI");
+	}
+	*out = list;
+	return true;
+}
+
+/* A DN as a value: printable ASCII (the base and bind DNs are ours to
+ * choose), at least one attribute=value, at most 1024 bytes. */
+static bool check_dn(const char *text, char *why, size_t size)
+{
+	if (strlen(text) > 1024)
+		return su_why(why, size, "longer than 1024 bytes");
+	for (const char *c = text; *c != '\0'; c++)
+		if (*c < ' ' || *c > '~')
+			return su_why(why, size, "not printable ASCII");
+	if (strchr(text, '=') == NULL)
+		return su_why(why, size, "expected a DN (attribute=value,...)");
+	return true;
+}
+
 /* One bare address: it goes into a mail header and the SMTP envelope, so
  * anything that could start a second address or a comment is refused
  * (the one rule, mail.c, that stepupctl enroll ... email uses too). */
@@ -328,6 +402,12 @@ bool conf_parse_value(const struct key *k, const char *text, union val *v,
 		if (!check_path(text, why, size))
 			return false;
 		break;
+	case K_LDAP_URIS:
+		return parse_ldap_uris(text, &v->s, why, size);
+	case K_DN:
+		if (!check_dn(text, why, size))
+			return false;
+		break;
 	}
 	v->s = su_strdup(text);
 	if (v->s == NULL)
@@ -353,6 +433,8 @@ void conf_store(su_settings *s, const struct key *k, union val *v)
 	case K_URL:
 	case K_EMAIL:
 	case K_PATH:
+	case K_LDAP_URIS:
+	case K_DN:
 		free(*(char **)(void *)field);
 		*(char **)(void *)field = v->s;
 		v->s = NULL;

@@ -37,6 +37,11 @@
 #define K_ATTEMPTS "email_code_attempts"
 #define K_USED "email_code_used"
 #define K_SENT "email_sent"
+/* The host that issued the pending code: its HMAC is under that host's
+ * key and the mail names that host, so in a fleet sharing one state
+ * (store = ldap) the code is that host's alone; another host neither
+ * matches it nor spends its attempts. */
+#define K_HOST "email_code_host"
 #define K_ADDRESS "email_address"
 
 bool su_email_enrolled(const su_kv *record)
@@ -272,6 +277,27 @@ static char *sent_format(sent_list *l, time_t now)
 	return out;
 }
 
+/* This host's name as the state keeps it; "" when it has none we can use. */
+static void this_host(char *out, size_t size)
+{
+	if (gethostname(out, size) != 0 || out[size - 1] != '\0' || su_has_control(out))
+		out[0] = '\0';
+	out[size - 1] = '\0';
+}
+
+/* Whether the pending code (if any) was issued by this host. A state
+ * without the key (written before it existed) is this host's. */
+static bool issued_here(const su_kv *state)
+{
+	const char *by = su_kv_get(state, K_HOST);
+	char here[256];
+
+	if (by == NULL)
+		return true;
+	this_host(here, sizeof(here));
+	return here[0] != '\0' && strcmp(by, here) == 0;
+}
+
 int su_email_issue(const su_log *log, const char *path, su_kv *state,
 		   const char *hmac_hex, time_t now, time_t expires)
 {
@@ -294,6 +320,13 @@ int su_email_issue(const su_log *log, const char *path, su_kv *state,
 	    su_kv_set_u64(state, K_ATTEMPTS, 0) == 0 &&
 	    su_kv_set_u64(state, K_USED, 0) == 0 && su_kv_set(state, K_SENT, sent) == 0)
 		rc = 0;
+	if (rc == 0) {
+		char here[256];
+
+		this_host(here, sizeof(here));
+		if (here[0] != '\0' && su_kv_set(state, K_HOST, here) != 0)
+			rc = -1;
+	}
 	free(sent);
 	if (rc != 0) {
 		su_kv_del_prefix(state, "email_code_");
@@ -371,8 +404,8 @@ static int pending_read(const su_log *log, const char *path, const su_kv *state,
 	const su_kv_entry *h = su_kv_find(state, K_HMAC);
 
 	*p = (pending){0};
-	if (h == NULL)
-		return 0;
+	if (h == NULL || !issued_here(state))
+		return 0; /* none, or another host's: not ours to judge */
 	if (!hmac_shaped(h->value))
 		return su_fail(log, "%s:%u: key '%s': not %d lower-case hex digits", path,
 			       h->line, K_HMAC, SU_HMAC_HEX - 1);
@@ -441,7 +474,7 @@ bool su_email_pending(const su_kv *state, time_t now, time_t *expires)
 	const char *used = su_kv_get(state, K_USED), *attempts = su_kv_get(state, K_ATTEMPTS);
 	uint64_t exp, u = 0, a = 0;
 
-	if (!hmac_shaped(su_kv_get(state, K_HMAC)) ||
+	if (!hmac_shaped(su_kv_get(state, K_HMAC)) || !issued_here(state) ||
 	    !su_parse_u64(su_kv_get(state, K_EXPIRES), 0, TIME_MAX, &exp) ||
 	    (used != NULL && !su_parse_u64(used, 0, 1, &u)) ||
 	    (attempts != NULL && !su_parse_u64(attempts, 0, SU_EMAIL_CODE_MAX_ATTEMPTS, &a)))

@@ -7,6 +7,8 @@
  *   email_code_expires   Unix time after which it is refused as expired
  *   email_code_attempts  wrong answers against it so far
  *   email_code_used      1 once accepted (kept to say "already used")
+ *   email_code_host      the host that issued it (a fleet shares state:
+ *                        another host neither matches nor spends it)
  *   email_sent           Unix times of the sends in the last hour,
  *                        comma-separated, oldest first
  * A new code replaces all email_code_* keys, so a newer code voids the

@@ -55,15 +55,15 @@ static bool email_limited(struct stepup *s, time_t now, const struct email_limit
 /* Under the state lock: check the rate limits, then store the new code's
  * HMAC and the send time. 0: issued; 1: a limit or a lockout holds (the
  * user was told of a limit; s->locked_until says a lockout); -1: error. */
-static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
-			    time_t expires, bool *worth_prompting)
+static int issue_once(struct stepup *s, const char *hmac, time_t now, time_t expires,
+		      struct email_limit *l, bool *conflict)
 {
-	struct email_limit l = {SU_EMAIL_ALLOWED, 0, false};
 	su_state_txn *txn = NULL;
 	su_kv *state;
-	int rc = -1;
+	int rc = -1, commit;
 
-	*worth_prompting = false;
+	*l = (struct email_limit){SU_EMAIL_ALLOWED, 0, false};
+	*conflict = false;
 	if (su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
 	/* A prompt opened before a lock sends nothing after it. */
@@ -73,19 +73,35 @@ static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
 	default: goto out;
 	}
 	if (su_email_rate_check(&s->log, su_state_name(txn), state, &s->settings, now,
-				&l.limit, &l.retry_at) != 0)
+				&l->limit, &l->retry_at) != 0)
 		goto out;
-	if (l.limit != SU_EMAIL_ALLOWED) {
-		l.pending = su_email_pending(state, now, NULL);
+	if (l->limit != SU_EMAIL_ALLOWED) {
+		l->pending = su_email_pending(state, now, NULL);
 		rc = 1;
 		goto out;
 	}
-	if (su_email_issue(&s->log, su_state_name(txn), state, hmac, now, expires) != 0 ||
-	    su_state_commit(txn) != SU_OK)
+	if (su_email_issue(&s->log, su_state_name(txn), state, hmac, now, expires) != 0)
 		goto out;
-	rc = 0;
+	commit = su_state_commit(txn);
+	*conflict = commit == SU_CONFLICT;
+	rc = commit == SU_OK ? 0 : -1;
 out:
 	su_state_end(txn);
+	return rc;
+}
+
+/* issue_once, again while another host writes the user's entry first. */
+static int issue_email_code(struct stepup *s, const char *hmac, time_t now,
+			    time_t expires, bool *worth_prompting)
+{
+	struct email_limit l;
+	bool conflict;
+	int rc;
+
+	*worth_prompting = false;
+	do
+		rc = issue_once(s, hmac, now, expires, &l, &conflict);
+	while (conflict && su_store_may_retry(s->store));
 	if (rc == 1)
 		*worth_prompting = email_limited(s, now, &l);
 	return rc == 2 ? 1 : rc;
@@ -95,16 +111,21 @@ out:
  * user is not told to type a code that never arrived, nor made to wait. */
 static int withdraw_email_code(struct stepup *s, const char *hmac, time_t sent_at)
 {
-	su_state_txn *txn = NULL;
-	su_kv *state;
-	int rc = -1;
+	int rc = SU_CONFLICT;
 
-	if (su_state_begin(s->store, s->user, &txn, &state) == SU_OK &&
-	    su_email_withdraw(&s->log, su_state_name(txn), state, hmac, sent_at) == 0 &&
-	    su_state_commit(txn) == SU_OK)
-		rc = 0;
-	su_state_end(txn);
-	return rc;
+	while (rc == SU_CONFLICT) {
+		su_state_txn *txn = NULL;
+		su_kv *state;
+
+		rc = su_state_begin(s->store, s->user, &txn, &state);
+		if (rc == SU_OK)
+			rc = su_email_withdraw(&s->log, su_state_name(txn), state, hmac, sent_at) == 0 ?
+				     su_state_commit(txn) : SU_ERR;
+		su_state_end(txn);
+		if (rc == SU_CONFLICT && !su_store_may_retry(s->store))
+			rc = SU_ERR;
+	}
+	return rc == SU_OK ? 0 : -1;
 }
 
 static void email_send_failed(struct stepup *s, const su_smtp_result *res)

@@ -21,6 +21,12 @@ void su_log_hold(void)
 	held.n = held.dropped = 0;
 }
 
+void su_log_drop(void)
+{
+	held.on = false;
+	held.n = held.dropped = 0;
+}
+
 void su_log_release(void)
 {
 	unsigned n = held.n, dropped = held.dropped;

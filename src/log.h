@@ -28,6 +28,9 @@ void su_vlogf(const su_log *log, int prio, const char *fmt, va_list ap)
  * rule 3), not even a log line a caller might read. */
 void su_log_hold(void);
 void su_log_release(void);
+/* Release, dropping what was held: the lines of a judgement that was not
+ * written because another host wrote first (store.h, SU_CONFLICT). */
+void su_log_drop(void);
 
 /* Log at LOG_ERR and return -1, for one-line error exits. */
 int su_fail(const su_log *log, const char *fmt, ...)

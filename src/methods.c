@@ -145,13 +145,17 @@ static bool recovery_shaped(const struct stepup *s, const char *code)
  * matched. */
 static void recovery_work(struct stepup *s, struct answer *a)
 {
+	const unsigned char *keys[SU_VERIFIER_KEYS_MAX];
 	char canon[SU_RECOVERY_CHARS + 1];
 	char *name = su_store_name(s->store, s->user, SU_STORE_RECORD);
+	size_t nkeys = 0;
 
 	a->recovery = -1;
 	if (name != NULL && su_recovery_canonical(&s->record, a->code, canon) &&
-	    su_recovery_match(&s->log, name, s->hostkey, s->user, &s->record, canon,
-			      &a->recovery_index) == 0 &&
+	    su_store_verifier_keys(s->store, s->hostkey, keys, SU_VERIFIER_KEYS_MAX, &nkeys) ==
+		    SU_OK &&
+	    su_recovery_match_keys(&s->log, name, keys, nkeys, s->user, &s->record, canon,
+				   &a->recovery_index) == 0 &&
 	    su_store_load_user(s->store, s->user, &a->record_now) == SU_OK)
 		a->recovery = 0;
 	su_erase(canon, sizeof(canon));

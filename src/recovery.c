@@ -309,6 +309,23 @@ bool su_recovery_same_code(const su_kv *before, const su_kv *now, unsigned index
 	       strcmp(a, b) == 0 && strcmp(set_a, set_b) == 0;
 }
 
+int su_recovery_match_keys(const su_log *log, const char *path,
+			   const unsigned char *const keys[], size_t nkeys, const char *user,
+			   const su_kv *record, const char *canon, unsigned *index)
+{
+	unsigned found = 0, k;
+	int rc = nkeys > 0 ? 0 : -1;
+
+	*index = 0;
+	for (size_t i = 0; i < nkeys && rc == 0; i++) {
+		rc = su_recovery_match(log, path, keys[i], user, record, canon, &k);
+		if (rc == 0 && k != 0)
+			found = k; /* no early exit: every key is tried */
+	}
+	*index = rc == 0 ? found : 0;
+	return rc;
+}
+
 /* The used list of state, as a bit per code, if it is about set. */
 static int used_codes(const su_log *log, const char *path, const su_kv *state,
 		      const char *set, unsigned count, bool *used)

@@ -73,6 +73,12 @@ bool su_recovery_canonical(const su_kv *record, const char *answer, char *canon)
 int su_recovery_match(const su_log *log, const char *path,
 		      const unsigned char key[SU_HOSTKEY_BYTES], const char *user,
 		      const su_kv *record, const char *canon, unsigned *index);
+/* The same under each of nkeys keys (store.h, su_store_verifier_keys: a
+ * fleet keeps the codes made under an older fleet key verifiable), every
+ * key's every code computed. */
+int su_recovery_match_keys(const su_log *log, const char *path,
+			   const unsigned char *const keys[], size_t nkeys, const char *user,
+			   const su_kv *record, const char *canon, unsigned *index);
 
 /* Code index of the set in before is still there, the same, in now (the
  * record read again under the lock: a set made while the prompt waited

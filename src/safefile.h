@@ -14,7 +14,9 @@
 #include <sys/types.h>
 #include "log.h"
 
-enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_EXISTS = 2, SU_ERR = -1 };
+/* SU_CONFLICT: a conditional write refused because another writer came
+ * first (the directory store, store.h). */
+enum su_result { SU_OK = 0, SU_NOTFOUND = 1, SU_EXISTS = 2, SU_CONFLICT = 3, SU_ERR = -1 };
 
 enum su_file_kind {
 	SU_FILE_PUBLIC, /* root-owned, not group/world writable (stepup.conf) */

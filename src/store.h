@@ -1,14 +1,22 @@
 /* The narrow interface through which the flow, the CLI and the tests reach
- * users' records and state. The root-owned files under user_dir and
- * state_dir are its first backend (store_files.c); a directory-server
- * backend can come later without touching its callers.
+ * users' records and state. Two backends (store.c picks the one the config
+ * names): the root-owned files under user_dir and state_dir
+ * (store_files.c), and an LDAP directory shared by a fleet of hosts
+ * (store_ldap.c). Callers do not learn which one they use.
  *
  * Records (secrets: TOTP seed, email address, recovery hashes) are written
  * rarely, by stepupctl. State (time of the last accepted TOTP code,
  * failures, ...) is written at every attempt, only inside a state
  * transaction: lock, read, modify, commit, end. Every write of a user's
  * record or state holds that user's lock, so two concurrent transactions
- * never interleave and a code can be accepted once only. */
+ * never interleave and a code can be accepted once only.
+ *
+ * A directory cannot be locked, so there a commit is a conditional write:
+ * it fails with SU_CONFLICT when another host wrote the user's entry since
+ * it was read. The caller then ends the transaction and, while
+ * su_store_may_retry says so, begins again, judging afresh what the new
+ * state says (a code another host just accepted is now a replay). The
+ * files backend never answers SU_CONFLICT. */
 #ifndef SU_STORE_H
 #define SU_STORE_H
 
@@ -52,6 +60,20 @@ int su_state_save_record(su_state_txn *txn, const su_kv *record);
 /* The state's name for messages (the files backend: its path). */
 const char *su_state_name(const su_state_txn *txn);
 void su_state_end(su_state_txn *txn);
+
+/* The keys recovery-code verifiers are made under, which belong with the
+ * records: the host key (given) for the files backend; for the directory
+ * every host must verify them, so the fleet keys (fleetkey.h), current
+ * first. The first makes new verifiers; every one is tried when checking.
+ * SU_OK with 1 <= *n <= max; SU_ERR (logged). Valid until the store is
+ * closed. */
+#define SU_VERIFIER_KEYS_MAX 16
+int su_store_verifier_keys(su_store *store, const unsigned char *hostkey,
+			   const unsigned char *keys[], size_t max, size_t *n);
+
+/* After SU_CONFLICT: whether another try fits in the retries and the time
+ * the config allows (false for the files backend). */
+bool su_store_may_retry(su_store *store);
 
 /* Read user's state without locking, for display (stepupctl status). */
 int su_state_peek(su_store *store, const char *user, su_kv *state);

@@ -12,18 +12,19 @@
 #include "secret.h"
 #include "statefile.h"
 #include "store.h"
+#include "store_internal.h"
 #include "util.h"
 
 #define STATE_LOCK_TIMEOUT_MS 5000
 
-struct su_store {
+struct files_store {
 	su_log log;
 	char *user_dir;
 	char *state_dir;
 };
 
-struct su_state_txn {
-	su_store *store;
+struct files_txn {
+	struct files_store *store;
 	char *user;
 	char *path;
 	int lock_fd;
@@ -32,9 +33,9 @@ struct su_state_txn {
 	su_kv state;
 };
 
-int su_store_open(const su_log *log, const su_settings *settings, su_store **out)
+int su_files_open(const su_log *log, const su_settings *settings, struct files_store **out)
 {
-	su_store *s = calloc(1, sizeof(*s));
+	struct files_store *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (s == NULL)
@@ -43,14 +44,14 @@ int su_store_open(const su_log *log, const su_settings *settings, su_store **out
 	s->user_dir = su_strdup(settings->user_dir);
 	s->state_dir = su_strdup(settings->state_dir);
 	if (s->user_dir == NULL || s->state_dir == NULL) {
-		su_store_close(s);
+		su_files_close(s);
 		return su_fail(log, "out of memory");
 	}
 	*out = s;
 	return SU_OK;
 }
 
-void su_store_close(su_store *store)
+void su_files_close(struct files_store *store)
 {
 	if (store == NULL)
 		return;
@@ -60,7 +61,7 @@ void su_store_close(su_store *store)
 }
 
 /* dir/user after checking that user is safe as a file name. */
-static char *user_path(su_store *store, const char *dir, const char *user)
+static char *user_path(struct files_store *store, const char *dir, const char *user)
 {
 	char *path;
 
@@ -75,13 +76,13 @@ static char *user_path(su_store *store, const char *dir, const char *user)
 	return path;
 }
 
-char *su_store_name(su_store *store, const char *user, enum su_store_part part)
+char *su_files_name(struct files_store *store, const char *user, enum su_store_part part)
 {
 	return user_path(store, part == SU_STORE_STATE ? store->state_dir :
 			 store->user_dir, user);
 }
 
-static int read_kv(su_store *store, const char *path, size_t max, su_kv *out)
+static int read_kv(struct files_store *store, const char *path, size_t max, su_kv *out)
 {
 	su_buf buf;
 	int rc = su_read_file(&store->log, path, SU_FILE_SECRET, max, &buf);
@@ -93,7 +94,7 @@ static int read_kv(su_store *store, const char *path, size_t max, su_kv *out)
 	return rc;
 }
 
-static int write_kv(su_store *store, const char *path, const su_kv *kv)
+static int write_kv(struct files_store *store, const char *path, const su_kv *kv)
 {
 	size_t len = 0;
 	char *text = su_kv_format(kv, &len);
@@ -106,9 +107,9 @@ static int write_kv(su_store *store, const char *path, const su_kv *kv)
 	return rc;
 }
 
-int su_store_load_user(su_store *store, const char *user, su_kv *record)
+int su_files_load_user(struct files_store *store, const char *user, su_kv *record)
 {
-	char *path = su_store_name(store, user, SU_STORE_RECORD);
+	char *path = su_files_name(store, user, SU_STORE_RECORD);
 	int rc;
 
 	*record = (su_kv){0};
@@ -119,7 +120,7 @@ int su_store_load_user(su_store *store, const char *user, su_kv *record)
 	return rc;
 }
 
-static char *lock_path(su_store *store, const char *user)
+static char *lock_path(struct files_store *store, const char *user)
 {
 	char name[SU_USER_MAX + 8];
 
@@ -128,7 +129,7 @@ static char *lock_path(su_store *store, const char *user)
 }
 
 /* Take user's lock: every writer of their record or state holds it. */
-static int lock_user(su_store *store, const char *user, int *fd)
+static int lock_user(struct files_store *store, const char *user, int *fd)
 {
 	char *lock = lock_path(store, user);
 	int rc;
@@ -141,7 +142,7 @@ static int lock_user(su_store *store, const char *user, int *fd)
 	return rc;
 }
 
-int su_store_save_user(su_store *store, const char *user, const su_kv *record)
+int su_files_save_user(struct files_store *store, const char *user, const su_kv *record)
 {
 	char *path = user_path(store, store->user_dir, user);
 	int fd = -1, rc = SU_ERR;
@@ -153,7 +154,7 @@ int su_store_save_user(su_store *store, const char *user, const su_kv *record)
 	return rc;
 }
 
-int su_store_remove_user(su_store *store, const char *user)
+int su_files_remove_user(struct files_store *store, const char *user)
 {
 	char *record = user_path(store, store->user_dir, user);
 	char *state = user_path(store, store->state_dir, user);
@@ -177,13 +178,6 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void su_store_free_list(char **names, size_t count)
-{
-	for (size_t i = 0; i < count && names != NULL; i++)
-		free(names[i]);
-	free(names);
-}
-
 static int add_name(char ***names, size_t *count, size_t *cap, const char *name)
 {
 	if (*count == *cap) {
@@ -201,7 +195,7 @@ static int add_name(char ***names, size_t *count, size_t *cap, const char *name)
 	return 0;
 }
 
-int su_store_list_users(su_store *store, char ***names_out, size_t *count_out)
+int su_files_list_users(struct files_store *store, char ***names_out, size_t *count_out)
 {
 	char **names = NULL;
 	size_t count = 0, cap = 0;
@@ -237,7 +231,7 @@ int su_store_list_users(su_store *store, char ***names_out, size_t *count_out)
 }
 
 
-void su_state_end(su_state_txn *txn)
+void su_files_state_end(struct files_txn *txn)
 {
 	if (txn == NULL)
 		return;
@@ -254,10 +248,10 @@ void su_state_end(su_state_txn *txn)
 
 /* statefile.c rules 1 and 2: the limits lifted and the signals held before
  * the lock is taken, so that nothing stops or cuts short a holder. */
-int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
+int su_files_state_begin(struct files_store *store, const char *user, struct files_txn **txn_out,
 		   su_kv **state)
 {
-	su_state_txn *txn = calloc(1, sizeof(*txn));
+	struct files_txn *txn = calloc(1, sizeof(*txn));
 	int rc = SU_ERR;
 
 	*txn_out = NULL;
@@ -281,16 +275,16 @@ int su_state_begin(su_store *store, const char *user, su_state_txn **txn_out,
 	*state = &txn->state;
 	txn = NULL;
 out:
-	su_state_end(txn);
+	su_files_state_end(txn);
 	return rc;
 }
 
-const char *su_state_name(const su_state_txn *txn)
+const char *su_files_state_name(const struct files_txn *txn)
 {
 	return txn->path;
 }
 
-int su_state_save_record(su_state_txn *txn, const su_kv *record)
+int su_files_state_save_record(struct files_txn *txn, const su_kv *record)
 {
 	char *path = user_path(txn->store, txn->store->user_dir, txn->user);
 	int rc = path == NULL ? SU_ERR : write_kv(txn->store, path, record);
@@ -299,7 +293,7 @@ int su_state_save_record(su_state_txn *txn, const su_kv *record)
 	return rc;
 }
 
-int su_state_arm(su_state_txn *txn)
+int su_files_state_arm(struct files_txn *txn)
 {
 	if (su_statefile_prepare(txn->file, &txn->state) != SU_OK)
 		return SU_ERR;
@@ -307,21 +301,21 @@ int su_state_arm(su_state_txn *txn)
 	return SU_OK;
 }
 
-int su_state_commit(su_state_txn *txn)
+int su_files_state_commit(struct files_txn *txn)
 {
 	if (su_statefile_prepare(txn->file, &txn->state) != SU_OK)
 		return SU_ERR;
 	return su_statefile_write(txn->file, 0);
 }
 
-int su_state_commit_armed(su_state_txn *txn)
+int su_files_state_commit_armed(struct files_txn *txn)
 {
 	return su_statefile_write(txn->file, 1);
 }
 
-int su_state_peek(su_store *store, const char *user, su_kv *state)
+int su_files_state_peek(struct files_store *store, const char *user, su_kv *state)
 {
-	char *path = su_store_name(store, user, SU_STORE_STATE);
+	char *path = su_files_name(store, user, SU_STORE_STATE);
 	su_buf buf;
 	int rc;
 

@@ -107,6 +107,8 @@ static int ga_fits_record(const ga_import *im, const su_kv *record)
 static int ga_record(ctl *c, const ga_import *im, su_kv *record)
 {
 	unsigned char key[SU_HOSTKEY_BYTES];
+	const unsigned char *keys[1];
+	size_t nkeys = 0;
 	int rc = CTL_OK;
 
 	if (su_totp_store(record, im->ga.key, im->ga.key_len, SU_TOTP_DEFAULT_DIGITS,
@@ -114,9 +116,10 @@ static int ga_record(ctl *c, const ga_import *im, su_kv *record)
 		return out_of_memory();
 	if (im->ga.code_count == 0)
 		return CTL_OK;
-	if (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
+	if (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK ||
+	    su_store_verifier_keys(c->store, key, keys, 1, &nkeys) != SU_OK)
 		rc = CTL_REFUSED;
-	else if (su_recovery_import(key, im->user, im->ga.code_count, im->ga.codes, record) != 0)
+	else if (su_recovery_import(keys[0], im->user, im->ga.code_count, im->ga.codes, record) != 0)
 		rc = refuse("cannot store the scratch codes (out of memory or no randomness)");
 	su_erase(key, sizeof(key));
 	return rc;

@@ -35,6 +35,8 @@ int cmd_recovery(ctl *c, char **args, int nargs)
 {
 	char user[SU_USER_MAX + 1], (*shown)[SU_RECOVERY_SHOWN] = NULL;
 	unsigned char key[SU_HOSTKEY_BYTES];
+	const unsigned char *keys[1];
+	size_t nkeys = 0;
 	unsigned count = c->opts.count ? c->opts.count : SU_RECOVERY_COUNT_DEFAULT;
 	su_kv record = { 0 };
 	char count_text[16];
@@ -49,9 +51,10 @@ int cmd_recovery(ctl *c, char **args, int nargs)
 	if (shown == NULL)
 		return out_of_memory();
 	rc = load_record(c, user, &record, false);
-	if (rc == CTL_OK && su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK)
+	if (rc == CTL_OK && (su_hostkey_load(&ctl_log, c->settings.hostkey, key) != SU_OK ||
+			     su_store_verifier_keys(c->store, key, keys, 1, &nkeys) != SU_OK))
 		rc = CTL_REFUSED;
-	if (rc == CTL_OK && su_recovery_generate(key, user, count, &record, shown) != 0)
+	if (rc == CTL_OK && su_recovery_generate(keys[0], user, count, &record, shown) != 0)
 		rc = refuse("cannot make recovery codes (out of memory or no randomness)");
 	if (rc == CTL_OK && su_store_save_user(c->store, user, &record) != SU_OK)
 		rc = CTL_REFUSED;

@@ -71,15 +71,36 @@ int cmd_remove(ctl *c, char **args, int nargs)
 	return m == NULL ? remove_user(c, user) : remove_method(c, user, m);
 }
 
+/* Clear the tally in one write: *locked and *until say what the lock was,
+ * *count how many failures were cleared. SU_OK, SU_CONFLICT (another
+ * host wrote first: nothing cleared), SU_ERR. */
+static int clear_tally(ctl *c, const char *user, int *locked, time_t *until,
+		       uint64_t *count)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state;
+	int rc = su_state_begin(c->store, user, &txn, &state);
+
+	if (rc == SU_OK) {
+		*locked = su_lockout_locked(&ctl_log, su_state_name(txn), state, time(NULL),
+					    until);
+		*count = su_lockout_failures(state);
+		su_lockout_clear(state);
+		/* A malformed lock is cleared too: that is what unlock is for. */
+		rc = su_state_commit(txn);
+	}
+	su_state_end(txn);
+	return rc;
+}
+
 int cmd_unlock(ctl *c, char **args, int nargs)
 {
 	char user[SU_USER_MAX + 1], until_text[64] = "", failures[24];
-	su_state_txn *txn = NULL;
-	su_kv record = { 0 }, *state;
+	su_kv record = { 0 };
 	time_t until = 0;
-	uint64_t count;
+	uint64_t count = 0;
 	bool known;
-	int rc, locked;
+	int rc, locked = 0;
 
 	(void)nargs;
 	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
@@ -89,18 +110,11 @@ int cmd_unlock(ctl *c, char **args, int nargs)
 	su_kv_free(&record);
 	if (rc != CTL_OK)
 		return rc;
-	if (su_state_begin(c->store, user, &txn, &state) != SU_OK) {
-		su_state_end(txn);
+	do
+		rc = clear_tally(c, user, &locked, &until, &count);
+	while (rc == SU_CONFLICT && su_store_may_retry(c->store));
+	if (rc != SU_OK)
 		return CTL_REFUSED;
-	}
-	locked = su_lockout_locked(&ctl_log, su_state_name(txn), state, time(NULL), &until);
-	count = su_lockout_failures(state);
-	su_lockout_clear(state);
-	/* A malformed lock is cleared too: that is what unlock is for. */
-	rc = su_state_commit(txn) == SU_OK ? CTL_OK : CTL_REFUSED;
-	su_state_end(txn);
-	if (rc != CTL_OK)
-		return rc;
 	if (locked == 1) {
 		local_time(until, until_text, sizeof(until_text));
 		printf("%s: unlocked (the lock would have ended %s); %llu failure(s) "

@@ -1,0 +1,527 @@
+/* The connection to the directory: see ldapconn.h for what it promises. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "ldapconn.h"
+#include "safefile.h"
+#include "secret.h"
+#include "util.h"
+
+#define URIS_MAX 4
+#define PASSWORD_MAX 1024
+
+struct su_ldap_conn {
+	su_log log;
+	const su_ldap_api *api;
+	LDAP *ld;
+	char *uri_list; /* the config's, cut into uris[] in place */
+	char *uris[URIS_MAX];
+	size_t n_uris;
+	const char *server; /* the URI ld is connected to */
+	char *ca_file, *cert, *key, *bind_dn, *password_file;
+	long budget_ms, spent_ms;
+	bool gave_up; /* every URI failed: the rest of the call fails at once */
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static long left_ms(const su_ldap_conn *c)
+{
+	return c->budget_ms - c->spent_ms;
+}
+
+bool su_ldap_conn_time_left(const su_ldap_conn *c)
+{
+	return left_ms(c) > 0;
+}
+
+const su_ldap_api *su_ldap_conn_api(const su_ldap_conn *c)
+{
+	return c->api;
+}
+
+LDAP *su_ldap_conn_handle(const su_ldap_conn *c)
+{
+	return c->ld;
+}
+
+const char *su_ldap_conn_server(const su_ldap_conn *c)
+{
+	return c->server != NULL ? c->server : "";
+}
+
+/* ---- SIGPIPE ----------------------------------------------------------------
+ * liblber and GnuTLS write without MSG_NOSIGNAL: a server that closes the
+ * connection mid-request would raise SIGPIPE in sudo. Held around each
+ * operation; one raised meanwhile is taken off the queue before the mask
+ * is put back (unless one was already pending: that one is the caller's). */
+struct pipe_hold {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void pipe_hold(struct pipe_hold *h)
+{
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &h->old);
+	h->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+}
+
+static void pipe_release(const struct pipe_hold *h)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	if (!h->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		while (sigtimedwait(&pipe, NULL, &now) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &h->old, NULL);
+}
+
+/* ---- setting up ------------------------------------------------------------------ */
+
+static int dup_setting(const char *from, char **to)
+{
+	*to = NULL;
+	return from == NULL || (*to = strdup(from)) != NULL ? 0 : -1;
+}
+
+int su_ldap_conn_open(const su_log *log, const su_settings *settings, su_ldap_conn **out)
+{
+	su_ldap_conn *c = calloc(1, sizeof(*c));
+	char why[256] = "";
+	char *save = NULL;
+
+	*out = NULL;
+	if (c == NULL)
+		return su_fail(log, "out of memory");
+	c->log = *log;
+	c->budget_ms = (long)settings->ldap_timeout * 1000;
+	c->api = su_ldap_api_load(why, sizeof(why));
+	if (c->api == NULL) {
+		su_ldap_conn_close(c);
+		return su_fail(log, "store = ldap: %s (install libldap-2.5-0)", why);
+	}
+	if (dup_setting(settings->ldap_uri, &c->uri_list) != 0 ||
+	    dup_setting(settings->ldap_ca_file, &c->ca_file) != 0 ||
+	    dup_setting(settings->ldap_cert, &c->cert) != 0 ||
+	    dup_setting(settings->ldap_key, &c->key) != 0 ||
+	    dup_setting(settings->ldap_bind_dn, &c->bind_dn) != 0 ||
+	    dup_setting(settings->ldap_password_file, &c->password_file) != 0 ||
+	    c->uri_list == NULL) {
+		su_ldap_conn_close(c);
+		return su_fail(log, c->uri_list == NULL && settings->ldap_uri == NULL ?
+				    "store = ldap: no ldap_uri" : "out of memory");
+	}
+	for (char *u = strtok_r(c->uri_list, " ", &save); u != NULL && c->n_uris < URIS_MAX;
+	     u = strtok_r(NULL, " ", &save))
+		c->uris[c->n_uris++] = u;
+	*out = c;
+	return SU_OK;
+}
+
+static void drop_connection(su_ldap_conn *c)
+{
+	if (c->ld != NULL) {
+		struct pipe_hold h;
+
+		pipe_hold(&h);
+		c->api->unbind_ext_s(c->ld, NULL, NULL);
+		pipe_release(&h);
+	}
+	c->ld = NULL;
+	c->server = NULL;
+}
+
+void su_ldap_conn_close(su_ldap_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->api != NULL)
+		drop_connection(c);
+	free(c->uri_list);
+	free(c->ca_file);
+	free(c->cert);
+	free(c->key);
+	free(c->bind_dn);
+	free(c->password_file);
+	free(c);
+}
+
+/* What the directory said, with its diagnostic message if it gave one. */
+static void log_ldap_error(su_ldap_conn *c, LDAP *ld, const char *server, const char *what,
+			   int rc)
+{
+	char *diag = NULL;
+
+	if (ld != NULL)
+		c->api->get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	su_logf(&c->log, LOG_ERR, "directory %s: %s: %s%s%.200s", server, what,
+		c->api->err2string(rc), diag != NULL && *diag != '\0' ? ": " : "",
+		diag != NULL ? diag : "");
+	if (diag != NULL)
+		c->api->memfree(diag);
+}
+
+/* The timeouts of ld, from what is left of the budget. */
+static int set_timeouts(su_ldap_conn *c, LDAP *ld)
+{
+	long ms = left_ms(c);
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	unsigned int user_timeout = (unsigned int)ms;
+
+	if (ms <= 0)
+		return -1;
+	if (c->api->set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    c->api->set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS)
+		return -1;
+	/* A peer that stops acknowledging: not every system has it. */
+	c->api->set_option(ld, LDAP_OPT_TCP_USER_TIMEOUT, &user_timeout);
+	return 0;
+}
+
+struct str_option {
+	int option;
+	const char *value; /* NULL clears what ldap.conf or LDAP* may have set */
+};
+
+/* Whom the connection trusts, set on ld whatever the defaults say; then a
+ * TLS context of its own (NEWCTX, last: it is made from the options). */
+static int set_trust(su_ldap_conn *c, LDAP *ld)
+{
+	const struct str_option strings[] = {
+		{LDAP_OPT_X_TLS_CACERTFILE, c->ca_file},
+		{LDAP_OPT_X_TLS_CACERTDIR, NULL},
+		{LDAP_OPT_X_TLS_CERTFILE, c->cert},
+		{LDAP_OPT_X_TLS_KEYFILE, c->key},
+		{LDAP_OPT_X_TLS_CIPHER_SUITE, NULL},
+		{LDAP_OPT_X_TLS_CRLFILE, NULL},
+		{LDAP_OPT_X_TLS_PEERKEY_HASH, NULL},
+		{LDAP_OPT_X_TLS_DHFILE, NULL},
+		{LDAP_OPT_X_TLS_ECNAME, NULL},
+	};
+	const int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND,
+		  hard = LDAP_OPT_X_TLS_HARD, tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, zero = 0;
+	/* LDAP_OPT_ON names a liblber symbol this file must not link: any
+	 * pointer but NULL means on. */
+	static const int on = 1;
+	int rc = 0;
+
+	rc |= c->api->set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+	rc |= c->api->set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	rc |= c->api->set_option(ld, LDAP_OPT_RESTART, &on);
+	rc |= c->api->set_option(ld, LDAP_OPT_X_SASL_NOCANON, &on);
+	rc |= c->api->set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+	rc |= c->api->set_option(ld, LDAP_OPT_X_TLS_REQUIRE_SAN, &hard);
+	rc |= c->api->set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12);
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		rc |= c->api->set_option(ld, strings[i].option, strings[i].value);
+	if (rc == 0 && c->ca_file != NULL)
+		rc = c->api->set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The password of a simple bind, from its file (root, 0600), without the
+ * line end an editor adds. */
+static int read_password(su_ldap_conn *c, su_buf *pw)
+{
+	if (su_read_file(&c->log, c->password_file, SU_FILE_SECRET, PASSWORD_MAX, pw) != SU_OK)
+		return su_fail(&c->log, "%s: cannot read the directory password", c->password_file);
+	while (pw->len > 0 && (pw->data[pw->len - 1] == '\n' || pw->data[pw->len - 1] == '\r'))
+		pw->data[--pw->len] = '\0';
+	return SU_OK;
+}
+
+/* The files named for TLS pass the module's checks before libldap is
+ * given their names: the key as a secret, the certificates as public. */
+static int check_tls_files(su_ldap_conn *c)
+{
+	su_buf buf = {0};
+	int rc = SU_OK;
+
+	if (c->ca_file != NULL)
+		rc = su_read_file(&c->log, c->ca_file, SU_FILE_PUBLIC, 1 << 20, &buf);
+	su_buf_free(&buf);
+	if (rc == SU_OK && c->cert != NULL)
+		rc = su_read_file(&c->log, c->cert, SU_FILE_PUBLIC, 1 << 20, &buf);
+	su_buf_free(&buf);
+	if (rc == SU_OK && c->key != NULL)
+		rc = su_read_file(&c->log, c->key, SU_FILE_SECRET, 1 << 20, &buf);
+	su_buf_free(&buf);
+	if (rc == SU_NOTFOUND)
+		su_logf(&c->log, LOG_ERR, "store = ldap: a file ldap_ca_file, ldap_cert or "
+			"ldap_key names does not exist");
+	return rc == SU_OK ? SU_OK : SU_ERR;
+}
+
+static int bind_host(su_ldap_conn *c, LDAP *ld, const char *uri)
+{
+	su_buf pw = {0};
+	struct berval cred = {0, NULL};
+	int rc;
+
+	if (c->bind_dn != NULL) {
+		if (read_password(c, &pw) != SU_OK)
+			return -1;
+		cred.bv_val = pw.data;
+		cred.bv_len = pw.len;
+		rc = c->api->sasl_bind_s(ld, c->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+					 NULL);
+		su_buf_free(&pw);
+	} else {
+		/* The TLS client certificate, or over ldapi:// our uid. An
+		 * empty (not absent) authorization identity: take the one the
+		 * server derives, in one round trip (absent, Cyrus SASL on the
+		 * server asks for it in a second). */
+		char none[] = "";
+
+		cred.bv_val = none;
+		rc = c->api->sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+	}
+	if (rc != LDAP_SUCCESS) {
+		log_ldap_error(c, ld, uri, c->bind_dn != NULL ? "simple bind" : "SASL EXTERNAL bind",
+			       rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* One URI: options, TLS, bind. 0 with c->ld set, or -1 (logged). */
+static int connect_one(su_ldap_conn *c, const char *uri)
+{
+	/* ldaps:// is TLS from the start, ldapi:// a local socket; ldap://
+	 * must upgrade before anything is said. */
+	bool starttls = strncmp(uri, "ldap://", 7) == 0;
+	LDAP *ld = NULL;
+	int rc;
+
+	if (c->api->initialize(&ld, uri) != LDAP_SUCCESS || ld == NULL) {
+		su_logf(&c->log, LOG_ERR, "directory %s: not a URI libldap accepts", uri);
+		return -1;
+	}
+	if (set_trust(c, ld) != 0 || set_timeouts(c, ld) != 0) {
+		su_logf(&c->log, LOG_ERR, "directory %s: cannot set the connection's TLS options "
+			"(ldap_ca_file, ldap_cert, ldap_key readable?)", uri);
+		c->api->unbind_ext_s(ld, NULL, NULL);
+		return -1;
+	}
+	rc = starttls ? c->api->start_tls_s(ld, NULL, NULL) : LDAP_SUCCESS;
+	if (rc != LDAP_SUCCESS)
+		log_ldap_error(c, ld, uri, "StartTLS", rc);
+	else
+		rc = bind_host(c, ld, uri) == 0 ? LDAP_SUCCESS : LDAP_OTHER;
+	if (rc != LDAP_SUCCESS) {
+		c->api->unbind_ext_s(ld, NULL, NULL);
+		return -1;
+	}
+	c->ld = ld;
+	c->server = uri;
+	return 0;
+}
+
+/* The first URI that answers, within the budget; the first is the writer,
+ * the others are tried only when it does not answer. */
+static int ensure_connected(su_ldap_conn *c)
+{
+	struct pipe_hold h;
+	long start;
+	int rc = -1;
+
+	if (c->ld != NULL)
+		return 0;
+	if (c->gave_up)
+		return -1;
+	if (check_tls_files(c) != SU_OK) {
+		c->gave_up = true;
+		return -1;
+	}
+	pipe_hold(&h);
+	for (size_t i = 0; i < c->n_uris && rc != 0 && left_ms(c) > 0; i++) {
+		start = now_ms();
+		rc = connect_one(c, c->uris[i]);
+		c->spent_ms += now_ms() - start;
+	}
+	pipe_release(&h);
+	if (rc != 0) {
+		c->gave_up = true;
+		su_logf(&c->log, LOG_ERR, "directory: no server of ldap_uri answered within "
+			"ldap_timeout (%ld s)", c->budget_ms / 1000);
+	}
+	return rc;
+}
+
+/* ---- operations ------------------------------------------------------------------ */
+
+struct op {
+	su_ldap_conn *c;
+	struct pipe_hold hold;
+	long start;
+};
+
+static int op_begin(su_ldap_conn *c, struct op *op)
+{
+	op->c = c;
+	if (ensure_connected(c) != 0)
+		return -1;
+	if (set_timeouts(c, c->ld) != 0) {
+		su_logf(&c->log, LOG_ERR, "directory %s: ldap_timeout (%ld s) spent", c->server,
+			c->budget_ms / 1000);
+		return -1;
+	}
+	pipe_hold(&op->hold);
+	op->start = now_ms();
+	return 0;
+}
+
+/* The connection is dropped after any failure that is not the
+ * directory's answer: a lost or timed-out request leaves it unusable. */
+static void op_end(struct op *op, int rc)
+{
+	op->c->spent_ms += now_ms() - op->start;
+	pipe_release(&op->hold);
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR ||
+	    rc == LDAP_LOCAL_ERROR || rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR) {
+		drop_connection(op->c);
+		op->c->gave_up = true;
+	}
+}
+
+int su_ldap_search(su_ldap_conn *c, const char *base, int scope, const char *filter,
+		   char **attrs, LDAPMessage **res)
+{
+	struct op op;
+	int rc;
+
+	*res = NULL;
+	if (op_begin(c, &op) != 0)
+		return SU_ERR;
+	rc = c->api->search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL, NULL, NULL,
+				  LDAP_NO_LIMIT, res);
+	if (rc != LDAP_SUCCESS) {
+		log_ldap_error(c, c->ld, c->server, base, rc);
+		if (*res != NULL)
+			c->api->msgfree(*res);
+		*res = NULL;
+	}
+	op_end(&op, rc);
+	return rc == LDAP_SUCCESS ? SU_OK : SU_ERR;
+}
+
+int su_ldap_modify(su_ldap_conn *c, const char *dn, LDAPMod **mods)
+{
+	struct op op;
+	int rc;
+
+	if (op_begin(c, &op) != 0)
+		return SU_ERR;
+	rc = c->api->modify_ext_s(c->ld, dn, mods, NULL, NULL);
+	op_end(&op, rc);
+	switch (rc) {
+	case LDAP_SUCCESS: return SU_OK;
+	case LDAP_NO_SUCH_ATTRIBUTE: return SU_CONFLICT;
+	case LDAP_NO_SUCH_OBJECT: return SU_NOTFOUND;
+	default:
+		log_ldap_error(c, c->ld, c->server, dn, rc);
+		return SU_ERR;
+	}
+}
+
+int su_ldap_add(su_ldap_conn *c, const char *dn, LDAPMod **mods)
+{
+	struct op op;
+	int rc;
+
+	if (op_begin(c, &op) != 0)
+		return SU_ERR;
+	rc = c->api->add_ext_s(c->ld, dn, mods, NULL, NULL);
+	op_end(&op, rc);
+	if (rc == LDAP_SUCCESS || rc == LDAP_ALREADY_EXISTS)
+		return rc == LDAP_SUCCESS ? SU_OK : SU_EXISTS;
+	log_ldap_error(c, c->ld, c->server, dn, rc);
+	return SU_ERR;
+}
+
+int su_ldap_delete(su_ldap_conn *c, const char *dn)
+{
+	struct op op;
+	int rc;
+
+	if (op_begin(c, &op) != 0)
+		return SU_ERR;
+	rc = c->api->delete_ext_s(c->ld, dn, NULL, NULL);
+	op_end(&op, rc);
+	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT)
+		return rc == LDAP_SUCCESS ? SU_OK : SU_NOTFOUND;
+	log_ldap_error(c, c->ld, c->server, dn, rc);
+	return SU_ERR;
+}
+
+int su_ldap_whoami(su_ldap_conn *c, char **authzid)
+{
+	struct berval *who = NULL;
+	struct op op;
+	int rc;
+
+	*authzid = NULL;
+	if (op_begin(c, &op) != 0)
+		return SU_ERR;
+	rc = c->api->whoami_s(c->ld, &who, NULL, NULL);
+	op_end(&op, rc);
+	if (rc != LDAP_SUCCESS) {
+		log_ldap_error(c, c->ld, c->server, "who am I", rc);
+		return SU_ERR;
+	}
+	*authzid = strndup(who != NULL && who->bv_val != NULL ? who->bv_val : "",
+			   who != NULL ? who->bv_len : 0);
+	if (who != NULL)
+		c->api->ber_bvfree(who);
+	return *authzid != NULL ? SU_OK : su_fail(&c->log, "out of memory");
+}
+
+/* ---- escaping ---------------------------------------------------------------------- */
+
+static char *escape(const char *value, const char *special, bool dn)
+{
+	size_t len = strlen(value);
+	char *out = malloc(3 * len + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		bool edge = dn && ((i == 0 && (ch == ' ' || ch == '#')) ||
+				   (i == len - 1 && ch == ' '));
+
+		if (strchr(special, ch) != NULL || ch < 0x20 || ch >= 0x7f || edge)
+			o += sprintf(o, "\\%02x", ch);
+		else
+			*o++ = (char)ch;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *su_ldap_dn_value(const char *value)
+{
+	return escape(value, ",+\"\\<>;=", true);
+}
+
+char *su_ldap_filter_value(const char *value)
+{
+	return escape(value, "*()\\", false);
+}

@@ -1,0 +1,423 @@
+#!/bin/bash
+# A fleet on one enrolment (store = ldap): a throwaway slapd on loopback
+# with the shipped schema and access rules (tests/ldap/lib_ldap.sh), four
+# simulated hosts A-D (each its own config, host key, grace directory,
+# client certificate and PAM service; each call in its own UTS namespace
+# for its host name) and an admin host that enrols through stepupctl.
+# The cases of docs/design.md "The directory store" (FLEET.md 5.4):
+# one enrolment everywhere, single use across hosts, races, a fleet-wide
+# tally and lock, recovery codes once, TLS and environment hardening,
+# outages failing closed within the budget, failover, grace through an
+# outage, the canary, malformed data, SIGPIPE.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
+require_root
+require_env
+require_program pamtester oathtool slapd ldapsearch ldapmodify unshare useradd setsid
+own_visible_session "$0" "$@"
+
+ID=$$
+U=fleet$ID
+HOSTS=(hostA hostB hostC hostD)
+ROUNDS=${FLEET_ROUNDS:-50}
+BUDGET=3 # ldap_timeout of the hosts, seconds
+USERS=()
+
+cleanup() {
+	local h u
+	for h in "${HOSTS[@]}" admin; do rm -f "/etc/pam.d/stepup-fleet-$ID-${h,,}"; done
+	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
+}
+
+tap_plan 25
+install_traps
+add_cleanup cleanup
+make_tree fleet
+ldap_make_pki "${HOSTS[@]}"
+ldap_start main
+ldap_load_base main "${HOSTS[@]}"
+
+# host_conf NAME [KEY = VALUE...]: $T/NAME/stepup.conf, its host key, and the
+# PAM service stepup-fleet-ID-NAME; the admin "host" binds as the admin.
+host_conf() {
+	local h=$1 cert key
+	shift
+	mkdir -p "$T/$h"
+	cert=$LDAP_PKI/clients/$h.pem key=$LDAP_PKI/clients/$h.key
+	write_conf "$T/$h/stepup.conf" "store = ldap" "ldap_uri = $LDAP_URI_main" \
+		"ldap_base = $LDAP_USERS" "ldap_ca_file = $LDAP_CA" "ldap_cert = $cert" \
+		"ldap_key = $key" "ldap_timeout = $BUDGET" "fleet_key = $T/fleetkey" \
+		"methods = totp, recovery" "tries = 1" "lockout_attempts = 0" "$@"
+	sed -i "s|^hostkey = .*|hostkey = $T/$h/hostkey|; s|^grace_dir = .*|grace_dir = $T/$h/grace|" \
+		"$T/$h/stepup.conf"
+	"$STEPUPCTL" -c "$T/$h/stepup.conf" init >"$T/$h/init.out" 2>&1 ||
+		tap_bail "stepupctl init for $h: $(cat "$T/$h/init.out")"
+	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$T/$h/stepup.conf" >"/etc/pam.d/stepup-fleet-$ID-${h,,}"
+}
+for h in "${HOSTS[@]}" admin; do host_conf "$h"; done
+"$STEPUPCTL" -c "$T/admin/stepup.conf" fleet-key init >"$T/fleetkey.out" 2>&1 ||
+	tap_bail "fleet-key init: $(cat "$T/fleetkey.out")"
+ADMIN=("$STEPUPCTL" -c "$T/admin/stepup.conf")
+
+# on HOST EPOCH USER ANSWER: one pamtester call on HOST at EPOCH, in a UTS
+# namespace named HOST; output in $T/on.out, exit status pamtester's.
+on() {
+	local h=$1 e=$2 user=$3 answer=$4
+	printf '%s\n' "$answer" |
+		at_time "$e" unshare --uts sh -c 'hostname "$0"; exec "$@"' "$h" \
+			pamtester "stepup-fleet-$ID-${h,,}" "$user" authenticate >"$T/on.out" 2>&1
+}
+said() { grep -q -- "$1" "$T/on.out"; }
+show_on() { { echo "--- last call:"; cat "$T/on.out"; } | tap_diag_stream; }
+# attr USER ATTRIBUTE: the attribute's value in USER's entry (as the rootdn)
+attr() {
+	ldap_as_root main ldapsearch -LLL -o ldif-wrap=no -b "uid=$1,$LDAP_USERS" -s base \
+		'(objectClass=*)' "$2" 2>/dev/null | sed -n "s/^$2: //p"
+}
+new_user() {
+	useradd -M -s /bin/sh "$1" || tap_bail "useradd $1"
+	USERS+=("$1")
+}
+
+new_user "$U"
+SK=$(secret_for "$U")
+T0=$(mid_step "$(date +%s)")
+
+# --- 1-2: one enrolment, every host; a code once in the fleet -------------------------
+"${ADMIN[@]}" enroll "$U" totp --secret "$SK" >"$T/enroll.out" 2>&1 ||
+	tap_bail "enrol through the directory: $(cat "$T/enroll.out")"
+one_enrolment_every_host() {
+	local i=0 h
+	for h in hostA hostB hostC; do
+		i=$((i + 1))
+		on "$h" $((T0 + 30 * i)) "$U" "$(code_at $((T0 + 30 * i)) "$SK")" || { show_on; return 1; }
+	done
+}
+tap_check "one enrolment through stepupctl: hosts A, B and C each accept a fresh code" \
+	one_enrolment_every_host
+
+E=$((T0 + 150))
+code_once_in_fleet() {
+	local c
+	c=$(code_at "$E" "$SK")
+	on hostA "$E" "$U" "$c" || { show_on; return 1; }
+	! on hostB "$E" "$U" "$c" && said "already been used" || { show_on; return 1; }
+	! on hostC "$E" "$U" "$c" && said "already been used" || { show_on; return 1; }
+	# an earlier step's code, never used, is behind the barrier everywhere
+	! on hostD "$E" "$U" "$(code_at $((E - 30)) "$SK")" || { show_on; return 1; }
+}
+tap_check "a code accepted on A is refused on B and C (already used), an earlier step's on D" \
+	code_once_in_fleet
+
+# --- 3: racing hosts --------------------------------------------------------------------
+# race EPOCH USER ANSWER: 16 calls at once, 4 on each host; prints the
+# number of successes.
+race() {
+	local e=$1 user=$2 answer=$3 i h n=0 ok=0 pids=()
+	printf '%s\n' "$answer" >"$T/race.in"
+	for i in 1 2 3 4; do
+		for h in "${HOSTS[@]}"; do
+			n=$((n + 1))
+			at_time "$e" unshare --uts sh -c 'hostname "$0"; exec "$@"' "$h" \
+				pamtester "stepup-fleet-$ID-${h,,}" "$user" authenticate \
+				<"$T/race.in" >"$T/race.$n.out" 2>&1 &
+			pids+=($!)
+		done
+	done
+	for i in "${pids[@]}"; do wait "$i" && ok=$((ok + 1)); done
+	[ "$ok" = 1 ] || cat "$T"/race.*.out | sort | uniq -c | tap_diag_stream
+	echo "$ok"
+}
+racing_hosts() {
+	local r e n bad=0
+	for r in $(seq 1 "$ROUNDS"); do
+		e=$((T0 + 300 + 30 * r))
+		n=$(race "$e" "$U" "$(code_at "$e" "$SK")")
+		[ "$n" = 1 ] || { tap_diag "round $r: $n successes"; bad=$((bad + 1)); }
+	done
+	[ "$bad" = 0 ]
+}
+tap_check "16 callers over 4 hosts, one code, $ROUNDS rounds: exactly one success each round" \
+	racing_hosts
+
+# --- 4: every failure counted once -------------------------------------------------------
+TALLY=tally$ID
+new_user "$TALLY"
+"${ADMIN[@]}" enroll "$TALLY" totp --secret "$(secret_for "$TALLY")" >/dev/null 2>&1 ||
+	tap_bail "enrol $TALLY"
+tally_exact() {
+	local r e
+	for r in 1 2 3 4 5; do
+		e=$((T0 + 30 * r))
+		race "$e" "$TALLY" 000000 >/dev/null
+	done
+	[ "$(attr "$TALLY" stepupFailCount)" = 80 ] ||
+		{ tap_diag "stepupFailCount is $(attr "$TALLY" stepupFailCount)"; return 1; }
+}
+tap_check "80 wrong codes, 16 at a time over 4 hosts: stepupFailCount is exactly 80" tally_exact
+
+# --- 5: a lock built on three hosts holds on the fourth ---------------------------------
+LOCK=lock$ID
+new_user "$LOCK"
+SL=$(secret_for "$LOCK")
+"${ADMIN[@]}" enroll "$LOCK" totp --secret "$SL" >/dev/null 2>&1 || tap_bail "enrol $LOCK"
+for h in "${HOSTS[@]}"; do
+	sed -i 's/^lockout_attempts = 0$/lockout_attempts = 5/' "$T/$h/stepup.conf"
+done
+lock_across_hosts() {
+	local e=$((T0 + 60))
+	on hostA "$e" "$LOCK" 000000; on hostA "$e" "$LOCK" 000000
+	on hostB "$e" "$LOCK" 000000; on hostB "$e" "$LOCK" 000000
+	on hostC "$e" "$LOCK" 000000
+	! on hostD "$e" "$LOCK" "$(code_at "$e" "$SL")" && said "locked until" || { show_on; return 1; }
+	"${ADMIN[@]}" unlock "$LOCK" >"$T/unlock.out" 2>&1 || { tap_diag "$(cat "$T/unlock.out")"; return 1; }
+	grep -q "5 failure" "$T/unlock.out" || { tap_diag "$(cat "$T/unlock.out")"; return 1; }
+	on hostD $((e + 30)) "$LOCK" "$(code_at $((e + 30)) "$SL")" || { show_on; return 1; }
+}
+tap_check "2 wrong on A, 2 on B, 1 on C lock the user on D; stepupctl unlock on the admin host frees D" \
+	lock_across_hosts
+for h in "${HOSTS[@]}"; do
+	sed -i 's/^lockout_attempts = 5$/lockout_attempts = 0/' "$T/$h/stepup.conf"
+done
+
+# --- 6: a recovery code once in the fleet ------------------------------------------------
+recovery_once() {
+	local codes r e n bad=0
+	"${ADMIN[@]}" recovery "$U" --count 10 >"$T/codes.out" 2>&1 || { tap_diag "$(cat "$T/codes.out")"; return 1; }
+	mapfile -t codes < <(grep -oE '[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}' "$T/codes.out")
+	[ "${#codes[@]}" = 10 ] || return 1
+	for r in $(seq 0 9); do
+		e=$((T0 + 30 * r))
+		n=$(race "$e" "$U" "${codes[$r]}")
+		[ "$n" = 1 ] || { tap_diag "code $r: $n successes"; bad=$((bad + 1)); }
+	done
+	[ "$bad" = 0 ] && [ "$(attr "$U" stepupRecoveryUsed | tr ',' '\n' | grep -c .)" = 10 ]
+}
+tap_check "each of 10 recovery codes raced by 16 callers over 4 hosts is accepted exactly once" \
+	recovery_once
+
+# --- 7: no secret in the directory in the clear -------------------------------------------
+secret_sealed() {
+	local v
+	v=$(ldap_as_root main ldapsearch -LLL -o ldif-wrap=no -b "uid=$U,$LDAP_USERS" -s base \
+		'(objectClass=*)' stepupTotpSecret)
+	echo "$v" | grep -q "stepupTotpSecret:: \|stepupTotpSecret: v1:" &&
+		! echo "$v" | grep -qi "$SK" && ! echo "$v" | base64 -d 2>/dev/null | grep -qi "$SK"
+}
+tap_check "the TOTP secret in the directory is sealed (v1:KID:...), not the base32 seed" secret_sealed
+
+# --- 8-10: TLS and the caller's environment ----------------------------------------------
+# a host config pointing elsewhere, run once
+variant() { # NAME KEY VALUE...: hostA's config with KEY = VALUE replaced
+	local name=$1 k v
+	shift
+	cp "$T/hostA/stepup.conf" "$T/hostA/$name.conf"
+	while [ $# -gt 0 ]; do
+		k=$1 v=$2
+		shift 2
+		sed -i "s|^$k = .*|$k = $v|" "$T/hostA/$name.conf"
+	done
+	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$T/hostA/$name.conf" >"/etc/pam.d/stepup-fleet-$ID-hosta"
+}
+restore_hostA() {
+	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
+		"$STEPUP_MODULE" "$T/hostA/stepup.conf" >"/etc/pam.d/stepup-fleet-$ID-hosta"
+}
+E=$((T0 + 900))
+# refused_within SECONDS: the last call failed, said "unavailable", and took
+# less than SECONDS (measured by the caller into $T/took).
+unavailable() { said "unavailable"; }
+
+wrong_ca() {
+	variant wrongca ldap_ca_file "$LDAP_UNTRUSTED_CA"
+	! on hostA "$E" "$U" "$(code_at "$E" "$SK")" && unavailable || { show_on; return 1; }
+}
+tap_check "a directory certificate from another CA: refused, step-up unavailable" wrong_ca
+restore_hostA
+
+ldap_start wrongname --cert "$LDAP_WRONGNAME_CERT" --key "$LDAP_WRONGNAME_KEY"
+ldap_load_base wrongname "${HOSTS[@]}"
+wrong_name() {
+	variant wrongname ldap_uri "$LDAP_URI_wrongname"
+	! on hostA "$E" "$U" "$(code_at "$E" "$SK")" && unavailable || { show_on; return 1; }
+}
+tap_check "a directory certificate for another name: refused" wrong_name
+restore_hostA
+
+ldap_start evil --ca "$LDAP_UNTRUSTED_CA" --cert "$LDAP_UNTRUSTED_CERT" --key "$LDAP_UNTRUSTED_KEY"
+planted_environment() {
+	local d=$T/cwd rc
+	variant planted ldap_uri "$LDAP_URI_evil"
+	mkdir -p "$d"
+	printf 'TLS_REQCERT never\nTLS_CACERT %s\nURI %s\n' "$LDAP_UNTRUSTED_CA" "$LDAP_URI_evil" >"$d/ldaprc"
+	(cd "$d" && printf '%s\n' "$(code_at "$E" "$SK")" |
+		LDAPTLS_REQCERT=never LDAPTLS_CACERT="$LDAP_UNTRUSTED_CA" LDAPURI="$LDAP_URI_evil" \
+			at_time "$E" pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/on.out" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] && unavailable || { show_on; return 1; }
+}
+tap_check "root's pamtester (euid = uid) with ./ldaprc and LDAPTLS_REQCERT=never pointing at an untrusted server: still refused" \
+	planted_environment
+restore_hostA
+
+# --- 11-13: outages fail closed within the budget -----------------------------------------
+# timed HOST: one call with a right code; $T/took is its seconds
+NEXT_E=$((E + 30000))
+timed() {
+	local start end e=$NEXT_E
+	NEXT_E=$((NEXT_E + 30)) # each call a later step: never behind the barrier
+	start=$(date +%s%N)
+	on "$1" "$e" "$U" "$(code_at "$e" "$SK")"
+	local rc=$?
+	end=$(date +%s%N)
+	echo $(((end - start) / 1000000)) >"$T/took"
+	return $rc
+}
+within_budget() {
+	local ms
+	ms=$(cat "$T/took")
+	[ "$ms" -le $(((BUDGET + 1) * 1000)) ] || { tap_diag "took $ms ms (budget $BUDGET s + 1 s)"; return 1; }
+}
+killed() {
+	ldap_kill main
+	! timed hostA && unavailable && within_budget || { show_on; return 1; }
+}
+tap_check "slapd killed: refused (unavailable) within ldap_timeout + 1 s" killed
+ldap_restart main
+
+stopped() {
+	ldap_pause main
+	! timed hostB && unavailable && within_budget || { ldap_resume main; show_on; return 1; }
+	ldap_resume main
+	timed hostB || { show_on; return 1; }
+}
+tap_check "slapd stopped (SIGSTOP): refused within ldap_timeout + 1 s; continued, it works again" stopped
+
+ldap_blackhole
+blackhole() {
+	variant blackhole ldap_uri "$LDAP_BLACKHOLE_URI"
+	! timed hostA && unavailable && within_budget || { show_on; return 1; }
+}
+tap_check "a listener that never accepts: refused within ldap_timeout + 1 s" blackhole
+restore_hostA
+
+DEAD=$(free_port)
+failover() {
+	variant failover ldap_uri "ldap://127.0.0.1:$DEAD $LDAP_URI_main"
+	timed hostA || { show_on; return 1; }
+	variant bothdead ldap_uri "ldap://127.0.0.1:$DEAD $LDAP_BLACKHOLE_URI"
+	! timed hostA && unavailable && within_budget || { show_on; return 1; }
+}
+tap_check "failover: the first URI dead, the second answers; both dead: refused within the budget" failover
+restore_hostA
+
+isolated() {
+	local e=$NEXT_E rc
+	NEXT_E=$((NEXT_E + 120))
+	printf '%s\n' "$(code_at "$e" "$SK")" |
+		at_time "$e" unshare --uts --net sh -c 'hostname hostC; exec "$@"' sh \
+			pamtester "stepup-fleet-$ID-hostc" "$U" authenticate >"$T/on.out" 2>&1
+	rc=$?
+	[ "$rc" != 0 ] && unavailable || { show_on; return 1; }
+	on hostA $((e + 30)) "$U" "$(code_at $((e + 30)) "$SK")" || { show_on; return 1; }
+}
+tap_check "one host cut off (its own empty network namespace) fails closed; the others work" isolated
+
+# --- 14: grace through an outage ----------------------------------------------------------
+grace_outage() {
+	local e=$NEXT_E
+	NEXT_E=$((NEXT_E + 120))
+	sed -i 's/^grace = 0$/grace = 300/' "$T/hostA/stepup.conf"
+	on hostA "$e" "$U" "$(code_at "$e" "$SK")" || { show_on; return 1; }
+	ldap_stop main
+	on hostA $((e + 5)) "$U" "" || { show_on; ldap_restart main; return 1; }
+	! on hostB $((e + 5)) "$U" "$(code_at $((e + 30)) "$SK")" && unavailable || { show_on; ldap_restart main; return 1; }
+	ldap_restart main
+	sed -i 's/^grace = 300$/grace = 0/' "$T/hostA/stepup.conf"
+}
+tap_check "grace earned on A holds through an outage; B, with no grace, fails closed" grace_outage
+
+# --- 15: the canary -----------------------------------------------------------------------
+NOBODY=absent$ID
+new_user "$NOBODY"
+canary() {
+	local e=$NEXT_E
+	NEXT_E=$((NEXT_E + 120))
+	for h in hostA; do sed -i 's/^missing = .*//; $a missing = allow' "$T/$h/stepup.conf"; done
+	on hostA "$e" "$NOBODY" "" || { show_on; return 1; } # not enrolled, canary read: allowed
+	ldap_group_member main delete stepup-hosts "$(ldap_host_dn hostA)" >/dev/null
+	! on hostA "$e" "$NOBODY" "" && unavailable || { show_on; ldap_group_member main add stepup-hosts "$(ldap_host_dn hostA)" >/dev/null; return 1; }
+	! on hostA "$e" "$U" "$(code_at "$e" "$SK")" || { show_on; ldap_group_member main add stepup-hosts "$(ldap_host_dn hostA)" >/dev/null; return 1; }
+	ldap_group_member main add stepup-hosts "$(ldap_host_dn hostA)" >/dev/null
+	sed -i 's/^missing = allow$//' "$T/hostA/stepup.conf"
+}
+tap_check "missing = allow: an absent user with the canary readable is let through; with the subtree hidden from the host, nobody is" \
+	canary
+
+# --- 16-18: malformed data is refused by name ----------------------------------------------
+BAD=bad$ID
+new_user "$BAD"
+SB=$(secret_for "$BAD")
+"${ADMIN[@]}" enroll "$BAD" totp --secret "$SB" >/dev/null 2>&1 || tap_bail "enrol $BAD"
+BAD_DN=uid=$BAD,$LDAP_USERS
+set_attr() { # ATTR VALUE
+	printf 'dn: %s\nchangetype: modify\nreplace: %s\n%s: %s\n' "$BAD_DN" "$1" "$1" "$2" |
+		ldap_as_root main ldapmodify >/dev/null 2>&1
+}
+malformed() { # ATTR VALUE: set it, a right code is refused, the log names ATTR
+	local e=$((E + 6000 + 30 * RANDOM % 50)) good
+	good=$(attr "$BAD" "$1")
+	set_attr "$1" "$2" || return 1
+	! on hostA "$e" "$BAD" "$(code_at "$e" "$SB")" && unavailable || { show_on; set_attr "$1" "$good"; return 1; }
+	set_attr "$1" "$good"
+}
+tap_check "a malformed stepupFailTimes is refused and the step-up fails closed" malformed stepupFailTimes "1,x,3"
+sealed_secret=$(attr "$BAD" stepupTotpSecret)
+tap_check "a sealed secret with a changed byte is refused" malformed stepupTotpSecret \
+	"$(echo "$sealed_secret" | sed 's/:\(.\)/:A/2; s/A\(.\)/B\1/3')"
+tap_check "a sealed secret under an unknown key id is refused" malformed stepupTotpSecret \
+	"$(echo "$sealed_secret" | sed 's/^v1:[a-z0-9]*:/v1:nosuchkid:/')"
+
+# --- 19: SIGPIPE ---------------------------------------------------------------------------
+sigpipe() {
+	local e=$NEXT_E fifo=$T/answer.fifo pid rc i
+	NEXT_E=$((NEXT_E + 120))
+	mkfifo "$fifo"
+	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
+		pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/on.out" 2>&1 &
+	pid=$!
+	exec {w}>"$fifo"
+	for i in $(seq 1 100); do grep -q "Verification code" "$T/on.out" && break; sleep 0.1; done
+	ldap_kill main
+	printf '%s\n' "$(code_at "$e" "$SK")" >&"$w"
+	exec {w}>&-
+	wait "$pid"
+	rc=$?
+	ldap_restart main
+	[ "$rc" -lt 128 ] && [ "$rc" != 0 ] || { tap_diag "pamtester exit $rc"; show_on; return 1; }
+}
+tap_check "slapd killed between the read and the write: the host program fails, and no SIGPIPE kills it" sigpipe
+
+# --- 20-22: stepupctl against the directory -------------------------------------------------
+ctl_status() {
+	"${ADMIN[@]}" status "$U" >"$T/status.out" 2>&1 && grep -q "totp" "$T/status.out" ||
+		{ tap_diag "$(cat "$T/status.out")"; return 1; }
+}
+tap_check "stepupctl status reads the user's entry" ctl_status
+ctl_remove() {
+	"${ADMIN[@]}" remove "$BAD" >"$T/remove.out" 2>&1 &&
+		[ -z "$(attr "$BAD" uid)" ] || { tap_diag "$(cat "$T/remove.out")"; return 1; }
+}
+tap_check "stepupctl remove deletes the user's entry" ctl_remove
+host_cannot_enrol() {
+	! "$STEPUPCTL" -c "$T/hostB/stepup.conf" enroll "$NOBODY" totp --secret "$SB" >"$T/hostenrol.out" 2>&1
+}
+tap_check "a host's identity cannot enrol (only the admins' may write records)" host_cannot_enrol
+
+# --- 23: nothing left running ----------------------------------------------------------------
+run_cleanups
+left=$(ldap_started_pids)
+tap_check --not-ok "cleanup: slapd left running: $left" "cleanup: every slapd stopped" [ -z "$left" ]
