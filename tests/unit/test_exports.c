@@ -260,6 +260,49 @@ static void module_loads_no_libcurl_or_libssl(void **state)
 	dlclose(handle);
 }
 
+/* Nor libldap: only a host with store = ldap loads it, when it first
+ * reaches the directory (src/ldapapi.h); the module imports none of its
+ * symbols. */
+static int find_ldap(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char **found = data;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+
+	(void)size;
+	if (strncmp(base, "libldap", 7) == 0 || strncmp(base, "liblber", 7) == 0)
+		*found = name;
+	return 0;
+}
+
+static void refuse_ldap_import(const ElfW(Sym) *sym, const char *name, void *ctx)
+{
+	(void)ctx;
+	if (sym->st_shndx == SHN_UNDEF &&
+	    (strncmp(name, "ldap_", 5) == 0 || strncmp(name, "ber_", 4) == 0))
+		fail_msg("the module imports %s (libldap must be loaded only when used)", name);
+}
+
+static void module_loads_no_libldap(void **state)
+{
+	const char *found = NULL;
+	struct elf_file f;
+	void *handle;
+
+	(void)state;
+	elf_open(module_path(), &f);
+	elf_each_symbol(&f, SHT_DYNSYM, refuse_ldap_import, NULL);
+	elf_close(&f);
+	dl_iterate_phdr(find_ldap, &found);
+	if (found != NULL)
+		fail_msg("%s is mapped before the module is loaded", found);
+	handle = open_module();
+	dl_iterate_phdr(find_ldap, &found);
+	if (found != NULL)
+		fail_msg("loading the module mapped %s", found);
+	dlclose(handle);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +312,7 @@ int main(void)
 		cmocka_unit_test(module_imports_no_openlog),
 		cmocka_unit_test(module_defines_no_admin_symbol),
 		cmocka_unit_test(module_loads_no_libcurl_or_libssl),
+		cmocka_unit_test(module_loads_no_libldap),
 	};
 
 	return cmocka_run_group_tests_name("exports", tests, NULL, NULL);
