@@ -14,7 +14,7 @@
 . "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
 require_root
 require_env
-require_program pamtester oathtool slapd ldapsearch ldapmodify unshare useradd setsid
+require_program pamtester oathtool slapd ldapsearch ldapmodify unshare useradd setsid python3
 own_visible_session "$0" "$@"
 
 ID=$$
@@ -30,7 +30,7 @@ cleanup() {
 	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
 }
 
-tap_plan 25
+tap_plan 27
 install_traps
 add_cleanup cleanup
 make_tree fleet
@@ -400,6 +400,62 @@ sigpipe() {
 	[ "$rc" -lt 128 ] && [ "$rc" != 0 ] || { tap_diag "pamtester exit $rc"; show_on; return 1; }
 }
 tap_check "slapd killed between the read and the write: the host program fails, and no SIGPIPE kills it" sigpipe
+
+# --- email: a code is its issuing host's; the hourly limit is the fleet's --------------------
+require_aiosmtpd
+start_smtp fleetmail --mode plain || tap_bail "the SMTP server did not start"
+MAILU=mail$ID
+new_user "$MAILU"
+# TOTP too, so that a call sends a mail only when asked (Enter), as a user
+# with an app and an address would see it.
+"${ADMIN[@]}" enroll "$MAILU" totp --secret "$(secret_for "$MAILU")" >/dev/null 2>&1 &&
+	"${ADMIN[@]}" enroll "$MAILU" email "$MAILU@example.com" >"$T/enroll-mail.out" 2>&1 ||
+	tap_bail "enrol $MAILU email: $(cat "$T/enroll-mail.out")"
+for h in "${HOSTS[@]}"; do
+	cat >>"$T/$h/stepup.conf" <<CONF
+[service stepup-fleet-$ID-${h,,}]
+methods = totp, email
+email_min_interval = 0
+email_max_per_hour = 3
+CONF
+	sed -i "/^\[global\]$/a smtp_url = smtp://127.0.0.1:$SMTP_PORT_fleetmail\nsmtp_from = stepup@example.com\nsmtp_tls = none\nsmtp_credentials = $T/no-credentials" \
+		"$T/$h/stepup.conf"
+done
+# ask HOST EPOCH: on HOST, press Enter (a code is mailed), then a wrong
+# answer; prints the mailed code (empty if none came).
+ask() {
+	local n
+	n=$(mail_count "$SMTP_DIR_fleetmail")
+	on "$1" "$2" "$MAILU" "$(printf '\n000000')"
+	if ! wait_mail "$SMTP_DIR_fleetmail" $((n + 1)) 10; then
+		tap_diag "no mail came ($n before)"
+		return 0
+	fi
+	mail_code "$(ls -t "$SMTP_DIR_fleetmail"/*.eml | head -1)"
+}
+email_code_stays_home() {
+	local e=$((T0 + 60)) code
+	code=$(ask hostA "$e")
+	[ -n "$code" ] || { show_on; return 1; }
+	! on hostB $((e + 1)) "$MAILU" "$code" || { show_on; return 1; }
+	[ "$(attr "$MAILU" stepupEmailCodeAttempts)" = 1 ] ||
+		{ tap_diag "attempts $(attr "$MAILU" stepupEmailCodeAttempts): B spent A's code"; return 1; }
+	on hostA $((e + 2)) "$MAILU" "$code" || { show_on; return 1; }
+}
+tap_check "an email code mailed by A is no code on B (not matched, not spent), and A accepts it" \
+	email_code_stays_home
+email_hourly_limit_fleet() {
+	local e=$((T0 + 7200)) h n # over an hour after the send above
+	for h in hostA hostB hostC; do
+		e=$((e + 60))
+		[ -n "$(ask "$h" "$e")" ] || { tap_diag "no mail from $h"; show_on; return 1; }
+	done
+	n=$(mail_count "$SMTP_DIR_fleetmail")
+	on hostD $((e + 60)) "$MAILU" "$(printf '\n000000')"
+	said "in the last hour" && [ "$(mail_count "$SMTP_DIR_fleetmail")" = "$n" ] || { show_on; return 1; }
+}
+tap_check "email_max_per_hour = 3 counts the fleet's sends: after A, B and C, D sends nothing" \
+	email_hourly_limit_fleet
 
 # --- 20-22: stepupctl against the directory -------------------------------------------------
 ctl_status() {
