@@ -45,6 +45,11 @@ bool su_ldap_conn_time_left(const su_ldap_conn *c)
 	return left_ms(c) > 0;
 }
 
+void su_ldap_conn_spend(su_ldap_conn *c, long ms)
+{
+	c->spent_ms += ms;
+}
+
 const su_ldap_api *su_ldap_conn_api(const su_ldap_conn *c)
 {
 	return c->api;

@@ -36,6 +36,8 @@ LDAP *su_ldap_conn_handle(const su_ldap_conn *c);
 const char *su_ldap_conn_server(const su_ldap_conn *c);
 /* Whether some of the budget is left. */
 bool su_ldap_conn_time_left(const su_ldap_conn *c);
+/* Count ms of waiting (a pause before a retry) against the budget. */
+void su_ldap_conn_spend(su_ldap_conn *c, long ms);
 
 /* The operations, each connecting first if need be. SU_OK; SU_ERR (logged,
  * naming the server, the DN and the directory's answer). */

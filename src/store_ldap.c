@@ -314,6 +314,7 @@ static int write_state(struct ldap_txn *t, const su_kv *state)
 			rc = su_ldap_copy_kv(&t->record, &s->cached.record) == 0 ? SU_OK : SU_ERR;
 		}
 		s->cached.serial = ++t->serial;
+		s->tries_left = s->retries; /* ldap_retries is per write */
 		su_kv_free(&t->before);
 		if (rc == SU_OK && su_ldap_copy_kv(state, &t->before) != 0)
 			rc = SU_ERR;
@@ -391,6 +392,7 @@ bool su_ldap_may_retry(struct ldap_store *s)
 	pause.tv_nsec = jitter_us(1000u << (s->retries - s->tries_left > 5 ? 5 :
 					    s->retries - s->tries_left)) * 1000L;
 	nanosleep(&pause, NULL);
+	su_ldap_conn_spend(s->conn, pause.tv_nsec / 1000000 + 1);
 	return true;
 }
 

@@ -439,11 +439,13 @@ mid_step() {
 # at_time EPOCH COMMAND...: run COMMAND with the clock frozen at EPOCH,
 # killed after STEP_TIMEOUT seconds (default 60; exit status 124 then).
 # timeout(1) itself runs on the real clock.
+# TEST_PRELOAD (e.g. the sanitizer runtime, for a module built with ASan
+# inside a program that is not) goes first in LD_PRELOAD.
 at_time() {
 	local epoch=$1
 	shift
 	timeout -k 5 "${STEP_TIMEOUT:-60}" \
-		env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$epoch" \
+		env LD_PRELOAD="${TEST_PRELOAD:+$TEST_PRELOAD:}$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$epoch" \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
 }
 

@@ -11,6 +11,13 @@
  * printed must be in the file after a SIGKILL, since a commit returns only
  * after its write's fdatasync.
  *
+ *   state_writer CONFIG USER --increments N
+ *
+ * For tests/integration/fleet.sh: N increments of "n", each in one state
+ * transaction; a commit another writer beat (SU_CONFLICT, the directory
+ * store) is tried again from a fresh read while the store allows. Prints
+ * the number of increments written; exits 1 if one could not be.
+ *
  *   state_writer CONFIG USER --hold
  *
  * For tests/integration/hostile.sh: takes the user's state lock, prints
@@ -20,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "config.h"
 #include "kv.h"
 #include "store.h"
@@ -62,6 +71,47 @@ out:
 	return rc;
 }
 
+/* One increment of n; SU_OK, SU_CONFLICT or SU_ERR. */
+static int increment(su_store *store, const char *user)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state;
+	uint64_t cur = 0;
+	int rc = su_state_begin(store, user, &txn, &state);
+
+	if (rc == SU_OK)
+		rc = su_kv_get_u64(&log_stderr, su_state_name(txn), state, "n", 0, UINT64_MAX - 1,
+				   &cur) >= 0 && su_kv_set_u64(state, "n", cur + 1) == 0 ?
+			     su_state_commit(txn) : SU_ERR;
+	su_state_end(txn);
+	return rc;
+}
+
+static int increments(su_store *store, const char *user, unsigned long count)
+{
+	unsigned long done = 0;
+
+	while (done < count) {
+		int rc = increment(store, user);
+
+		if (rc == SU_OK) {
+			/* Let the others in, as hosts that write once per answer
+			 * do: a writer that never pauses starves the ones whose
+			 * retries pause (store_ldap.c). */
+			struct timespec pause = {0, (long)(rand() % 3000) * 1000L};
+
+			done++;
+			nanosleep(&pause, NULL);
+		} else if (rc != SU_CONFLICT || !su_store_may_retry(store)) {
+			fprintf(stderr, "state_writer: increment %lu: %s\n", done + 1,
+				rc == SU_CONFLICT ? "conflicts beyond ldap_retries" : "failed");
+			break;
+		}
+	}
+	printf("%lu\n", done);
+	return done == count ? 0 : 1;
+}
+
 static int hold(su_store *store, const char *user)
 {
 	su_state_txn *txn = NULL;
@@ -81,16 +131,20 @@ int main(int argc, char **argv)
 	su_store *store = NULL;
 	uint64_t n = 0;
 
-	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--hold") == 0)) {
-		fprintf(stderr, "usage: state_writer CONFIG USER [--hold]\n");
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "--hold") == 0) &&
+	    !(argc == 5 && strcmp(argv[3], "--increments") == 0)) {
+		fprintf(stderr, "usage: state_writer CONFIG USER [--hold | --increments N]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
+	srand((unsigned)getpid());
 	if (su_config_load(&log_stderr, argv[1], NULL, &settings) != SU_OK ||
 	    su_store_open(&log_stderr, &settings, &store) != SU_OK)
 		return 1;
 	if (argc == 4)
 		return hold(store, argv[2]);
+	if (argc == 5)
+		return increments(store, argv[2], strtoul(argv[4], NULL, 10));
 	for (;;) {
 		if (one_round(store, argv[2], &n) != 0)
 			return 1;

@@ -30,7 +30,7 @@ cleanup() {
 	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
 }
 
-tap_plan 27
+tap_plan 29
 install_traps
 add_cleanup cleanup
 make_tree fleet
@@ -400,6 +400,52 @@ sigpipe() {
 	[ "$rc" -lt 128 ] && [ "$rc" != 0 ] || { tap_diag "pamtester exit $rc"; show_on; return 1; }
 }
 tap_check "slapd killed between the read and the write: the host program fails, and no SIGPIPE kills it" sigpipe
+
+# --- the conditional write itself ------------------------------------------------------------
+WRITER=$TOP_BUILDDIR/tests/helpers/state_writer
+CAS=cas$ID
+new_user "$CAS"
+"${ADMIN[@]}" enroll "$CAS" totp --secret "$(secret_for "$CAS")" >/dev/null 2>&1 || tap_bail "enrol $CAS"
+cp "$T/hostA/stepup.conf" "$T/hostA/writer.conf"
+sed -i 's/^ldap_timeout = .*/ldap_timeout = 60/; s/^ldap_retries = .*//; $a ldap_retries = 64' "$T/hostA/writer.conf"
+cas_exact() {
+	local i pids=() bad=0
+	for i in 1 2 3 4 5 6 7 8; do
+		"$WRITER" "$T/hostA/writer.conf" "$CAS" --increments 200 >"$T/writer.$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || bad=$((bad + 1)); done
+	[ "$bad" = 0 ] || { cat "$T"/writer.*.out | sort | uniq -c | tap_diag_stream; return 1; }
+	attr "$CAS" stepupStateExtra | grep -qx "n=1600" ||
+		{ tap_diag "stepupStateExtra: $(attr "$CAS" stepupStateExtra)"; return 1; }
+}
+tap_check "8 writers x 200 increments through the store, every one a conditional Modify: exactly 1600" \
+	cas_exact
+
+# A's prompt waits while B accepts the same code: A's commit, made against
+# the entry it read before the prompt, conflicts; judged again from the
+# entry as it now is, the code is a replay.
+judged_again() {
+	local e=$NEXT_E fifo=$T/a.fifo pid rc i c
+	NEXT_E=$((NEXT_E + 120))
+	c=$(code_at "$e" "$SK")
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
+		pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/a.out" 2>&1 &
+	pid=$!
+	exec {w}>"$fifo"
+	for i in $(seq 1 100); do grep -q "Verification code" "$T/a.out" && break; sleep 0.1; done
+	on hostB "$e" "$U" "$c" || { exec {w}>&-; wait "$pid"; show_on; return 1; }
+	printf '%s\n' "$c" >&"$w"
+	exec {w}>&-
+	wait "$pid"
+	rc=$?
+	[ "$rc" != 0 ] && grep -q "already been used" "$T/a.out" ||
+		{ tap_diag "A: exit $rc"; tap_diag_stream <"$T/a.out"; return 1; }
+}
+tap_check "a code B accepts while A's prompt waits is refused on A as used (A judges again after the conflict)" \
+	judged_again
 
 # --- email: a code is its issuing host's; the hourly limit is the fleet's --------------------
 require_aiosmtpd
