@@ -356,17 +356,31 @@ static int import_user(ctl *c, source *src, const char *user, size_t *skipped)
 	return rc;
 }
 
+/* A connection of its own for the next user: ldap_timeout bounds one
+ * command's directory time, and --all is one import per user, however
+ * many users a host has. */
+static int reopen_directory(ctl *c)
+{
+	su_store_close(c->store);
+	c->store = NULL;
+	return su_store_open(&ctl_log, &c->settings, &c->store) == SU_OK ? CTL_OK : CTL_REFUSED;
+}
+
 /* --all: every user of the files; a refusal does not stop the others. */
 static int import_all(ctl *c, source *src)
 {
 	char **names = NULL;
-	size_t count = 0, refused = 0, skipped = 0;
+	size_t count = 0, refused = 0, skipped = 0, i;
 
 	if (su_store_list_users(src->store, &names, &count) != SU_OK)
 		return CTL_REFUSED;
-	for (size_t i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
+		if (i > 0 && reopen_directory(c) != CTL_OK)
+			break;
 		if (import_user(c, src, names[i], &skipped) != CTL_OK)
 			refused++;
+	}
+	refused += count - i; /* not tried: the store could not be opened again */
 	su_store_free_list(names, count);
 	printf("ldap import --all: %zu of %zu user(s) imported", count - refused - skipped,
 	       count);
