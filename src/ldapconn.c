@@ -25,6 +25,8 @@ struct su_ldap_conn {
 	char *ca_file, *cert, *key, *bind_dn, *password_file;
 	long budget_ms, spent_ms;
 	bool gave_up; /* every URI failed: the rest of the call fails at once */
+	enum su_ldap_failure failed; /* the last failure, for su_ldap_conn_failure */
+	int failed_rc;
 };
 
 static long now_ms(void)
@@ -63,6 +65,25 @@ LDAP *su_ldap_conn_handle(const su_ldap_conn *c)
 const char *su_ldap_conn_server(const su_ldap_conn *c)
 {
 	return c->server != NULL ? c->server : "";
+}
+
+enum su_ldap_failure su_ldap_conn_failure(const su_ldap_conn *c, int *result)
+{
+	*result = c->failed_rc;
+	return c->failed;
+}
+
+/* Remember what failed: rc says whether the server was reached at all
+ * (down, unreachable, timed out) or the TLS handshake failed; otherwise
+ * it is the step's own failure. */
+static void note_failure(su_ldap_conn *c, enum su_ldap_failure step, int rc)
+{
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT)
+		step = SU_LDAP_FAILED_CONNECT;
+	else if (rc == LDAP_CONNECT_ERROR && step != SU_LDAP_FAILED_OPERATION)
+		step = SU_LDAP_FAILED_TLS;
+	c->failed = step;
+	c->failed_rc = rc;
 }
 
 /* ---- SIGPIPE ----------------------------------------------------------------
@@ -281,8 +302,10 @@ static int bind_host(su_ldap_conn *c, LDAP *ld, const char *uri)
 	int rc;
 
 	if (c->bind_dn != NULL) {
-		if (read_password(c, &pw) != SU_OK)
+		if (read_password(c, &pw) != SU_OK) {
+			note_failure(c, SU_LDAP_FAILED_FILES, LDAP_SUCCESS);
 			return -1;
+		}
 		cred.bv_val = pw.data;
 		cred.bv_len = pw.len;
 		rc = c->api->sasl_bind_s(ld, c->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
@@ -301,6 +324,8 @@ static int bind_host(su_ldap_conn *c, LDAP *ld, const char *uri)
 	if (rc != LDAP_SUCCESS) {
 		log_ldap_error(c, ld, uri, c->bind_dn != NULL ? "simple bind" : "SASL EXTERNAL bind",
 			       rc);
+		/* over ldaps:// the connection and the handshake happen here */
+		note_failure(c, SU_LDAP_FAILED_BIND, rc);
 		return -1;
 	}
 	return 0;
@@ -317,19 +342,24 @@ static int connect_one(su_ldap_conn *c, const char *uri)
 
 	if (c->api->initialize(&ld, uri) != LDAP_SUCCESS || ld == NULL) {
 		su_logf(&c->log, LOG_ERR, "directory %s: not a URI libldap accepts", uri);
+		note_failure(c, SU_LDAP_FAILED_CONNECT, LDAP_PARAM_ERROR);
 		return -1;
 	}
 	if (set_trust(c, ld) != 0 || set_timeouts(c, ld) != 0) {
 		su_logf(&c->log, LOG_ERR, "directory %s: cannot set the connection's TLS options "
 			"(ldap_ca_file, ldap_cert, ldap_key readable?)", uri);
+		note_failure(c, SU_LDAP_FAILED_FILES, LDAP_SUCCESS);
 		c->api->unbind_ext_s(ld, NULL, NULL);
 		return -1;
 	}
 	rc = starttls ? c->api->start_tls_s(ld, NULL, NULL) : LDAP_SUCCESS;
-	if (rc != LDAP_SUCCESS)
+	if (rc != LDAP_SUCCESS) {
 		log_ldap_error(c, ld, uri, "StartTLS", rc);
-	else
+		/* Any refusal of StartTLS is about TLS, not about who we are. */
+		note_failure(c, SU_LDAP_FAILED_TLS, rc);
+	} else {
 		rc = bind_host(c, ld, uri) == 0 ? LDAP_SUCCESS : LDAP_OTHER;
+	}
 	if (rc != LDAP_SUCCESS) {
 		c->api->unbind_ext_s(ld, NULL, NULL);
 		return -1;
@@ -345,6 +375,7 @@ static int ensure_connected(su_ldap_conn *c)
 {
 	struct pipe_hold h;
 	long start;
+	size_t i;
 	int rc = -1;
 
 	if (c->ld != NULL)
@@ -352,17 +383,20 @@ static int ensure_connected(su_ldap_conn *c)
 	if (c->gave_up)
 		return -1;
 	if (check_tls_files(c) != SU_OK) {
+		note_failure(c, SU_LDAP_FAILED_FILES, LDAP_SUCCESS);
 		c->gave_up = true;
 		return -1;
 	}
 	pipe_hold(&h);
-	for (size_t i = 0; i < c->n_uris && rc != 0 && left_ms(c) > 0; i++) {
+	for (i = 0; i < c->n_uris && rc != 0 && left_ms(c) > 0; i++) {
 		start = now_ms();
 		rc = connect_one(c, c->uris[i]);
 		c->spent_ms += now_ms() - start;
 	}
 	pipe_release(&h);
 	if (rc != 0) {
+		if (i == 0) /* the budget was spent before the first try */
+			note_failure(c, SU_LDAP_FAILED_CONNECT, LDAP_TIMEOUT);
 		c->gave_up = true;
 		su_logf(&c->log, LOG_ERR, "directory: no server of ldap_uri answered within "
 			"ldap_timeout (%ld s)", c->budget_ms / 1000);
@@ -399,6 +433,8 @@ static void op_end(struct op *op, int rc)
 {
 	op->c->spent_ms += now_ms() - op->start;
 	pipe_release(&op->hold);
+	if (rc != LDAP_SUCCESS)
+		note_failure(op->c, SU_LDAP_FAILED_OPERATION, rc);
 	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR ||
 	    rc == LDAP_LOCAL_ERROR || rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR) {
 		drop_connection(op->c);

@@ -39,6 +39,22 @@ bool su_ldap_conn_time_left(const su_ldap_conn *c);
 /* Count ms of waiting (a pause before a retry) against the budget. */
 void su_ldap_conn_spend(su_ldap_conn *c, long ms);
 
+/* The step the connection last failed at, and libldap's result code for
+ * it (*result; LDAP_SUCCESS for SU_LDAP_FAILED_NONE and _FILES): so that
+ * a check can name the setting to fix (stepupctl check-config), where the
+ * log already has the directory's words. A later success does not clear
+ * it; an operation's failure (the server's answer: no access, no such
+ * entry) is SU_LDAP_FAILED_OPERATION. */
+enum su_ldap_failure {
+	SU_LDAP_FAILED_NONE,
+	SU_LDAP_FAILED_FILES,     /* ldap_ca_file, ldap_cert or ldap_key refused */
+	SU_LDAP_FAILED_CONNECT,   /* no answer: down, refused, unreachable, timed out */
+	SU_LDAP_FAILED_TLS,       /* the handshake (the server's certificate, or ours) */
+	SU_LDAP_FAILED_BIND,      /* the server refused our credentials */
+	SU_LDAP_FAILED_OPERATION, /* a search, Modify, ... refused */
+};
+enum su_ldap_failure su_ldap_conn_failure(const su_ldap_conn *c, int *result);
+
 /* The operations, each connecting first if need be. SU_OK; SU_ERR (logged,
  * naming the server, the DN and the directory's answer). */
 int su_ldap_search(su_ldap_conn *c, const char *base, int scope, const char *filter,

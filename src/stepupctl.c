@@ -49,7 +49,8 @@ typedef struct ctl_command {
 #define STR(x) STR_(x)
 #define STR_(x) #x
 
-enum { OPT_SECRET = 256, OPT_DIGITS, OPT_PERIOD, OPT_ISSUER, OPT_FORCE, OPT_COUNT };
+enum { OPT_SECRET = 256, OPT_DIGITS, OPT_PERIOD, OPT_ISSUER, OPT_FORCE, OPT_COUNT,
+       OPT_FROM, OPT_ALL };
 
 static const struct option plain_options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -75,6 +76,21 @@ static const struct option recovery_options[] = {
 static const char *const recovery_help[][2] = {
 	{ "--count N", "how many codes, 1 to " STR(SU_RECOVERY_COUNT_MAX)
 	  " (default " STR(SU_RECOVERY_COUNT_DEFAULT) ")" },
+	{ NULL, NULL },
+};
+
+static const struct option ldap_options[] = {
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const ldap_help[][2] = {
+	{ "--from FILESCONFIG", "this host's config with store = files: where the users are" },
+	{ "--all", "every user enrolled in those files, instead of USER" },
+	{ "--force", "replace the record of a user who has an entry already" },
 	{ NULL, NULL },
 };
 
@@ -106,7 +122,8 @@ static const ctl_command commands[] = {
 	  "remove USER entirely, or only one method", plain_options,
 	  NULL, true },
 	{ "check-config", cmd_check_config, 0, 0, "",
-	  "check the config file, print every error", plain_options, NULL, false },
+	  "check the config file, print every error; with store = ldap, check the "
+	  "directory too", plain_options, NULL, true },
 	{ "grace", cmd_grace, 1, 2, "list|revoke [USER]",
 	  "list the grace records (of USER), or revoke them", plain_options,
 	  NULL, false },
@@ -120,6 +137,10 @@ static const ctl_command commands[] = {
 	  "make the fleet key that hosts keeping users in a directory share, add a "
 	  "new current key, remove an older one, or list the key ids",
 	  plain_options, NULL, false },
+	{ "ldap", cmd_ldap, 1, 2, "import USER|--all --from FILESCONFIG [--force]",
+	  "move users from this host's files (the config --from names) into the "
+	  "directory of -c: TOTP, email, the replay barrier; not recovery codes",
+	  ldap_options, ldap_help, true },
 };
 
 static const ctl_command *find_command(const char *name)
@@ -293,6 +314,12 @@ static int set_option(ctl_opts *o, int id, char *value)
 		return CTL_OK;
 	case OPT_FORCE:
 		o->force = true;
+		return CTL_OK;
+	case OPT_FROM:
+		o->from = value;
+		return CTL_OK;
+	case OPT_ALL:
+		o->all = true;
 		return CTL_OK;
 	case OPT_COUNT:
 		if (!su_parse_uint(value, 1, SU_RECOVERY_COUNT_MAX, &o->count))

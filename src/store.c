@@ -69,6 +69,13 @@ int su_store_remove_user(su_store *store, const char *user)
 			     su_files_remove_user(store->files, user);
 }
 
+int su_store_add_user(su_store *store, const char *user, const su_kv *record,
+		      const su_kv *state)
+{
+	return store->ldap ? su_ldap_add_user(store->ldap, user, record, state) :
+			     su_files_add_user(store->files, user, record, state);
+}
+
 int su_store_list_users(su_store *store, char ***names, size_t *count)
 {
 	return store->ldap ? su_ldap_list_users(store->ldap, names, count) :
@@ -98,6 +105,24 @@ int su_store_verifier_keys(su_store *store, const unsigned char *hostkey,
 bool su_store_may_retry(su_store *store)
 {
 	return store->ldap != NULL && su_ldap_may_retry(store->ldap);
+}
+
+int su_store_check(su_store *store, su_store_report *out)
+{
+	*out = (su_store_report){0};
+	/* Files: the config named the paths, and they are checked where
+	 * they are read, with the reason; nothing can be tried beforehand. */
+	return store->ldap ? su_ldap_check(store->ldap, out) : SU_OK;
+}
+
+void su_store_report_free(su_store_report *r)
+{
+	free(r->server);
+	free(r->identity);
+	free(r->canary);
+	free(r->fleet_key);
+	free(r->fleet_kid);
+	*r = (su_store_report){0};
 }
 
 int su_state_begin(su_store *store, const char *user, su_state_txn **txn, su_kv **state)

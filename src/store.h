@@ -39,6 +39,16 @@ int su_store_load_user(su_store *store, const char *user, su_kv *record);
 int su_store_save_user(su_store *store, const char *user, const su_kv *record);
 /* Removes the record and the state of user. */
 int su_store_remove_user(su_store *store, const char *user);
+/* A user the store holds nothing of yet: their record and state written
+ * as one change, so that no login ever sees the record without the state
+ * (an imported replay barrier). The directory: one Add of the entry, which
+ * needs no transaction (none can begin for a user without an entry).
+ * Files: under the user's lock, the state (when not empty), then the
+ * record. SU_OK; SU_EXISTS (not logged) when the store holds a record or
+ * a state of user already (then change it in a state transaction);
+ * SU_ERR (logged). */
+int su_store_add_user(su_store *store, const char *user, const su_kv *record,
+		      const su_kv *state);
 /* Sorted names of enrolled users; free with su_store_free_list. */
 int su_store_list_users(su_store *store, char ***names, size_t *count);
 void su_store_free_list(char **names, size_t count);
@@ -74,6 +84,45 @@ int su_store_verifier_keys(su_store *store, const unsigned char *hostkey,
 /* After SU_CONFLICT: whether another try fits in the retries and the time
  * the config allows (false for the files backend). */
 bool su_store_may_retry(su_store *store);
+
+/* ---- whether the store can serve this host (stepupctl check-config) ---- */
+
+enum su_store_proof {
+	SU_PROOF_NOT_TRIED, /* an earlier check failed */
+	SU_PROOF_WRITTEN,   /* the conditional write was made */
+	SU_PROOF_REFUSED,   /* the directory refused it: no write access */
+	SU_PROOF_FAILED,    /* another error (logged) */
+};
+
+/* What su_store_check found. Only remote is set for the files backend:
+ * its paths are checked where the files are read. Strings are malloc'd
+ * (su_store_report_free); NULL where the check did not get that far. */
+typedef struct su_store_report {
+	bool remote;                 /* a directory: what follows applies */
+	char *server;                /* the URI that answered */
+	char *identity;              /* who-am-I (RFC 4532): "dn:...", "" when anonymous */
+	char *canary;                /* the canary's DN */
+	bool canary_read;            /* found, with a stepupSerial */
+	unsigned long long serial;   /* the canary's stepupSerial before the proof */
+	enum su_store_proof proof;   /* the canary's serial from serial to serial + 1 */
+	char *fleet_key;             /* the fleet key's path */
+	bool fleet_key_read;
+	char *fleet_kid;             /* its current key id */
+	size_t fleet_keys;           /* how many keys it holds */
+} su_store_report;
+
+/* Check that the store can serve this host. The files backend: nothing
+ * beyond the config (SU_OK). The directory: it is reached over TLS and
+ * bound to (which URI answered), whom it takes us for, that the canary
+ * uid=stepup-canary under ldap_base can be read by the search the store
+ * makes, that this identity may write state (one conditional Modify of the
+ * canary's stepupSerial: delete N, add N + 1, as every write of a user's
+ * entry; harmless, since only its presence is ever read), and that the
+ * fleet key can be read. Every check that can still run does, so one run
+ * shows every problem. SU_OK when all passed; SU_ERR, each failure logged
+ * with the setting to fix. *out is set either way. */
+int su_store_check(su_store *store, su_store_report *out);
+void su_store_report_free(su_store_report *r);
 
 /* Read user's state without locking, for display (stepupctl status). */
 int su_state_peek(su_store *store, const char *user, su_kv *state);

@@ -330,3 +330,41 @@ int su_files_state_peek(struct files_store *store, const char *user, su_kv *stat
 	free(path);
 	return rc;
 }
+
+/* A copy of state as the transaction's state, to be committed. */
+static int take_state(struct files_txn *txn, const su_kv *state)
+{
+	su_kv_free(&txn->state);
+	for (size_t i = 0; i < state->count; i++)
+		if (su_kv_set(&txn->state, state->items[i].key, state->items[i].value) != 0)
+			return su_fail(&txn->store->log, "out of memory");
+	return SU_OK;
+}
+
+/* Under the user's lock, so that no enrolment or login comes between the
+ * check that the user is new and the writes. The state first: a replay
+ * barrier alone lets nothing in, a record without it would let a code
+ * already used elsewhere work once more. An empty state is not written
+ * (the transaction leaves what it leaves for any user). */
+int su_files_add_user(struct files_store *store, const char *user, const su_kv *record,
+		      const su_kv *state)
+{
+	struct files_txn *txn = NULL;
+	su_kv *current, existing = {0};
+	int rc = su_files_state_begin(store, user, &txn, &current);
+
+	if (rc != SU_OK)
+		return rc;
+	rc = su_files_load_user(store, user, &existing);
+	su_kv_free(&existing);
+	if (rc == SU_OK || (rc == SU_NOTFOUND && current->count > 0))
+		rc = SU_EXISTS;
+	else if (rc == SU_NOTFOUND && state->count > 0)
+		rc = take_state(txn, state) == SU_OK ? su_files_state_commit(txn) : SU_ERR;
+	else if (rc == SU_NOTFOUND)
+		rc = SU_OK;
+	if (rc == SU_OK)
+		rc = su_files_state_save_record(txn, record);
+	su_files_state_end(txn);
+	return rc;
+}

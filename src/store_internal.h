@@ -29,6 +29,8 @@ int su_files_state_save_record(struct files_txn *txn, const su_kv *record);
 const char *su_files_state_name(const struct files_txn *txn);
 void su_files_state_end(struct files_txn *txn);
 int su_files_state_peek(struct files_store *store, const char *user, su_kv *state);
+int su_files_add_user(struct files_store *store, const char *user, const su_kv *record,
+		      const su_kv *state);
 
 int su_ldap_open(const su_log *log, const su_settings *settings, struct ldap_store **out);
 void su_ldap_close(struct ldap_store *store);
@@ -49,5 +51,8 @@ int su_ldap_state_peek(struct ldap_store *store, const char *user, su_kv *state)
 bool su_ldap_may_retry(struct ldap_store *store);
 int su_ldap_verifier_keys(struct ldap_store *store, const unsigned char *keys[], size_t max,
 			  size_t *n);
+int su_ldap_add_user(struct ldap_store *store, const char *user, const su_kv *record,
+		     const su_kv *state);
+int su_ldap_check(struct ldap_store *store, su_store_report *out);
 
 #endif

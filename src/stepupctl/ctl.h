@@ -37,6 +37,8 @@ typedef struct ctl_opts {
 	const char *totp_option; /* the first TOTP-only option given, or NULL */
 	bool force;
 	unsigned count;     /* recovery --count */
+	const char *from;   /* ldap import --from: the files' config; points into argv */
+	bool all;           /* ldap import --all */
 } ctl_opts;
 
 typedef struct ctl {
@@ -135,5 +137,6 @@ int cmd_unlock(ctl *c, char **args, int nargs);       /* remove.c */
 int cmd_grace(ctl *c, char **args, int nargs);        /* grace.c */
 int cmd_test_email(ctl *c, char **args, int nargs);   /* test-email.c */
 int cmd_fleet_key(ctl *c, char **args, int nargs);    /* fleetkey.c */
+int cmd_ldap(ctl *c, char **args, int nargs);         /* ldap.c */
 
 #endif

@@ -3,6 +3,7 @@
  * barrier; a report of what was carried over and what was not. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -134,7 +135,7 @@ static int ga_record(ctl *c, const ga_import *im, su_kv *record)
  * was copied) was accepted by no clock near this one, and would bar every
  * code of the user's until then, with no command to undo it: not carried
  * over. *changed: state to commit. */
-static int ga_seed(ga_import *im, unsigned window, su_state_txn *txn, su_kv *state,
+static int ga_seed(ga_import *im, unsigned window, const char *name, su_kv *state,
 		   bool *changed)
 {
 	uint64_t last = 0, now_step = (uint64_t)time(NULL) / im->ga.step_size;
@@ -148,7 +149,7 @@ static int ga_seed(ga_import *im, unsigned window, su_state_txn *txn, su_kv *sta
 		im->seed = SEED_FUTURE;
 		return CTL_OK;
 	}
-	if (su_totp_barrier(&ctl_log, su_state_name(txn), state, &last) < 0)
+	if (su_totp_barrier(&ctl_log, name, state, &last) < 0)
 		return CTL_REFUSED;
 	switch (su_totp_set_barrier(state, start)) {
 	case 0:
@@ -163,17 +164,46 @@ static int ga_seed(ga_import *im, unsigned window, su_state_txn *txn, su_kv *sta
 	}
 }
 
+/* A user the store holds nothing of: record and state added as one
+ * (su_store_add_user), since a directory begins no state transaction for
+ * a user without an entry. *exists: the store knew the user after all
+ * (enrolled meanwhile, or a state left from an earlier enrolment): change
+ * it instead. */
+static int ga_add(ctl *c, ga_import *im, bool *exists)
+{
+	char *name = su_store_name(c->store, im->user, SU_STORE_STATE);
+	su_kv record = { 0 }, state = { 0 };
+	bool changed = false;
+	int rc = name == NULL ? CTL_REFUSED : ga_record(c, im, &record);
+
+	*exists = false;
+	if (rc == CTL_OK)
+		rc = ga_seed(im, c->settings.totp_window, name, &state, &changed);
+	if (rc == CTL_OK) {
+		int added = su_store_add_user(c->store, im->user, &record, &state);
+
+		*exists = added == SU_EXISTS;
+		rc = added == SU_OK ? CTL_OK : CTL_REFUSED;
+	}
+	su_kv_free(&record);
+	su_kv_free(&state);
+	free(name);
+	return rc;
+}
+
 /* Record and state under the user's lock, so no enrolment or login can
  * come between the check and the writes. The state first: a replay
  * barrier alone is harmless, a record without it would let a code used
- * under google-authenticator work once more. */
-static int ga_write(ctl *c, ga_import *im)
+ * under google-authenticator work once more. *conflict: a directory's
+ * conditional write lost to another host's; begin again. */
+static int ga_change(ctl *c, ga_import *im, bool *conflict)
 {
 	su_state_txn *txn = NULL;
 	su_kv record = { 0 }, *state;
 	bool changed = false;
-	int rc = CTL_REFUSED;
+	int rc = CTL_REFUSED, written = SU_OK;
 
+	*conflict = false;
 	if (su_state_begin(c->store, im->user, &txn, &state) != SU_OK)
 		goto out;
 	rc = load_record(c, im->user, &record, false);
@@ -182,14 +212,42 @@ static int ga_write(ctl *c, ga_import *im)
 	if (rc == CTL_OK)
 		rc = ga_record(c, im, &record);
 	if (rc == CTL_OK)
-		rc = ga_seed(im, c->settings.totp_window, txn, state, &changed);
-	if (rc == CTL_OK && changed && su_state_commit(txn) != SU_OK)
+		rc = ga_seed(im, c->settings.totp_window, su_state_name(txn), state, &changed);
+	if (rc == CTL_OK && changed)
+		written = su_state_commit(txn);
+	if (rc == CTL_OK && written == SU_OK)
+		written = su_state_save_record(txn, &record);
+	if (rc == CTL_OK && written != SU_OK)
 		rc = CTL_REFUSED;
-	if (rc == CTL_OK && su_state_save_record(txn, &record) != SU_OK)
-		rc = CTL_REFUSED;
+	*conflict = written == SU_CONFLICT;
 out:
 	su_state_end(txn);
 	su_kv_free(&record);
+	return rc;
+}
+
+/* A user new to the store is added; one it knows is changed, again while
+ * another host writes first (a directory; never the files). */
+static int ga_write(ctl *c, ga_import *im)
+{
+	su_kv record = { 0 };
+	bool exists = true, conflict = false;
+	int rc = su_store_load_user(c->store, im->user, &record);
+
+	su_kv_free(&record);
+	if (rc == SU_ERR)
+		return CTL_REFUSED; /* the store named the file and the reason */
+	if (rc == SU_NOTFOUND) {
+		rc = ga_add(c, im, &exists);
+		if (!exists)
+			return rc;
+	}
+	do
+		rc = ga_change(c, im, &conflict);
+	while (conflict && su_store_may_retry(c->store));
+	if (conflict)
+		return refuse("%s: other hosts kept writing the entry, so the import was not "
+			      "finished; run it again", im->user);
 	return rc;
 }
 

@@ -1,4 +1,5 @@
-/* stepupctl init (the directories and the host key) and check-config. */
+/* stepupctl init (the directories and the host key) and check-config (the
+ * config; with store = ldap, the directory too: su_store_check). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,49 @@ int cmd_init(ctl *c, char **args, int nargs)
 	return rc;
 }
 
+static const char *proof_text(const su_store_report *r, char *buf, size_t size)
+{
+	switch (r->proof) {
+	case SU_PROOF_WRITTEN:
+		snprintf(buf, size, "written (the canary's stepupSerial %llu -> %llu): this "
+			 "identity can write state", r->serial, r->serial + 1);
+		return buf;
+	case SU_PROOF_REFUSED:
+		return "refused (no write access: a host identity is expected to write "
+		       "state, an admin too)";
+	case SU_PROOF_FAILED:
+		return "failed (see above)";
+	default:
+		return "not tried";
+	}
+}
+
+/* What su_store_check found in the directory, a line each, also after a
+ * failure: how far it got. The errors (stderr) say what to fix. */
+static void print_report(const su_store_report *r)
+{
+	printf("server: %s\n", r->server != NULL ? r->server : "not reached (see above)");
+	if (r->server != NULL) {
+		char proof[160];
+
+		printf("identity: %s\n", r->identity == NULL ? "not told (no answer to who-am-I)" :
+		       r->identity[0] == '\0' ? "anonymous" : r->identity);
+		printf("canary: %s (%s)\n", r->canary_read ? "readable" : "NOT readable",
+		       r->canary);
+		printf("write: %s\n", proof_text(r, proof, sizeof(proof)));
+	}
+	if (r->fleet_key_read)
+		printf("fleet key: %s: readable (current key id %s, %zu key(s))\n", r->fleet_key,
+		       r->fleet_kid, r->fleet_keys);
+	else if (r->fleet_key != NULL)
+		printf("fleet key: %s: NOT readable (see above)\n", r->fleet_key);
+}
+
 int cmd_check_config(ctl *c, char **args, int nargs)
 {
+	su_store_report report;
+	int rc;
+
 	(void)args;
 	(void)nargs;
 	/* run() loaded it: had it an error, we would not be here. */
@@ -91,5 +133,10 @@ int cmd_check_config(ctl *c, char **args, int nargs)
 		printf("%s: OK\n", c->config_path ? c->config_path : SU_DEFAULT_CONFIG);
 	else
 		printf("%s: not present; the built-in defaults apply\n", SU_DEFAULT_CONFIG);
-	return CTL_OK;
+	fflush(stdout); /* before the store's errors, in a terminal as in a pipe */
+	rc = su_store_check(c->store, &report);
+	if (report.remote)
+		print_report(&report);
+	su_store_report_free(&report);
+	return rc == SU_OK ? CTL_OK : CTL_REFUSED;
 }

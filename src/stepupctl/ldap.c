@@ -1,0 +1,424 @@
+/* stepupctl ldap import USER|--all --from FILESCONFIG [--force]: users
+ * enrolled in this host's files moved into the directory that hosts share.
+ *
+ * Two stores are open: the directory's, of -c (store = ldap), written;
+ * the files', of --from (store = files, the host's old config), only read.
+ * For each user: the TOTP secret (the directory store seals it under the
+ * fleet key as it writes it), digits and period, and the email address are
+ * carried over; the replay barrier (the start of the last step a code was
+ * accepted in) becomes the later of the host's and the directory's, so a
+ * code used on this host is refused everywhere; the failure tally starts
+ * at 0. Recovery codes stay behind: their verifiers are HMACs under this
+ * host's key, which other hosts lack, and the codes themselves are not
+ * known, so they cannot be made again under the fleet key. The report
+ * says so and names the command that makes new ones.
+ *
+ * A user new to the directory is one Add of the whole entry, record and
+ * state together (su_store_add_user). A user who has an entry already is
+ * refused unless --force; then the state (the barrier, the cleared tally)
+ * and the record are written in a state transaction, each write
+ * conditional, the whole tried again while another host writes first. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "audit_admin.h"
+#include "ctl.h"
+#include "email.h"
+#include "lockout.h"
+#include "recovery.h"
+#include "totp.h"
+#include "util.h"
+
+/* The files store of --from. */
+typedef struct source {
+	const char *path; /* FILESCONFIG, as given */
+	su_settings settings;
+	su_store *store;
+} source;
+
+/* Where the barrier the directory keeps now came from, for the report. */
+enum barrier_from { BARRIER_NONE, BARRIER_HOST, BARRIER_DIRECTORY };
+
+/* What one user's import carried and did. */
+typedef struct moved {
+	bool totp, email;
+	unsigned digits, period;
+	bool recovery;             /* the host's record had recovery codes: left behind */
+	uint64_t barrier;          /* the directory's barrier afterwards */
+	enum barrier_from from;
+	bool replaced;             /* --force replaced an entry */
+	uint64_t cleared;          /* failures in that entry's tally, cleared */
+} moved;
+
+/* ---- the two stores ------------------------------------------------------ */
+
+/* --from: a config of this host's files. Its errors are printed by the
+ * loader, naming the file and line. */
+static int open_source(source *src)
+{
+	int rc = su_config_load(&ctl_log, src->path, NULL, &src->settings);
+
+	if (rc == SU_NOTFOUND)
+		return refuse("%s does not exist; check the path given to --from", src->path);
+	if (rc != SU_OK)
+		return CTL_REFUSED;
+	if (src->settings.store != SU_STORE_FILES) {
+		su_settings_free(&src->settings);
+		return refuse("ldap import: %s (--from) does not say store = files: give "
+			      "--from the config of this host's files, and -c the directory's",
+			      src->path);
+	}
+	if (su_store_open(&ctl_log, &src->settings, &src->store) != SU_OK) {
+		su_settings_free(&src->settings);
+		return CTL_REFUSED;
+	}
+	return CTL_OK;
+}
+
+static void close_source(source *src)
+{
+	su_store_close(src->store);
+	src->store = NULL;
+	su_settings_free(&src->settings);
+}
+
+/* ---- what is read from the host's files ---------------------------------- */
+
+/* The TOTP keys exactly as enroll writes them (su_totp_store), checked
+ * on the way: the secret is decoded and encoded again, then wiped. */
+static int carry_totp(const su_kv *local, const char *path, su_kv *record, moved *mv)
+{
+	su_totp t;
+	int rc;
+
+	if (su_totp_load(&ctl_log, path, local, &t) != 0)
+		return CTL_REFUSED;
+	rc = su_totp_store(record, t.key, t.key_len, t.digits, t.period) == 0 ? CTL_OK :
+										  out_of_memory();
+	mv->totp = rc == CTL_OK;
+	mv->digits = t.digits;
+	mv->period = t.period;
+	su_totp_clear(&t);
+	return rc;
+}
+
+/* The host's record of user; CTL_OK or CTL_REFUSED (said why). */
+static int load_local(source *src, const char *user, su_kv *local)
+{
+	int rc = su_store_load_user(src->store, user, local);
+
+	if (rc == SU_NOTFOUND)
+		return refuse("%s is not enrolled in the files of %s", user, src->path);
+	return rc == SU_OK ? CTL_OK : CTL_REFUSED; /* the store named the file and why */
+}
+
+/* The record the directory gets: TOTP and email, nothing else. */
+static int carry_record(source *src, const char *user, su_kv *record, moved *mv)
+{
+	char *path = su_store_name(src->store, user, SU_STORE_RECORD);
+	su_kv local = { 0 };
+	int rc = path == NULL ? CTL_REFUSED : load_local(src, user, &local);
+
+	if (rc == CTL_OK && su_totp_enrolled(&local))
+		rc = carry_totp(&local, path, record, mv);
+	if (rc == CTL_OK && su_email_enrolled(&local)) {
+		if (su_email_set_address(record, su_email_address(&local)) != 0)
+			rc = refuse("%s: the email address cannot be carried over (not one "
+				    "address, or out of memory); fix it in those files first: '"
+				    PROG " -c %s enroll %s email ADDRESS --force'", path,
+				    src->path, user);
+		mv->email = rc == CTL_OK;
+	}
+	mv->recovery = su_recovery_enrolled(&local);
+	su_kv_free(&local);
+	free(path);
+	return rc;
+}
+
+/* The host's replay barrier (0: no code accepted yet). */
+static int host_barrier(source *src, const char *user, uint64_t *barrier)
+{
+	char *path = su_store_name(src->store, user, SU_STORE_STATE);
+	su_kv state = { 0 };
+	int rc = path == NULL ? SU_ERR : su_state_peek(src->store, user, &state);
+
+	*barrier = 0;
+	if (rc == SU_OK && su_totp_barrier(&ctl_log, path, &state, barrier) < 0)
+		rc = SU_ERR;
+	su_kv_free(&state);
+	free(path);
+	return rc == SU_OK || rc == SU_NOTFOUND ? CTL_OK : CTL_REFUSED;
+}
+
+/* ---- writing the directory ------------------------------------------------ */
+
+/* out_of_memory's message, as a store result. */
+static int no_memory(void)
+{
+	out_of_memory();
+	return SU_ERR;
+}
+
+/* A user new to the directory: one Add of record and state. SU_EXISTS
+ * when the entry is there (made meanwhile). */
+static int add_entry(ctl *c, const char *user, const su_kv *record, uint64_t barrier,
+		     moved *mv)
+{
+	su_kv state = { 0 };
+	int rc = SU_OK;
+
+	if (barrier > 0 && su_totp_set_barrier(&state, barrier) < 0)
+		rc = no_memory();
+	if (rc == SU_OK)
+		rc = su_store_add_user(c->store, user, record, &state);
+	if (rc == SU_OK) {
+		mv->barrier = barrier;
+		mv->from = barrier > 0 ? BARRIER_HOST : BARRIER_NONE;
+	}
+	su_kv_free(&state);
+	return rc;
+}
+
+/* The later of the two barriers, and no failures: the state as the
+ * directory keeps it after an import. */
+static int merge_state(const char *name, su_kv *state, uint64_t barrier, moved *mv)
+{
+	uint64_t there = 0;
+
+	if (su_totp_barrier(&ctl_log, name, state, &there) < 0)
+		return SU_ERR; /* named the entry and the attribute */
+	mv->cleared = su_lockout_failures(state);
+	su_lockout_clear(state);
+	if (barrier > there && su_totp_set_barrier(state, barrier) < 0)
+		return no_memory();
+	mv->barrier = barrier > there ? barrier : there;
+	mv->from = mv->barrier == 0 ? BARRIER_NONE :
+		   barrier > there ? BARRIER_HOST : BARRIER_DIRECTORY;
+	return SU_OK;
+}
+
+/* --force: the entry's state (barrier, tally) first, then its record,
+ * each a conditional write. SU_CONFLICT when another host wrote the entry
+ * between the read and a write: the caller begins again. */
+static int replace_entry(ctl *c, const char *user, const su_kv *record, uint64_t barrier,
+			 moved *mv)
+{
+	su_state_txn *txn = NULL;
+	su_kv *state;
+	int rc = su_state_begin(c->store, user, &txn, &state);
+
+	if (rc == SU_OK)
+		rc = merge_state(su_state_name(txn), state, barrier, mv);
+	if (rc == SU_OK)
+		rc = su_state_commit(txn);
+	if (rc == SU_OK)
+		rc = su_state_save_record(txn, record);
+	su_state_end(txn);
+	mv->replaced = rc == SU_OK;
+	return rc;
+}
+
+/* Whether user has an entry in the directory: SU_OK (yes), SU_NOTFOUND,
+ * SU_ERR (logged). */
+static int has_entry(ctl *c, const char *user)
+{
+	su_kv record = { 0 };
+	int rc = su_store_load_user(c->store, user, &record);
+
+	su_kv_free(&record);
+	return rc;
+}
+
+static int refuse_existing(ctl *c, const char *user)
+{
+	char *name = su_store_name(c->store, user, SU_STORE_RECORD);
+	int rc = refuse("%s already has an entry in the directory (%s); nothing was "
+			"changed. Add --force to replace its record with this host's (the "
+			"later replay barrier of the two is kept)", user, name ? name : "?");
+
+	free(name);
+	return rc;
+}
+
+/* Add the entry, or with --force replace it; again while another host
+ * (or another import) writes first and the retries allow. */
+static int write_directory(ctl *c, const char *user, const su_kv *record, uint64_t barrier,
+			   moved *mv)
+{
+	int rc;
+
+	do {
+		rc = has_entry(c, user);
+		if (rc == SU_NOTFOUND)
+			rc = add_entry(c, user, record, barrier, mv);
+		else if (rc == SU_OK && !c->opts.force)
+			return refuse_existing(c, user);
+		else if (rc == SU_OK)
+			rc = replace_entry(c, user, record, barrier, mv);
+	} while ((rc == SU_CONFLICT || rc == SU_EXISTS) && su_store_may_retry(c->store));
+	if (rc == SU_CONFLICT || rc == SU_EXISTS)
+		return refuse("%s: other hosts kept writing the entry; try again", user);
+	return rc == SU_OK ? CTL_OK : CTL_REFUSED;
+}
+
+/* ---- one user -------------------------------------------------------------- */
+
+static void report_barrier(const moved *mv)
+{
+	char when[64];
+
+	local_time((time_t)mv->barrier, when, sizeof(when));
+	if (mv->from == BARRIER_NONE)
+		printf("  replay barrier: none yet (no code accepted on this host)\n");
+	else
+		printf("  replay barrier: codes up to the step starting %s are refused "
+		       "on every host (%s)\n", when, mv->from == BARRIER_HOST ?
+		       "this host's" : "the directory's, the later one");
+}
+
+static void report_user(const char *user, const char *from, const moved *mv)
+{
+	printf("imported %s into the directory from the files of %s:\n", user, from);
+	if (mv->totp)
+		printf("  TOTP: carried over (%u digits, %u s steps), the secret sealed under "
+		       "the fleet key: %s's app keeps working\n", mv->digits, mv->period, user);
+	if (mv->email)
+		printf("  email: carried over\n");
+	report_barrier(mv);
+	if (mv->cleared > 0)
+		printf("  failure tally: not carried over; the directory's %llu failure(s) "
+		       "cleared\n", (unsigned long long)mv->cleared);
+	else
+		printf("  failure tally: not carried over; starts at 0\n");
+	if (mv->replaced)
+		printf("  the directory's earlier record was replaced (--force), recovery "
+		       "codes included\n");
+	if (mv->recovery || mv->replaced)
+		printf("  recovery codes: NOT carried over: they are checked with this host's "
+		       "key, which the other hosts lack, and the codes themselves are not "
+		       "known. Run '" PROG " recovery %s' and give %s the new ones\n",
+		       user, user);
+	else
+		printf("  recovery codes: none on this host\n");
+}
+
+static const char *methods_text(const moved *mv)
+{
+	return mv->totp && mv->email ? "totp,email" : mv->totp ? "totp" : "email";
+}
+
+/* A record with neither TOTP nor email (a method removed, or recovery
+ * codes only): refused when named, a note with --all (*skipped). */
+static int nothing_to_move(const char *user, const moved *mv, size_t *skipped)
+{
+	const char *why = mv->recovery ? "; its recovery codes cannot be moved (make new "
+					 "ones with '" PROG " recovery USER' once enrolled)" : "";
+
+	if (skipped == NULL)
+		return refuse("nothing to move: %s has neither TOTP nor email enrolled in "
+			      "these files%s", user, why);
+	printf("skipped %s: neither TOTP nor email enrolled%s\n", user, why);
+	(*skipped)++;
+	return CTL_OK;
+}
+
+/* user's record and barrier from the files into the directory. skipped:
+ * NULL for a user named on the command line; with --all, the count of
+ * users with nothing to move. */
+static int import_user(ctl *c, source *src, const char *user, size_t *skipped)
+{
+	su_kv record = { 0 };
+	moved mv = { 0 };
+	uint64_t barrier = 0;
+	int rc = carry_record(src, user, &record, &mv);
+
+	if (rc == CTL_OK && !mv.totp && !mv.email) {
+		su_kv_free(&record);
+		return nothing_to_move(user, &mv, skipped);
+	}
+	if (rc == CTL_OK)
+		rc = host_barrier(src, user, &barrier);
+	if (rc == CTL_OK)
+		rc = write_directory(c, user, &record, barrier, &mv);
+	su_kv_free(&record);
+	if (rc != CTL_OK)
+		return rc;
+	su_audit_admin("ldap-import", user, "success", "methods", methods_text(&mv));
+	report_user(user, src->path, &mv);
+	/* A replaced enrolment ends the grace records, as enroll does; a new
+	 * entry holds the secret the user already has: nothing to end. */
+	rc = mv.replaced ? end_grace(c, user) : CTL_OK;
+	fflush(stdout);
+	return rc;
+}
+
+/* A connection of its own for the next user: ldap_timeout bounds one
+ * command's directory time, and --all is one import per user, however
+ * many users a host has. */
+static int reopen_directory(ctl *c)
+{
+	su_store_close(c->store);
+	c->store = NULL;
+	return su_store_open(&ctl_log, &c->settings, &c->store) == SU_OK ? CTL_OK : CTL_REFUSED;
+}
+
+/* --all: every user of the files; a refusal does not stop the others. */
+static int import_all(ctl *c, source *src)
+{
+	char **names = NULL;
+	size_t count = 0, refused = 0, skipped = 0, i;
+
+	if (su_store_list_users(src->store, &names, &count) != SU_OK)
+		return CTL_REFUSED;
+	for (i = 0; i < count; i++) {
+		if (i > 0 && reopen_directory(c) != CTL_OK)
+			break;
+		if (import_user(c, src, names[i], &skipped) != CTL_OK)
+			refused++;
+	}
+	refused += count - i; /* not tried: the store could not be opened again */
+	su_store_free_list(names, count);
+	printf("ldap import --all: %zu of %zu user(s) imported", count - refused - skipped,
+	       count);
+	if (skipped > 0)
+		printf(", %zu with nothing to move", skipped);
+	if (refused > 0)
+		printf(", %zu refused (see above)", refused);
+	printf("\n");
+	return refused == 0 ? CTL_OK : CTL_REFUSED;
+}
+
+/* ---- the command ------------------------------------------------------------- */
+
+/* ldap import USER|--all --from FILESCONFIG [--force] */
+int cmd_ldap(ctl *c, char **args, int nargs)
+{
+	source src = { .path = c->opts.from };
+	char user[SU_USER_MAX + 1];
+	bool known;
+	int rc;
+
+	if (strcmp(args[0], "import") != 0)
+		return usage_error("ldap: expected 'import'");
+	if (c->opts.all == (nargs == 2))
+		return usage_error("ldap import: give USER or --all%s",
+				   c->opts.all ? ", not both" : "");
+	if (src.path == NULL)
+		return usage_error("ldap import: --from FILESCONFIG is required: the config "
+				   "of this host's files (store = files)");
+	if (c->settings.store != SU_STORE_LDAP)
+		return refuse("ldap import: the config of -c says store = files: give -c the "
+			      "directory's config (store = ldap), and --from this host's old one");
+	rc = c->opts.all ? CTL_OK : user_arg(args[1], user, sizeof(user), &known, NULL);
+	if (rc == CTL_OK)
+		rc = open_source(&src);
+	if (rc != CTL_OK)
+		return rc;
+	rc = c->opts.all ? import_all(c, &src) : import_user(c, &src, user, NULL);
+	close_source(&src);
+	return rc;
+}
