@@ -3,7 +3,7 @@
  *   pam_bench -s SERVICE -d CONFDIR -u USER -n N [-w WARMUP] [-c MODE]
  *             [--state-file PATH] [--secret BASE32] [--digits D] [--period S]
  *             [--prime] [--answer TEXT] [--expect success|auth_err|NUMBER]
- *             [--callgrind] [--mark] [--samples FILE]
+ *             [--callgrind] [--mark] [--samples FILE] [--clock EPOCH]
  *
  * MODE
  *   any    (default) answer every prompt with --answer (default ""), expect
@@ -28,15 +28,31 @@
  *   contents; checked by reading it back, untimed). So wrong-code calls of
  *   a module that writes on failure (a failure tally, rate-limit stamps)
  *   each see the same file, and the right-code calls each a first use.
- *   Owner and mode are the snapshot's. Required by -c right.
+ *   Owner and mode are the snapshot's. Required by -c right without
+ *   --clock.
  * --prime works in every mode that has --secret: one untimed call with the
  *   previous step's code before the snapshot (expects PAM_SUCCESS).
+ * --clock EPOCH freezes the wall clock that time() gives, to this process
+ *   and every library and module it loads, at EPOCH for the first call
+ *   (--prime, warm-up and timed calls alike) and one --period later for each
+ *   call after it. So every right-code call answers a code of a step no
+ *   call has used, with nothing put back between calls: the way to time a
+ *   store that cannot be restored from a file (store = ldap: the last step
+ *   used is in the directory). pam_bench defines time() itself and must be
+ *   linked with -rdynamic for the module to see it (checked at start; the
+ *   module calls time(), never clock_gettime(CLOCK_REALTIME)). The result
+ *   line then ends in next_clock=EPOCH: where a further run must start to
+ *   use no step twice. CLOCK_MONOTONIC, which times the calls, is not
+ *   touched.
  *
  * Every call's return code is checked; the first unexpected one aborts the
  * run (exit 1). Output is one line of key=value fields, times in µs:
  *   n=2000 p50_us=... p99_us=... mean_us=... min_us=... max_us=...
- *   restores=... heap_start_b=... heap_end_b=...
- * restores counts the snapshot restores done; heap_* are the bytes malloc
+ *   restores=... heap_start_b=... heap_end_b=... cpu_us=...
+ * restores counts the snapshot restores done; cpu_us is the mean CPU time
+ * (user + system, getrusage, every thread of the process) of a timed call:
+ * what the caller's process burns, where the wall-clock times also hold
+ * waits for the disk or a server; heap_* are the bytes malloc
  * holds (mallinfo2: arena in use + mmapped blocks) after the warm-up and
  * after the last call, before pam_end: a module that keeps memory in the
  * handle or leaks grows it with n (0 under ASan, whose allocator this is
@@ -63,10 +79,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <malloc.h>
+#include <dlfcn.h>
 #include <liboath/oath.h>
 #include <security/pam_appl.h>
 
@@ -79,6 +97,27 @@
 
 enum mode { MODE_ANY, MODE_RIGHT, MODE_WRONG };
 
+/* --clock: the wall clock time() gives everyone in this process. Without
+ * --clock, the real one. */
+static bool clock_frozen;
+static time_t clock_now;
+
+time_t time(time_t *out)
+{
+	struct timespec ts;
+	time_t v;
+
+	if (clock_frozen) {
+		v = clock_now;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = ts.tv_sec;
+	}
+	if (out != NULL)
+		*out = v;
+	return v;
+}
+
 struct opts {
 	const char *service, *confdir, *user, *state_file, *secret_b32;
 	const char *answer_any, *samples;
@@ -86,7 +125,8 @@ struct opts {
 	enum mode mode;
 	int expect; /* -1: by mode */
 	unsigned digits, period;
-	bool prime, callgrind, mark;
+	bool prime, callgrind, mark, clock;
+	long long clock_start;
 };
 
 /* What the conversation hands out; set before each call, untimed. */
@@ -301,6 +341,17 @@ static size_t heap_bytes(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* CPU time this process has used, user and system, in ns. */
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		die("getrusage: %s", strerror(errno));
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -349,7 +400,7 @@ static void usage(void)
 	      "  [-c any|right|wrong] [--state-file PATH] [--secret BASE32]\n"
 	      "  [--digits 6|8] [--period S] [--prime] [--answer TEXT]\n"
 	      "  [--expect success|auth_err|NUMBER] [--callgrind] [--mark]\n"
-	      "  [--samples FILE]\n",
+	      "  [--samples FILE] [--clock EPOCH]\n",
 	      stderr);
 	exit(2);
 }
@@ -357,7 +408,7 @@ static void usage(void)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_STATE = 256, O_SECRET, O_DIGITS, O_PERIOD, O_PRIME, O_ANSWER, O_EXPECT,
-	       O_CALLGRIND, O_MARK, O_SAMPLES };
+	       O_CALLGRIND, O_MARK, O_SAMPLES, O_CLOCK };
 	static const struct option longopts[] = {
 		{"state-file", required_argument, NULL, O_STATE},
 		{"secret", required_argument, NULL, O_SECRET},
@@ -369,6 +420,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"callgrind", no_argument, NULL, O_CALLGRIND},
 		{"mark", no_argument, NULL, O_MARK},
 		{"samples", required_argument, NULL, O_SAMPLES},
+		{"clock", required_argument, NULL, O_CLOCK},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -402,6 +454,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_CALLGRIND: o->callgrind = true; break;
 		case O_MARK: o->mark = true; break;
 		case O_SAMPLES: o->samples = optarg; break;
+		case O_CLOCK:
+			o->clock = true;
+			o->clock_start = parse_long(optarg, "--clock", 1, 4000000000L);
+			break;
 		default: usage();
 		}
 	}
@@ -409,8 +465,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage();
 	if (o->mode != MODE_ANY && o->secret_b32 == NULL)
 		die("-c right and -c wrong need --secret");
-	if (o->mode == MODE_RIGHT && o->state_file == NULL)
-		die("-c right needs --state-file");
+	if (o->mode == MODE_RIGHT && o->state_file == NULL && !o->clock)
+		die("-c right needs --state-file or --clock");
 	if (o->prime && o->secret_b32 == NULL)
 		die("--prime needs --secret");
 	if (strlen(o->answer_any) >= sizeof(((struct bench *)0)->answer))
@@ -433,11 +489,20 @@ int main(int argc, char **argv)
 	pam_handle_t *pamh = NULL;
 	char *key = NULL;
 	size_t keylen = 0;
-	uint64_t *t, sum = 0;
+	uint64_t *t, sum = 0, cpu = 0;
 	size_t heap_start = 0, heap_end = 0;
+	long long calls = 0; /* made so far, for --clock */
 	int rc;
 
 	parse_args(argc, argv, &o);
+	if (o.clock) {
+		/* the module must find this time(), not libc's */
+		if (dlsym(RTLD_DEFAULT, "time") != (void *)time)
+			die("--clock: time() is not this program's to the modules it loads "
+			    "(link pam_bench with -rdynamic)");
+		clock_frozen = true;
+		clock_now = (time_t)o.clock_start;
+	}
 	if (o.secret_b32 != NULL) {
 		if ((rc = oath_init()) != OATH_OK)
 			die("oath_init: %s", oath_strerror(rc));
@@ -454,6 +519,8 @@ int main(int argc, char **argv)
 		    pam_strerror(pamh, rc));
 
 	if (o.prime) {
+		if (o.clock)
+			clock_now = (time_t)(o.clock_start + calls++ * o.period);
 		totp_at(&o, key, keylen, time(NULL) - (time_t)o.period, b.answer);
 		rc = pam_authenticate(pamh, 0);
 		if (rc != PAM_SUCCESS)
@@ -466,19 +533,23 @@ int main(int argc, char **argv)
 		snprintf(b.answer, sizeof(b.answer), "%s", o.answer_any);
 
 	for (long i = -o.warmup; i < o.n; i++) {
-		uint64_t t0, t1;
+		uint64_t t0, t1, c0 = 0;
 
 		/* untimed: prepare the state and the answer */
 		if (o.state_file != NULL)
 			snapshot_restore(&snap);
 		if (i == 0)
 			heap_start = heap_bytes();
+		if (o.clock)
+			clock_now = (time_t)(o.clock_start + calls++ * o.period);
 		if (o.mode == MODE_RIGHT) {
 			totp_at(&o, key, keylen, time(NULL), b.answer);
 		} else if (o.mode == MODE_WRONG) {
 			wrong_code(&o, key, keylen, b.answer);
 		}
 
+		if (i >= 0)
+			c0 = cpu_ns();
 		if (o.mark && i >= 0 && write(-1, "pam_bench:begin", 15) != -1)
 			die("write(-1) succeeded?");
 		t0 = now_ns();
@@ -494,6 +565,8 @@ int main(int argc, char **argv)
 		t1 = now_ns();
 		if (o.mark && i >= 0 && write(-1, "pam_bench:end", 13) != -1)
 			die("write(-1) succeeded?");
+		if (i >= 0)
+			cpu += cpu_ns() - c0;
 
 		if (rc != o.expect)
 			die("call %ld of %ld (warm-up included) to %s, mode %s: got %d (%s), "
@@ -524,11 +597,15 @@ int main(int argc, char **argv)
 	}
 	qsort(t, (size_t)o.n, sizeof(*t), cmp_u64);
 	printf("service=%s mode=%s n=%ld p50_us=%.1f p99_us=%.1f mean_us=%.1f "
-	       "min_us=%.1f max_us=%.1f restores=%lu heap_start_b=%zu heap_end_b=%zu\n",
+	       "min_us=%.1f max_us=%.1f restores=%lu heap_start_b=%zu heap_end_b=%zu "
+	       "cpu_us=%.1f",
 	       o.service, mode_names[o.mode], o.n, pct_us(t, (size_t)o.n, 50),
 	       pct_us(t, (size_t)o.n, 99), (double)sum / (double)o.n / 1e3,
 	       (double)t[0] / 1e3, (double)t[o.n - 1] / 1e3, snap.restores,
-	       heap_start, heap_end);
+	       heap_start, heap_end, (double)cpu / (double)o.n / 1e3);
+	if (o.clock)
+		printf(" next_clock=%lld", o.clock_start + calls * o.period);
+	putchar('\n');
 
 	free(t);
 	free(key);
