@@ -338,6 +338,15 @@ static void parse_line(struct parser *p, char *line, size_t len)
 		parse_assignment(p, line);
 }
 
+/* Whether any URI of the list (one blank between them) is not ldapi://. */
+static bool any_tls_uri(const char *list)
+{
+	for (const char *u = list; u != NULL && *u != '\0'; u = strchr(u, ' ') ? strchr(u, ' ') + 1 : NULL)
+		if (strncmp(u, "ldapi://", 8) != 0)
+			return true;
+	return false;
+}
+
 /* The directory store's keys make sense only together: where (ldap_uri,
  * ldap_base) and as whom (a certificate with its key, or a bind DN with
  * its password file; neither over ldapi://, where the socket's peer
@@ -356,11 +365,10 @@ static bool store_keys_agree(const su_log *log, const char *path, const su_setti
 	else if (s->ldap_cert != NULL && s->ldap_bind_dn != NULL)
 		why = "give either ldap_cert (SASL EXTERNAL) or ldap_bind_dn (simple bind), not both";
 	else if (s->ldap_uri != NULL && s->ldap_cert == NULL && s->ldap_bind_dn == NULL &&
-		 strncmp(s->ldap_uri, "ldapi://", 8) != 0)
+		 any_tls_uri(s->ldap_uri))
 		why = "ldap_uri needs ldap_cert and ldap_key, or ldap_bind_dn and "
 		      "ldap_password_file (only ldapi:// needs neither)";
-	else if (s->ldap_uri != NULL && strncmp(s->ldap_uri, "ldapi://", 8) != 0 &&
-		 s->ldap_ca_file == NULL)
+	else if (s->ldap_uri != NULL && any_tls_uri(s->ldap_uri) && s->ldap_ca_file == NULL)
 		why = "ldap_uri over the network needs ldap_ca_file (the CA that signed the "
 		      "directory's certificate)";
 	if (why != NULL)

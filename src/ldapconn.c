@@ -13,6 +13,8 @@
 
 #define URIS_MAX 4
 #define PASSWORD_MAX 1024
+/* Idle longer than this, the connection is made again before use. */
+#define IDLE_MS 1000
 
 struct su_ldap_conn {
 	su_log log;
@@ -25,6 +27,7 @@ struct su_ldap_conn {
 	char *ca_file, *cert, *key, *bind_dn, *password_file;
 	long budget_ms, spent_ms;
 	bool gave_up; /* every URI failed: the rest of the call fails at once */
+	long last_used_ms; /* when the last operation ended */
 	enum su_ldap_failure failed; /* the last failure, for su_ldap_conn_failure */
 	int failed_rc;
 };
@@ -150,9 +153,11 @@ int su_ldap_conn_open(const su_log *log, const su_settings *settings, su_ldap_co
 	    dup_setting(settings->ldap_bind_dn, &c->bind_dn) != 0 ||
 	    dup_setting(settings->ldap_password_file, &c->password_file) != 0 ||
 	    c->uri_list == NULL) {
+		const char *why_not = settings->ldap_uri == NULL ? "store = ldap: no ldap_uri" :
+								  "out of memory";
+
 		su_ldap_conn_close(c);
-		return su_fail(log, c->uri_list == NULL && settings->ldap_uri == NULL ?
-				    "store = ldap: no ldap_uri" : "out of memory");
+		return su_fail(log, "%s", why_not);
 	}
 	for (char *u = strtok_r(c->uri_list, " ", &save); u != NULL && c->n_uris < URIS_MAX;
 	     u = strtok_r(NULL, " ", &save))
@@ -336,10 +341,20 @@ static int connect_one(su_ldap_conn *c, const char *uri)
 {
 	/* ldaps:// is TLS from the start, ldapi:// a local socket; ldap://
 	 * must upgrade before anything is said. */
-	bool starttls = strncmp(uri, "ldap://", 7) == 0;
+	bool starttls = strncmp(uri, "ldap://", 7) == 0, local = strncmp(uri, "ldapi://", 8) == 0;
 	LDAP *ld = NULL;
+	long start = now_ms();
 	int rc;
 
+	/* TLS only with a context of our own: without ldap_ca_file libldap
+	 * would use its process-wide one, which ldap.conf and LDAPTLS_*
+	 * make. config_parse.c requires the file; this holds regardless. */
+	if (!local && c->ca_file == NULL) {
+		su_logf(&c->log, LOG_ERR, "directory %s: no ldap_ca_file: refusing TLS without it",
+			uri);
+		note_failure(c, SU_LDAP_FAILED_FILES, LDAP_SUCCESS);
+		return -1;
+	}
 	if (c->api->initialize(&ld, uri) != LDAP_SUCCESS || ld == NULL) {
 		su_logf(&c->log, LOG_ERR, "directory %s: not a URI libldap accepts", uri);
 		note_failure(c, SU_LDAP_FAILED_CONNECT, LDAP_PARAM_ERROR);
@@ -358,14 +373,20 @@ static int connect_one(su_ldap_conn *c, const char *uri)
 		/* Any refusal of StartTLS is about TLS, not about who we are. */
 		note_failure(c, SU_LDAP_FAILED_TLS, rc);
 	} else {
-		rc = bind_host(c, ld, uri) == 0 ? LDAP_SUCCESS : LDAP_OTHER;
+		/* Each step draws on what the one before left of the budget. */
+		c->spent_ms += now_ms() - start;
+		start = now_ms();
+		rc = set_timeouts(c, ld) == 0 && bind_host(c, ld, uri) == 0 ? LDAP_SUCCESS :
+									       LDAP_OTHER;
 	}
+	c->spent_ms += now_ms() - start;
 	if (rc != LDAP_SUCCESS) {
 		c->api->unbind_ext_s(ld, NULL, NULL);
 		return -1;
 	}
 	c->ld = ld;
 	c->server = uri;
+	c->last_used_ms = now_ms();
 	return 0;
 }
 
@@ -374,7 +395,6 @@ static int connect_one(su_ldap_conn *c, const char *uri)
 static int ensure_connected(su_ldap_conn *c)
 {
 	struct pipe_hold h;
-	long start;
 	size_t i;
 	int rc = -1;
 
@@ -388,11 +408,8 @@ static int ensure_connected(su_ldap_conn *c)
 		return -1;
 	}
 	pipe_hold(&h);
-	for (i = 0; i < c->n_uris && rc != 0 && left_ms(c) > 0; i++) {
-		start = now_ms();
-		rc = connect_one(c, c->uris[i]);
-		c->spent_ms += now_ms() - start;
-	}
+	for (i = 0; i < c->n_uris && rc != 0 && left_ms(c) > 0; i++)
+		rc = connect_one(c, c->uris[i]); /* it counts its own time */
 	pipe_release(&h);
 	if (rc != 0) {
 		if (i == 0) /* the budget was spent before the first try */
@@ -415,6 +432,11 @@ struct op {
 static int op_begin(su_ldap_conn *c, struct op *op)
 {
 	op->c = c;
+	/* A connection left idle (the user reading their phone) may have
+	 * been closed by the server, a restart, or a middlebox: a new one
+	 * costs a handshake, a dead one every answer. */
+	if (c->ld != NULL && now_ms() - c->last_used_ms > IDLE_MS)
+		drop_connection(c);
 	if (ensure_connected(c) != 0)
 		return -1;
 	if (set_timeouts(c, c->ld) != 0) {
@@ -431,7 +453,8 @@ static int op_begin(su_ldap_conn *c, struct op *op)
  * directory's answer: a lost or timed-out request leaves it unusable. */
 static void op_end(struct op *op, int rc)
 {
-	op->c->spent_ms += now_ms() - op->start;
+	op->c->last_used_ms = now_ms();
+	op->c->spent_ms += op->c->last_used_ms - op->start;
 	pipe_release(&op->hold);
 	if (rc != LDAP_SUCCESS)
 		note_failure(op->c, SU_LDAP_FAILED_OPERATION, rc);
@@ -471,14 +494,14 @@ int su_ldap_modify(su_ldap_conn *c, const char *dn, LDAPMod **mods)
 	if (op_begin(c, &op) != 0)
 		return SU_ERR;
 	rc = c->api->modify_ext_s(c->ld, dn, mods, NULL, NULL);
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
+		log_ldap_error(c, c->ld, c->server, dn, rc); /* before op_end drops ld */
 	op_end(&op, rc);
 	switch (rc) {
 	case LDAP_SUCCESS: return SU_OK;
 	case LDAP_NO_SUCH_ATTRIBUTE: return SU_CONFLICT;
 	case LDAP_NO_SUCH_OBJECT: return SU_NOTFOUND;
-	default:
-		log_ldap_error(c, c->ld, c->server, dn, rc);
-		return SU_ERR;
+	default: return SU_ERR;
 	}
 }
 
@@ -490,10 +513,11 @@ int su_ldap_add(su_ldap_conn *c, const char *dn, LDAPMod **mods)
 	if (op_begin(c, &op) != 0)
 		return SU_ERR;
 	rc = c->api->add_ext_s(c->ld, dn, mods, NULL, NULL);
+	if (rc != LDAP_SUCCESS && rc != LDAP_ALREADY_EXISTS)
+		log_ldap_error(c, c->ld, c->server, dn, rc); /* before op_end drops ld */
 	op_end(&op, rc);
 	if (rc == LDAP_SUCCESS || rc == LDAP_ALREADY_EXISTS)
 		return rc == LDAP_SUCCESS ? SU_OK : SU_EXISTS;
-	log_ldap_error(c, c->ld, c->server, dn, rc);
 	return SU_ERR;
 }
 
@@ -505,10 +529,11 @@ int su_ldap_delete(su_ldap_conn *c, const char *dn)
 	if (op_begin(c, &op) != 0)
 		return SU_ERR;
 	rc = c->api->delete_ext_s(c->ld, dn, NULL, NULL);
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT)
+		log_ldap_error(c, c->ld, c->server, dn, rc); /* before op_end drops ld */
 	op_end(&op, rc);
 	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT)
 		return rc == LDAP_SUCCESS ? SU_OK : SU_NOTFOUND;
-	log_ldap_error(c, c->ld, c->server, dn, rc);
 	return SU_ERR;
 }
 
@@ -522,11 +547,11 @@ int su_ldap_whoami(su_ldap_conn *c, char **authzid)
 	if (op_begin(c, &op) != 0)
 		return SU_ERR;
 	rc = c->api->whoami_s(c->ld, &who, NULL, NULL);
+	if (rc != LDAP_SUCCESS)
+		log_ldap_error(c, c->ld, c->server, "who am I", rc); /* before op_end */
 	op_end(&op, rc);
-	if (rc != LDAP_SUCCESS) {
-		log_ldap_error(c, c->ld, c->server, "who am I", rc);
+	if (rc != LDAP_SUCCESS)
 		return SU_ERR;
-	}
 	*authzid = strndup(who != NULL && who->bv_val != NULL ? who->bv_val : "",
 			   who != NULL ? who->bv_len : 0);
 	if (who != NULL)

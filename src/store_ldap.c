@@ -41,6 +41,13 @@ static void forget_cached(struct ldap_store *s)
 	su_ldap_entry_free(&s->cached);
 }
 
+static void forget_loaded(struct ldap_store *s)
+{
+	free(s->loaded_user);
+	s->loaded_user = NULL;
+	su_kv_free(&s->loaded);
+}
+
 int su_ldap_open(const su_log *log, const su_settings *settings, struct ldap_store **out)
 {
 	struct ldap_store *s = calloc(1, sizeof(*s));
@@ -70,6 +77,7 @@ void su_ldap_close(struct ldap_store *s)
 	if (s == NULL)
 		return;
 	forget_cached(s);
+	forget_loaded(s);
 	su_ldap_conn_close(s->conn);
 	su_fleetkey_free(s->fleet_key);
 	free(s->base);
@@ -102,6 +110,18 @@ char *su_ldap_name(struct ldap_store *s, const char *user, enum su_store_part pa
 	return name;
 }
 
+static bool canary_secret_visible(struct ldap_store *s, LDAPMessage *m)
+{
+	const su_ldap_api *api = su_ldap_conn_api(s->conn);
+	struct berval **v = api->get_values_len(su_ldap_conn_handle(s->conn), m,
+						 "stepupTotpSecret");
+	bool visible = v != NULL && api->count_values_len(v) > 0;
+
+	if (v != NULL)
+		api->value_free_len(v);
+	return visible;
+}
+
 /* The user's entry and the canary, in one search. SU_OK (e set, kept as
  * the cached entry), SU_NOTFOUND (no entry, and the canary was read: the
  * directory answered for the subtree), SU_ERR (logged). */
@@ -128,11 +148,25 @@ static int fetch(struct ldap_store *s, const char *user, struct entry *e)
 		int n = uid != NULL ? api->count_values_len(uid) : 0;
 		bool is_user = n == 1 && uid[0]->bv_len == strlen(user) &&
 			       memcmp(uid[0]->bv_val, user, uid[0]->bv_len) == 0;
+		bool is_canary = n == 1 && uid[0]->bv_len == strlen(CANARY) &&
+				 memcmp(uid[0]->bv_val, CANARY, uid[0]->bv_len) == 0;
 
-		if (n == 1 && uid[0]->bv_len == strlen(CANARY) &&
-		    memcmp(uid[0]->bv_val, CANARY, uid[0]->bv_len) == 0)
-			canary = true;
-		if (is_user && found)
+		/* The canary counts only with its secret readable: rules that
+		 * hide the secrets from this host must not make every user
+		 * look unenrolled either. */
+		if (is_canary && !canary_secret_visible(s, m))
+			rc = su_fail(&s->log, "ldap:uid=" CANARY ",%s: stepupTotpSecret cannot be "
+				     "read: this host cannot read the users' secrets (check the "
+				     "access rules; the canary needs a stepupTotpSecret value)", s->base);
+		canary = canary || is_canary;
+		/* Anything else the filter matched (a second uid value, another
+		 * case of the name) is not ours to ignore: it would read as "not
+		 * enrolled". */
+		if (!is_user && !is_canary)
+			rc = su_fail(&s->log, "ldap:%s: an entry matching uid=%s is not uid=%s,%s "
+				     "exactly (several uid values, or another case)", s->base, user,
+				     user, s->base);
+		else if (is_user && found)
 			rc = su_fail(&s->log, "ldap:%s: more than one entry with uid=%s", s->base, user);
 		else if (is_user)
 			rc = su_ldap_entry_read(s, m, user, dn, e);
@@ -185,12 +219,39 @@ static int get_entry(struct ldap_store *s, const char *user, struct entry *e)
 	return SU_OK;
 }
 
+static bool same_kv(const su_kv *a, const su_kv *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++) {
+		const char *v = su_kv_get(b, a->items[i].key);
+
+		if (v == NULL || strcmp(v, a->items[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Whether record is what load_user gave the caller for user (true when it
+ * gave nothing). */
+static bool record_as_loaded(struct ldap_store *s, const char *user, const su_kv *record)
+{
+	return s->loaded_user == NULL || strcmp(s->loaded_user, user) != 0 ||
+	       same_kv(&s->loaded, record);
+}
+
 int su_ldap_load_user(struct ldap_store *s, const char *user, su_kv *record)
 {
 	struct entry e;
 	int rc = get_entry(s, user, &e);
 
 	*record = (su_kv){0};
+	forget_loaded(s);
+	if (rc == SU_OK && (su_ldap_copy_kv(&e.record, &s->loaded) != 0 ||
+			    (s->loaded_user = su_strdup(user)) == NULL)) {
+		forget_loaded(s);
+		rc = su_fail(&s->log, "out of memory");
+	}
 	if (rc == SU_OK) {
 		*record = e.record;
 		e.record = (su_kv){0};
@@ -235,6 +296,11 @@ static int begin(struct ldap_store *s, const char *user, struct ldap_txn **out, 
 	rc = get_entry(s, user, &e);
 	if (rc != SU_OK)
 		goto out;
+	if (!record_as_loaded(s, user, &e.record)) {
+		rc = su_fail(&s->log, "%s: the user's record changed since it was read (enrolled "
+			     "again?): not judging against the old one; try again", t->name);
+		goto out;
+	}
 	t->serial = e.serial;
 	t->before = e.state;
 	e.state = (su_kv){0};
@@ -411,19 +477,28 @@ int su_ldap_verifier_keys(struct ldap_store *s, const unsigned char *keys[], siz
 
 /* A new entry: objectClass, uid, serial 0 and the record. */
 static int add_entry(struct ldap_store *s, const char *user, const char *dn,
-		     const su_kv *record)
+		     const su_kv *record, const su_kv *state)
 {
+	unsigned long long r = 0;
+	char start[24];
 	su_ldap_mods *m;
 	char *sealed = NULL;
-	int rc = su_ldap_seal_secret(s, user, record, &sealed);
+	int rc;
 
+	/* A random first serial (store_ldap.h, SU_LDAP_SERIAL_LIMIT). */
+	if (su_random(&r, sizeof(r)) != 0)
+		return su_fail(&s->log, "%s: no randomness for the entry's first serial", dn);
+	snprintf(start, sizeof(start), "%llu", r % (SU_LDAP_SERIAL_LIMIT / 2));
+	rc = su_ldap_seal_secret(s, user, record, &sealed);
 	if (rc != SU_OK)
 		return rc;
 	m = su_ldap_mods_new();
 	su_ldap_mods_add(m, LDAP_MOD_ADD, "objectClass", "stepupUser");
 	su_ldap_mods_add(m, LDAP_MOD_ADD, "uid", user);
-	su_ldap_mods_add(m, LDAP_MOD_ADD, "stepupSerial", "0");
+	su_ldap_mods_add(m, LDAP_MOD_ADD, "stepupSerial", start);
 	su_ldap_mods_change(m, true, NULL, record, sealed);
+	if (state != NULL)
+		su_ldap_mods_change(m, false, NULL, state, NULL);
 	rc = su_ldap_mods_list(m) == NULL ? su_fail(&s->log, "out of memory") :
 					    su_ldap_add(s->conn, dn, su_ldap_mods_list(m));
 	su_ldap_mods_free(m);
@@ -446,7 +521,7 @@ int su_ldap_save_user(struct ldap_store *s, const char *user, const su_kv *recor
 		forget_cached(s);
 		rc = begin(s, user, &t, &state);
 		if (rc == SU_NOTFOUND)
-			rc = add_entry(s, user, dn, record);
+			rc = add_entry(s, user, dn, record, NULL);
 		else if (rc == SU_OK)
 			rc = su_ldap_state_save_record(t, record);
 		su_ldap_state_end(t);
@@ -531,29 +606,11 @@ int su_ldap_list_users(struct ldap_store *s, char ***names_out, size_t *count_ou
 int su_ldap_add_user(struct ldap_store *s, const char *user, const su_kv *record,
 		     const su_kv *state)
 {
-	char *dn = user_dn(s, user), *sealed = NULL;
-	su_ldap_mods *m;
+	char *dn = user_dn(s, user);
 	int rc;
 
 	forget_cached(s);
-	if (dn == NULL)
-		return SU_ERR;
-	rc = su_ldap_seal_secret(s, user, record, &sealed);
-	if (rc != SU_OK) {
-		free(dn);
-		return rc;
-	}
-	m = su_ldap_mods_new();
-	su_ldap_mods_add(m, LDAP_MOD_ADD, "objectClass", "stepupUser");
-	su_ldap_mods_add(m, LDAP_MOD_ADD, "uid", user);
-	su_ldap_mods_add(m, LDAP_MOD_ADD, "stepupSerial", "0");
-	su_ldap_mods_change(m, true, NULL, record, sealed);
-	su_ldap_mods_change(m, false, NULL, state, NULL);
-	rc = su_ldap_mods_list(m) == NULL ? su_fail(&s->log, "out of memory") :
-					    su_ldap_add(s->conn, dn, su_ldap_mods_list(m));
-	su_ldap_mods_free(m);
-	if (sealed != NULL)
-		su_free_string(sealed);
+	rc = dn != NULL ? add_entry(s, user, dn, record, state) : SU_ERR;
 	free(dn);
 	return rc;
 }
@@ -646,8 +703,10 @@ static const char *who(const su_store_report *out)
  * as unavailable. */
 static int read_canary(struct ldap_store *s, su_store_report *out)
 {
-	char serial_attr[] = "stepupSerial", *attrs[] = {serial_attr, NULL};
+	char serial_attr[] = "stepupSerial", secret_attr[] = "stepupTotpSecret";
+	char *attrs[] = {serial_attr, secret_attr, NULL};
 	LDAPMessage *res = NULL;
+	bool secret;
 	int rc;
 
 	out->canary_read = false;
@@ -660,11 +719,21 @@ static int read_canary(struct ldap_store *s, su_store_report *out)
 			       "entries under it (the shipped rules: a host in cn=stepup-hosts)",
 			       s->base, who(out));
 	out->canary_read = canary_serial(s, res, &out->serial);
+	secret = out->canary_read &&
+		 canary_secret_visible(s, su_ldap_conn_api(s->conn)->first_entry(
+						  su_ldap_conn_handle(s->conn), res));
 	su_ldap_conn_api(s->conn)->msgfree(res);
+	if (out->canary_read && !secret) {
+		out->canary_read = false;
+		return su_fail(&s->log, "canary: %s has no stepupTotpSecret %s can read: give "
+			       "it one (any value), and let this identity read the secrets "
+			       "(the shipped rules: a host in cn=stepup-hosts); until then every "
+			       "user is refused", out->canary, who(out));
+	}
 	if (!out->canary_read)
 		return su_fail(&s->log, "canary: %s cannot be read by %s (or has no single "
 			       "stepupSerial): create it (objectClass stepupUser, stepupSerial "
-			       "0) if it is missing, else let this identity read the entries "
+			       "0, stepupTotpSecret canary) if it is missing, else let this identity read the entries "
 			       "under ldap_base (the shipped rules: a host in cn=stepup-hosts); "
 			       "until then every user is refused", out->canary, who(out));
 	return SU_OK;

@@ -13,6 +13,11 @@
 #include "log.h"
 
 #define CANARY "stepup-canary"
+/* Serials are below this: a new entry starts at a random one under 2^61
+ * (so that an entry removed and made again does not repeat the serials a
+ * host may still hold of the old one), and 2^61 more writes do not reach
+ * it. */
+#define SU_LDAP_SERIAL_LIMIT (1ULL << 62)
 
 /* An entry as read: its parts and its generation. */
 struct entry {
@@ -29,6 +34,11 @@ struct ldap_store {
 	/* The entry this call read last (never kept beyond the call). */
 	char *cached_user;
 	struct entry cached;
+	/* The record su_store_load_user gave the caller, who judges with what
+	 * it parsed from it: a transaction that finds another record refuses
+	 * rather than judge an answer against the old one. */
+	char *loaded_user;
+	su_kv loaded;
 };
 
 struct ldap_txn {

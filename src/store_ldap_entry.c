@@ -7,6 +7,7 @@
  * control characters, bounded, one value where one is allowed; anything
  * else is refused, naming the attribute, and the step-up fails closed.
  * The TOTP secret is kept sealed under the fleet key (fleetkey.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,21 @@ static const struct mapping *mapping_of_attr(const char *attr)
 	return NULL;
 }
 
+static const struct mapping *mapping_of_key(enum part part, const char *key)
+{
+	for (size_t i = 0; i < MAPPINGS; i++)
+		if (mappings[i].part == part && strcmp(mappings[i].key, key) == 0)
+			return &mappings[i];
+	return NULL;
+}
+
+static bool recovery_code_key(const char *key)
+{
+	size_t n = strspn(key + (strncmp(key, "recovery_", 9) == 0 ? 9 : 0), "0123456789");
+
+	return strncmp(key, "recovery_", 9) == 0 && n > 0 && key[9 + n] == '\0';
+}
+
 /* A value as the kv rules take it: text, no control characters, bounded. */
 static bool value_ok(const struct berval *v)
 {
@@ -166,6 +182,14 @@ static int take_pair(struct reading *r, const char *attr, const char *v, su_kv *
 		if (!key_ok(v, (size_t)(sep - v)))
 			return refuse_attr(r, attr, "not key=value with a key of [a-z0-9_]");
 		snprintf(key, sizeof(key), "%.*s", (int)(sep - v), v);
+		/* A key with an attribute of its own (in either part), or one
+		 * the record's codes stand for, never comes as an Extra: else
+		 * a plain totp_secret would pass the seal by, and an Extra
+		 * locked_until outlive an unlock. */
+		if (mapping_of_key(RECORD, key) != NULL || mapping_of_key(STATE, key) != NULL ||
+		    recovery_code_key(key) || strcmp(key, "recovery_count") == 0)
+			return refuse_attr(r, attr, "an Extra value for a key with an attribute of its "
+					   "own");
 	}
 	if (su_kv_get(kv, key) != NULL)
 		return refuse_attr(r, attr, "a key given twice");
@@ -176,9 +200,11 @@ static int take_serial(struct reading *r, const char *attr, const char *v)
 {
 	char *end;
 
+	errno = 0;
 	r->e->serial = strtoull(v, &end, 10);
-	if (*end != '\0' || v[0] < '0' || v[0] > '9' || (v[0] == '0' && v[1] != '\0'))
-		return refuse_attr(r, attr, "not a whole number");
+	if (*end != '\0' || v[0] < '0' || v[0] > '9' || (v[0] == '0' && v[1] != '\0') ||
+	    errno == ERANGE || r->e->serial >= SU_LDAP_SERIAL_LIMIT)
+		return refuse_attr(r, attr, "not a whole number below 2^62");
 	r->have_serial = true;
 	return SU_OK;
 }
@@ -214,6 +240,8 @@ static int take_attr(struct reading *r, const char *attr, struct berval **vals, 
 			rc = take_pair(r, attr, v,
 				       strcasecmp(attr, A_RECORD_EXTRA) == 0 ? &r->e->record :
 										&r->e->state, false);
+		else if (su_kv_get(m->part == RECORD ? &r->e->record : &r->e->state, m->key) != NULL)
+			rc = refuse_attr(r, attr, "a key given twice");
 		else if (su_kv_set(m->part == RECORD ? &r->e->record : &r->e->state, m->key, v) != 0)
 			rc = su_fail(&r->s->log, "out of memory");
 		su_erase(v, sizeof(v));
@@ -335,21 +363,6 @@ static void mods_replace_many(struct su_ldap_mods *m, const char *attr, struct b
 	}
 	m->multi[i] = values;
 	m->mod[i].mod_bvalues = values;
-}
-
-static const struct mapping *mapping_of_key(enum part part, const char *key)
-{
-	for (size_t i = 0; i < MAPPINGS; i++)
-		if (mappings[i].part == part && strcmp(mappings[i].key, key) == 0)
-			return &mappings[i];
-	return NULL;
-}
-
-static bool recovery_code_key(const char *key)
-{
-	size_t n = strspn(key + (strncmp(key, "recovery_", 9) == 0 ? 9 : 0), "0123456789");
-
-	return strncmp(key, "recovery_", 9) == 0 && n > 0 && key[9 + n] == '\0';
 }
 
 /* The keys of part kv that have no attribute of their own. */

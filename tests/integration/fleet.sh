@@ -30,7 +30,7 @@ cleanup() {
 	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
 }
 
-tap_plan 29
+tap_plan 37
 install_traps
 add_cleanup cleanup
 make_tree fleet
@@ -247,9 +247,18 @@ wrong_name() {
 tap_check "a directory certificate for another name: refused" wrong_name
 restore_hostA
 
-ldap_start evil --ca "$LDAP_UNTRUSTED_CA" --cert "$LDAP_UNTRUSTED_CERT" --key "$LDAP_UNTRUSTED_KEY"
+# A server with a certificate from a CA nobody trusts, which accepts the
+# hosts' client certificates and holds the users: a client that skips
+# the certificate check binds and reads there.
+ldap_start evil --ca "$LDAP_CA" --cert "$LDAP_UNTRUSTED_CERT" --key "$LDAP_UNTRUSTED_KEY"
+ldap_load_base evil "${HOSTS[@]}"
 planted_environment() {
 	local d=$T/cwd rc
+	LDAPTLS_REQCERT=never LDAPTLS_CERT="$LDAP_PKI/clients/hostA.pem" \
+		LDAPTLS_KEY="$LDAP_PKI/clients/hostA.key" \
+		timeout 20 ldapwhoami -H "$LDAP_URI_evil" -ZZ -Y EXTERNAL -Q >"$T/evil.who" 2>&1 &&
+		grep -qi "cn=hosta" "$T/evil.who" ||
+		{ tap_diag "a permissive client could not use the evil server: $(cat "$T/evil.who")"; return 1; }
 	variant planted ldap_uri "$LDAP_URI_evil"
 	mkdir -p "$d"
 	printf 'TLS_REQCERT never\nTLS_CACERT %s\nURI %s\n' "$LDAP_UNTRUSTED_CA" "$LDAP_URI_evil" >"$d/ldaprc"
@@ -446,6 +455,134 @@ judged_again() {
 }
 tap_check "a code B accepts while A's prompt waits is refused on A as used (A judges again after the conflict)" \
 	judged_again
+
+# --- what the review of the store found --------------------------------------------------------
+# the record changes while the prompt waits: the answer is not judged
+# against the old secret
+REEN=reen$ID
+new_user "$REEN"
+SR1=$(secret_for "$REEN") SR2=$(secret_for "x$REEN")
+"${ADMIN[@]}" enroll "$REEN" totp --secret "$SR1" >/dev/null 2>&1 || tap_bail "enrol $REEN"
+re_enrolled_during_prompt() {
+	local e=$NEXT_E fifo=$T/r.fifo pid rc i
+	NEXT_E=$((NEXT_E + 120))
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
+		pamtester "stepup-fleet-$ID-hosta" "$REEN" authenticate >"$T/r.out" 2>&1 &
+	pid=$!
+	exec {w}>"$fifo"
+	for i in $(seq 1 100); do grep -q "Verification code" "$T/r.out" && break; sleep 0.1; done
+	"${ADMIN[@]}" enroll "$REEN" totp --secret "$SR2" --force >/dev/null 2>&1 ||
+		{ exec {w}>&-; wait "$pid"; tap_diag "re-enrol failed"; return 1; }
+	printf '%s\n' "$(code_at "$e" "$SR1")" >&"$w"
+	exec {w}>&-
+	wait "$pid"
+	rc=$?
+	[ "$rc" != 0 ] || { tap_diag_stream <"$T/r.out"; return 1; }
+}
+tap_check "re-enrolled while A's prompt waited: the old secret's code is not accepted" \
+	re_enrolled_during_prompt
+
+# the server restarts while the prompt waits: the answer is judged
+restarted_during_prompt() {
+	local e=$NEXT_E fifo=$T/s.fifo pid rc i
+	NEXT_E=$((NEXT_E + 120))
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
+		pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/s.out" 2>&1 &
+	pid=$!
+	exec {w}>"$fifo"
+	for i in $(seq 1 100); do grep -q "Verification code" "$T/s.out" && break; sleep 0.1; done
+	ldap_stop main
+	ldap_restart main
+	sleep 1.5 # longer than the connection may sit idle
+	printf '%s\n' "$(code_at "$e" "$SK")" >&"$w"
+	exec {w}>&-
+	wait "$pid"
+	rc=$?
+	[ "$rc" = 0 ] || { tap_diag_stream <"$T/s.out"; return 1; }
+}
+tap_check "slapd restarted while the prompt waited: the right code is still accepted" \
+	restarted_during_prompt
+
+# access rules that hide the secrets (the host is helpdesk, not a host):
+# with missing = allow, nobody is let through for want of a secret
+HID=hid$ID
+new_user "$HID"
+"${ADMIN[@]}" enroll "$HID" totp --secret "$(secret_for "$HID")" >/dev/null 2>&1 || tap_bail "enrol $HID"
+secrets_hidden() {
+	local e=$NEXT_E ok=0
+	NEXT_E=$((NEXT_E + 60))
+	echo "missing = allow" >>"$T/hostA/stepup.conf"
+	ldap_group_member main delete stepup-hosts "$(ldap_host_dn hostA)" >/dev/null
+	ldap_group_member main add stepup-helpdesk "$(ldap_host_dn hostA)" >/dev/null
+	! on hostA "$e" "$HID" "" && unavailable || { show_on; ok=1; }
+	ldap_group_member main delete stepup-helpdesk "$(ldap_host_dn hostA)" >/dev/null
+	ldap_group_member main add stepup-hosts "$(ldap_host_dn hostA)" >/dev/null
+	sed -i '/^missing = allow$/d' "$T/hostA/stepup.conf"
+	return "$ok"
+}
+tap_check "a host that can read entries but not secrets (helpdesk rules), missing = allow: refused, never allowed" \
+	secrets_hidden
+
+EVIL=evil$ID
+new_user "$EVIL"
+SE=$(secret_for "$EVIL")
+"${ADMIN[@]}" enroll "$EVIL" totp --secret "$SE" >/dev/null 2>&1 || tap_bail "enrol $EVIL"
+EVIL_DN=uid=$EVIL,$LDAP_USERS
+modify_evil() { printf 'dn: %s\nchangetype: modify\n%s\n' "$EVIL_DN" "$1" | ldap_as_root main ldapmodify >/dev/null 2>&1; }
+extra_secret_refused() {
+	local e=$NEXT_E ok=0 sealed
+	NEXT_E=$((NEXT_E + 60))
+	sealed=$(attr "$EVIL" stepupTotpSecret)
+	modify_evil "$(printf 'delete: stepupTotpSecret\n-\nadd: stepupRecordExtra\nstepupRecordExtra: totp_secret=%s' \
+		"$(secret_for mallory)")" || return 1
+	! on hostA "$e" "$EVIL" "$(code_at "$e" "$(secret_for mallory)")" && unavailable || { show_on; ok=1; }
+	modify_evil "$(printf 'delete: stepupRecordExtra\n-\nadd: stepupTotpSecret\nstepupTotpSecret: %s' "$sealed")"
+	return "$ok"
+}
+tap_check "a plain totp_secret in stepupRecordExtra is refused (the seal cannot be passed by)" extra_secret_refused
+extra_lock_refused() {
+	local e=$NEXT_E ok=0
+	NEXT_E=$((NEXT_E + 60))
+	modify_evil "$(printf 'add: stepupStateExtra\nstepupStateExtra: locked_until=9999999999')" || return 1
+	! on hostA "$e" "$EVIL" "$(code_at "$e" "$SE")" && unavailable || { show_on; ok=1; }
+	modify_evil "$(printf 'delete: stepupStateExtra')"
+	return "$ok"
+}
+tap_check "a key with an attribute of its own given as stepupStateExtra (locked_until) is refused" extra_lock_refused
+second_uid_refused() {
+	local e=$NEXT_E ok=0
+	NEXT_E=$((NEXT_E + 60))
+	echo "missing = allow" >>"$T/hostA/stepup.conf"
+	modify_evil "$(printf 'add: uid\nuid: x%s' "$EVIL")" || ok=1
+	! on hostA "$e" "$EVIL" "" && unavailable || { show_on; ok=1; }
+	modify_evil "$(printf 'delete: uid\nuid: x%s' "$EVIL")"
+	sed -i '/^missing = allow$/d' "$T/hostA/stepup.conf"
+	return "$ok"
+}
+tap_check "an entry the search matched with a second uid value: refused, not taken as not enrolled (missing = allow)" \
+	second_uid_refused
+serial_range() {
+	local e=$NEXT_E ok=0 good
+	NEXT_E=$((NEXT_E + 60))
+	good=$(attr "$EVIL" stepupSerial)
+	modify_evil "$(printf 'replace: stepupSerial\nstepupSerial: 18446744073709551616')" || return 1
+	! on hostA "$e" "$EVIL" "$(code_at "$e" "$SE")" && unavailable || { show_on; ok=1; }
+	modify_evil "$(printf 'replace: stepupSerial\nstepupSerial: %s' "$good")"
+	return "$ok"
+}
+tap_check "a stepupSerial beyond 2^62 (here 2^64) is refused" serial_range
+mixed_uris_need_ca() {
+	cp "$T/hostA/stepup.conf" "$T/hostA/mixed.conf"
+	sed -i "s|^ldap_uri = .*|ldap_uri = ldapi://%2Fnonexistent $LDAP_URI_main|; /^ldap_ca_file = /d" \
+		"$T/hostA/mixed.conf"
+	! "$STEPUPCTL" -c "$T/hostA/mixed.conf" check-config >"$T/mixed.out" 2>&1 &&
+		grep -q "ldap_ca_file" "$T/mixed.out" || { tap_diag "$(cat "$T/mixed.out")"; return 1; }
+}
+tap_check "ldap_uri with ldapi:// first and a network URI after it still needs ldap_ca_file" mixed_uris_need_ca
 
 # --- email: a code is its issuing host's; the hourly limit is the fleet's --------------------
 require_aiosmtpd

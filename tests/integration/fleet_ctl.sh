@@ -300,13 +300,13 @@ ga_new_user() {
 	ctl -c "$T/admin/stepup.conf" import google-authenticator "$U4" "$T/ga4"
 	[ "$rc" = 0 ] && out_has "imported $U4 from $T/ga4" &&
 		out_has "scratch codes: 2 carried over" && out_has "DISALLOW_REUSE: carried over" &&
-		[ "$(attr "$U4" stepupSerial)" = 0 ] &&
+		! grep -q "MOD dn=\"uid=$U4," "$LDAP_DIR_main/slapd.log" &&
 		[ "$(attr "$U4" stepupTotpLastTime)" = $(((T0 / 30 - 1) * 30)) ] &&
 		attr "$U4" stepupTotpSecret | grep -q '^v1:' &&
 		! on hostA $((T0 - 30)) "$U4" "$(code_at $((T0 - 30)) "$S4")" &&
 		on hostA "$T0" "$U4" "$(code_at "$T0" "$S4")"
 }
-tap_check "import google-authenticator for a user with no entry: one Add (serial 0) with the barrier; a TOTP step-up on host A" \
+tap_check "import google-authenticator for a user with no entry: one Add (no Modify) with the barrier; a TOTP step-up on host A" \
 	ga_new_user
 ga_scratch_fleet_wide() {
 	on hostB $((T0 + 5)) "$U4" 51234567 && said "Recovery code accepted" &&

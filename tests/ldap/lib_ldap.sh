@@ -495,7 +495,8 @@ ldap_started_pids() {
 #   cn=HOST,ou=hosts (objectClass device) for each HOST, and cn=admin
 #   cn=stepup-hosts (member: the HOSTs), cn=stepup-admins (member: cn=admin),
 #   cn=stepup-helpdesk (member: uid=helpdesk,ou=people)
-#   uid=stepup-canary,ou=users (stepupUser, stepupSerial 0)
+#   uid=stepup-canary,ou=users (stepupUser, stepupSerial 0, a stepupTotpSecret:
+#   the module counts the canary only when it can read its secret)
 #   uid=alice and uid=helpdesk in ou=people (inetOrgPerson, password
 #   $LDAP_PEOPLE_PW): a user of the site and a helpdesk member.
 # At least one HOST (groupOfNames needs a member).
@@ -525,7 +526,8 @@ ldap_load_base() {
 			"member=$LDAP_ADMIN_DN"
 		_ldap_entry "cn=stepup-helpdesk,$LDAP_GROUPS" objectClass=groupOfNames cn=stepup-helpdesk \
 			"member=uid=helpdesk,$LDAP_PEOPLE"
-		_ldap_entry "$LDAP_CANARY" objectClass=stepupUser uid=stepup-canary stepupSerial=0
+		_ldap_entry "$LDAP_CANARY" objectClass=stepupUser uid=stepup-canary stepupSerial=0 \
+			stepupTotpSecret=canary
 		for h in alice helpdesk; do
 			_ldap_entry "uid=$h,$LDAP_PEOPLE" objectClass=inetOrgPerson "uid=$h" "cn=$h" "sn=$h" \
 				"userPassword=$LDAP_PEOPLE_PW"
