@@ -440,12 +440,14 @@ mid_step() {
 # killed after STEP_TIMEOUT seconds (default 60; exit status 124 then).
 # timeout(1) itself runs on the real clock.
 # TEST_PRELOAD (e.g. the sanitizer runtime, for a module built with ASan
-# inside a program that is not) goes first in LD_PRELOAD.
+# inside a program that is not) follows libfaketime in LD_PRELOAD: the
+# other way round, libasan's start-up calls into libfaketime before it is
+# set up, and the process hangs.
 at_time() {
 	local epoch=$1
 	shift
 	timeout -k 5 "${STEP_TIMEOUT:-60}" \
-		env LD_PRELOAD="${TEST_PRELOAD:+$TEST_PRELOAD:}$FAKETIME_LIB" FAKETIME_FMT=%s FAKETIME="$epoch" \
+		env LD_PRELOAD="$FAKETIME_LIB${TEST_PRELOAD:+:$TEST_PRELOAD}" FAKETIME_FMT=%s FAKETIME="$epoch" \
 		FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
 }
 
