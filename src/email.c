@@ -280,6 +280,9 @@ static char *sent_format(sent_list *l, time_t now)
 /* This host's name as the state keeps it; "" when it has none we can use. */
 static void this_host(char *out, size_t size)
 {
+	/* Zeroed first: a name that fills the buffer is cut without a NUL,
+	 * and the last byte tells that only if nothing else was there. */
+	memset(out, 0, size);
 	if (gethostname(out, size) != 0 || out[size - 1] != '\0' || su_has_control(out))
 		out[0] = '\0';
 	out[size - 1] = '\0';

@@ -1,7 +1,6 @@
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "dynload.h"
 #include "ldapapi.h"
 
 /* Each pointer's type must be the one ldap.h declares. */
@@ -32,68 +31,24 @@ SAME_TYPE(whoami_s, ldap_whoami_s);
 SAME_TYPE(ber_bvfree, ber_bvfree);
 SAME_TYPE(unbind_ext_s, ldap_unbind_ext_s);
 SAME_TYPE(err2string, ldap_err2string);
+SAME_TYPE(create_page_control, ldap_create_page_control);
+SAME_TYPE(parse_result, ldap_parse_result);
+SAME_TYPE(control_find, ldap_control_find);
+SAME_TYPE(parse_pageresponse_control, ldap_parse_pageresponse_control);
+SAME_TYPE(control_free, ldap_control_free);
+SAME_TYPE(controls_free, ldap_controls_free);
 
-/* dlsym's object pointer into a function pointer field: memcpy, which ISO
- * C allows where a cast is not (POSIX guarantees the representation). */
-#define RESOLVE(field, name)                                                     \
-	do {                                                                     \
-		void *sym_ = symbol(handle, soname, (name), why, why_size);      \
-		if (sym_ == NULL)                                                \
-			goto missing;                                            \
-		_Static_assert(sizeof(api.field) == sizeof(sym_), "pointer size"); \
-		memcpy(&api.field, &sym_, sizeof(sym_));                          \
-	} while (0)
+#define RESOLVE(field, name) SU_DL_RESOLVE(api, field, handle, soname, name, why, why_size)
 
-static void *symbol(void *handle, const char *soname, const char *name, char *why,
-		    size_t size)
+static const void *load(char *why, size_t why_size)
 {
-	void *sym;
-
-	dlerror();
-	sym = dlsym(handle, name); /* libldap, then what it loaded (liblber) */
-	if (sym == NULL)
-		snprintf(why, size, "%s has no %s", soname, name);
-	return sym;
-}
-
-static const su_ldap_api *load(char *why, size_t why_size);
-
-/* Loaded once, under a lock (a threaded host may call PAM from two
- * threads); a failure is tried again at the next call. */
-const su_ldap_api *su_ldap_api_load(char *why, size_t why_size)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static const su_ldap_api *loaded;
-	const su_ldap_api *api;
-
-	pthread_mutex_lock(&lock);
-	if (loaded == NULL)
-		loaded = load(why, why_size);
-	api = loaded;
-	pthread_mutex_unlock(&lock);
-	return api;
-}
-
-static const su_ldap_api *load(char *why, size_t why_size)
-{
+	static const char *const sonames[] = {SU_LIBLDAP_SONAME, SU_LIBLDAP_SONAME_NEXT, NULL};
 	static su_ldap_api api;
-	const char *soname = SU_LIBLDAP_SONAME;
-	void *handle;
+	const char *soname = NULL;
+	void *handle = su_dl_open(sonames, &soname, why, why_size);
 
-	/* The dynamic loader's search, as for a linked library: under a
-	 * setuid program (sudo, su) it ignores LD_LIBRARY_PATH. */
-	handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (handle == NULL) {
-		soname = SU_LIBLDAP_SONAME_NEXT;
-		handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	}
-	if (handle == NULL) {
-		const char *err = dlerror();
-
-		snprintf(why, why_size, "cannot load %s or %s: %s", SU_LIBLDAP_SONAME,
-			 SU_LIBLDAP_SONAME_NEXT, err != NULL ? err : "unknown error");
+	if (handle == NULL)
 		return NULL;
-	}
 	RESOLVE(initialize, "ldap_initialize");
 	RESOLVE(set_option, "ldap_set_option");
 	RESOLVE(get_option, "ldap_get_option");
@@ -117,8 +72,24 @@ static const su_ldap_api *load(char *why, size_t why_size)
 	RESOLVE(ber_bvfree, "ber_bvfree");
 	RESOLVE(unbind_ext_s, "ldap_unbind_ext_s");
 	RESOLVE(err2string, "ldap_err2string");
+	RESOLVE(create_page_control, "ldap_create_page_control");
+	RESOLVE(parse_result, "ldap_parse_result");
+	RESOLVE(control_find, "ldap_control_find");
+	RESOLVE(parse_pageresponse_control, "ldap_parse_pageresponse_control");
+	RESOLVE(control_free, "ldap_control_free");
+	RESOLVE(controls_free, "ldap_controls_free");
 	return &api;
 missing:
 	api = (su_ldap_api){0};
 	return NULL; /* the handle stays: unloading libldap is not safe */
+}
+
+/* Loaded once, under a lock (a threaded host may call PAM from two
+ * threads); a failure is tried again at the next call. */
+const su_ldap_api *su_ldap_api_load(char *why, size_t why_size)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static const void *loaded;
+
+	return su_dl_once(&lock, &loaded, load, why, why_size);
 }

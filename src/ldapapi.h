@@ -46,6 +46,18 @@ typedef struct su_ldap_api {
 	void (*ber_bvfree)(struct berval *bv);
 	int (*unbind_ext_s)(LDAP *ld, LDAPControl **sctrls, LDAPControl **cctrls);
 	char *(*err2string)(int err);
+	/* paged results (RFC 2696), for listing every user */
+	int (*create_page_control)(LDAP *ld, ber_int_t pagesize, struct berval *cookie,
+				   int iscritical, LDAPControl **ctrlp);
+	int (*parse_result)(LDAP *ld, LDAPMessage *res, int *errcodep, char **matcheddnp,
+			    char **diagmsgp, char ***referralsp, LDAPControl ***serverctrls,
+			    int freeit);
+	LDAPControl *(*control_find)(const char *oid, LDAPControl **ctrls,
+				     LDAPControl ***nextctrlp);
+	int (*parse_pageresponse_control)(LDAP *ld, LDAPControl *ctrl, ber_int_t *count,
+					  struct berval *cookie);
+	void (*control_free)(LDAPControl *ctrl);
+	void (*controls_free)(LDAPControl **ctrls);
 } su_ldap_api;
 
 /* The table, loaded on the first call and kept for the life of the process

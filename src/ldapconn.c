@@ -486,6 +486,60 @@ int su_ldap_search(su_ldap_conn *c, const char *base, int scope, const char *fil
 	return rc == LDAP_SUCCESS ? SU_OK : SU_ERR;
 }
 
+/* The cookie of the page-response control in res; empty if none. */
+static int next_cookie(su_ldap_conn *c, LDAPMessage *res, struct berval *cookie)
+{
+	LDAPControl **ctrls = NULL, *page;
+	ber_int_t count = 0;
+	int err = LDAP_SUCCESS, rc;
+
+	*cookie = (struct berval){0, NULL};
+	rc = c->api->parse_result(c->ld, res, &err, NULL, NULL, NULL, &ctrls, 0);
+	if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS)
+		return -1;
+	page = ctrls != NULL ? c->api->control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL) :
+			       NULL;
+	rc = page != NULL ? c->api->parse_pageresponse_control(c->ld, page, &count, cookie) :
+			    LDAP_SUCCESS; /* no control: no more pages */
+	if (ctrls != NULL)
+		c->api->controls_free(ctrls);
+	return rc == LDAP_SUCCESS ? 0 : -1;
+}
+
+int su_ldap_search_page(su_ldap_conn *c, const char *base, int scope, const char *filter,
+			char **attrs, struct berval *cookie, LDAPMessage **res)
+{
+	LDAPControl *page = NULL, *controls[2] = {NULL, NULL};
+	struct berval mine = *cookie;
+	struct op op;
+	int rc;
+
+	*res = NULL;
+	if (op_begin(c, &op) != 0)
+		return SU_ERR;
+	rc = c->api->create_page_control(c->ld, SU_LDAP_PAGE_SIZE, &mine, 1, &page);
+	controls[0] = page;
+	if (rc == LDAP_SUCCESS)
+		rc = c->api->search_ext_s(c->ld, base, scope, filter, attrs, 0, controls, NULL,
+					  NULL, LDAP_NO_LIMIT, res);
+	if (rc == LDAP_SUCCESS && next_cookie(c, *res, cookie) != 0)
+		rc = LDAP_DECODING_ERROR;
+	if (rc != LDAP_SUCCESS) {
+		log_ldap_error(c, c->ld, c->server, base, rc);
+		if (*res != NULL)
+			c->api->msgfree(*res);
+		*res = NULL;
+	}
+	if (page != NULL)
+		c->api->control_free(page);
+	if (mine.bv_val != NULL)
+		c->api->memfree(mine.bv_val); /* the caller's old cookie: used up */
+	if (rc != LDAP_SUCCESS)
+		*cookie = (struct berval){0, NULL};
+	op_end(&op, rc);
+	return rc == LDAP_SUCCESS ? SU_OK : SU_ERR;
+}
+
 int su_ldap_modify(su_ldap_conn *c, const char *dn, LDAPMod **mods)
 {
 	struct op op;
@@ -557,37 +611,4 @@ int su_ldap_whoami(su_ldap_conn *c, char **authzid)
 	if (who != NULL)
 		c->api->ber_bvfree(who);
 	return *authzid != NULL ? SU_OK : su_fail(&c->log, "out of memory");
-}
-
-/* ---- escaping ---------------------------------------------------------------------- */
-
-static char *escape(const char *value, const char *special, bool dn)
-{
-	size_t len = strlen(value);
-	char *out = malloc(3 * len + 1), *o = out;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)value[i];
-		bool edge = dn && ((i == 0 && (ch == ' ' || ch == '#')) ||
-				   (i == len - 1 && ch == ' '));
-
-		if (strchr(special, ch) != NULL || ch < 0x20 || ch >= 0x7f || edge)
-			o += sprintf(o, "\\%02x", ch);
-		else
-			*o++ = (char)ch;
-	}
-	*o = '\0';
-	return out;
-}
-
-char *su_ldap_dn_value(const char *value)
-{
-	return escape(value, ",+\"\\<>;=", true);
-}
-
-char *su_ldap_filter_value(const char *value)
-{
-	return escape(value, "*()\\", false);
 }

@@ -59,6 +59,13 @@ enum su_ldap_failure su_ldap_conn_failure(const su_ldap_conn *c, int *result);
  * naming the server, the DN and the directory's answer). */
 int su_ldap_search(su_ldap_conn *c, const char *base, int scope, const char *filter,
 		   char **attrs, LDAPMessage **res);
+/* One page of a paged search (RFC 2696), for a listing that may be longer
+ * than the server's size limit: *cookie is empty ({0, NULL}) for the first
+ * page, and is replaced by the server's; empty after the last page. Free
+ * a cookie's bv_val with the api's memfree. */
+#define SU_LDAP_PAGE_SIZE 200
+int su_ldap_search_page(su_ldap_conn *c, const char *base, int scope, const char *filter,
+			char **attrs, struct berval *cookie, LDAPMessage **res);
 /* SU_OK; SU_CONFLICT (a value to delete was not there: another writer
  * came first); SU_NOTFOUND (no such entry); SU_ERR. */
 int su_ldap_modify(su_ldap_conn *c, const char *dn, LDAPMod **mods);
@@ -69,9 +76,5 @@ int su_ldap_delete(su_ldap_conn *c, const char *dn);
 /* The identity the server sees (RFC 4532), "" when anonymous; free(). */
 int su_ldap_whoami(su_ldap_conn *c, char **authzid);
 
-/* value with the characters special in a DN (RFC 4514) or in a filter
- * (RFC 4515) escaped; NULL on no memory. The caller frees. */
-char *su_ldap_dn_value(const char *value);
-char *su_ldap_filter_value(const char *value);
 
 #endif

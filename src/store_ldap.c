@@ -34,7 +34,7 @@
 #include "store_ldap.h"
 #include "util.h"
 
-static void forget_cached(struct ldap_store *s)
+void su_ldap_forget_cached(struct ldap_store *s)
 {
 	free(s->cached_user);
 	s->cached_user = NULL;
@@ -76,7 +76,7 @@ void su_ldap_close(struct ldap_store *s)
 {
 	if (s == NULL)
 		return;
-	forget_cached(s);
+	su_ldap_forget_cached(s);
 	forget_loaded(s);
 	su_ldap_conn_close(s->conn);
 	su_fleetkey_free(s->fleet_key);
@@ -110,7 +110,7 @@ char *su_ldap_name(struct ldap_store *s, const char *user, enum su_store_part pa
 	return name;
 }
 
-static bool canary_secret_visible(struct ldap_store *s, LDAPMessage *m)
+bool su_ldap_canary_secret_visible(struct ldap_store *s, LDAPMessage *m)
 {
 	const su_ldap_api *api = su_ldap_conn_api(s->conn);
 	struct berval **v = api->get_values_len(su_ldap_conn_handle(s->conn), m,
@@ -154,7 +154,7 @@ static int fetch(struct ldap_store *s, const char *user, struct entry *e)
 		/* The canary counts only with its secret readable: rules that
 		 * hide the secrets from this host must not make every user
 		 * look unenrolled either. */
-		if (is_canary && !canary_secret_visible(s, m))
+		if (is_canary && !su_ldap_canary_secret_visible(s, m))
 			rc = su_fail(&s->log, "ldap:uid=" CANARY ",%s: stepupTotpSecret cannot be "
 				     "read: this host cannot read the users' secrets (check the "
 				     "access rules; the canary needs a stepupTotpSecret value)", s->base);
@@ -200,7 +200,7 @@ static int get_entry(struct ldap_store *s, const char *user, struct entry *e)
 
 	*e = (struct entry){0};
 	if (s->cached_user == NULL || strcmp(s->cached_user, user) != 0) {
-		forget_cached(s);
+		su_ldap_forget_cached(s);
 		rc = fetch(s, user, &s->cached);
 		if (rc != SU_OK)
 			return rc;
@@ -385,10 +385,10 @@ static int write_state(struct ldap_txn *t, const su_kv *state)
 		if (rc == SU_OK && su_ldap_copy_kv(state, &t->before) != 0)
 			rc = SU_ERR;
 		if (rc != SU_OK)
-			forget_cached(s); /* written; only the copies failed */
+			su_ldap_forget_cached(s); /* written; only the copies failed */
 		return SU_OK;
 	}
-	forget_cached(s);
+	su_ldap_forget_cached(s);
 	if (rc == SU_CONFLICT)
 		su_debug(&s->log, "%s: another host wrote first; judging again", t->name);
 	return rc;
@@ -518,7 +518,7 @@ int su_ldap_save_user(struct ldap_store *s, const char *user, const su_kv *recor
 		struct ldap_txn *t = NULL;
 		su_kv *state;
 
-		forget_cached(s);
+		su_ldap_forget_cached(s);
 		rc = begin(s, user, &t, &state);
 		if (rc == SU_NOTFOUND)
 			rc = add_entry(s, user, dn, record, NULL);
@@ -528,7 +528,7 @@ int su_ldap_save_user(struct ldap_store *s, const char *user, const su_kv *recor
 		if ((rc == SU_CONFLICT || rc == SU_EXISTS) && !su_ldap_may_retry(s))
 			rc = su_fail(&s->log, "ldap:%s: others kept writing it; try again", dn);
 	}
-	forget_cached(s);
+	su_ldap_forget_cached(s);
 	free(dn);
 	return rc;
 }
@@ -538,7 +538,7 @@ int su_ldap_remove_user(struct ldap_store *s, const char *user)
 	char *dn = user_dn(s, user);
 	int rc = dn != NULL ? su_ldap_delete(s->conn, dn) : SU_ERR;
 
-	forget_cached(s);
+	su_ldap_forget_cached(s);
 	free(dn);
 	return rc;
 }
@@ -548,44 +548,68 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int su_ldap_list_users(struct ldap_store *s, char ***names_out, size_t *count_out)
+/* The names of one page's entries added to *names (the canary noted). */
+static int add_page(struct ldap_store *s, LDAPMessage *res, char ***names, size_t *count,
+		    bool *canary)
 {
 	const su_ldap_api *api = su_ldap_conn_api(s->conn);
-	char uid_attr[] = "uid", *attrs[] = {uid_attr, NULL};
-	LDAPMessage *res = NULL;
-	char **names = NULL;
-	size_t count = 0;
-	int rc;
+	LDAP *ld = su_ldap_conn_handle(s->conn);
 
-	*names_out = NULL;
-	*count_out = 0;
-	rc = su_ldap_search(s->conn, s->base, LDAP_SCOPE_ONELEVEL, "(objectClass=stepupUser)",
-			    attrs, &res);
-	for (LDAPMessage *m = rc == SU_OK ? api->first_entry(su_ldap_conn_handle(s->conn), res) :
-					    NULL;
-	     m != NULL && rc == SU_OK; m = api->next_entry(su_ldap_conn_handle(s->conn), m)) {
-		struct berval **uid = api->get_values_len(su_ldap_conn_handle(s->conn), m, "uid");
+	for (LDAPMessage *m = api->first_entry(ld, res); m != NULL; m = api->next_entry(ld, m)) {
+		struct berval **uid = api->get_values_len(ld, m, "uid");
 		char *name = uid != NULL && api->count_values_len(uid) == 1 ?
 				     strndup(uid[0]->bv_val, uid[0]->bv_len) : NULL;
 		char **grown;
 
 		if (uid != NULL)
 			api->value_free_len(uid);
+		*canary = *canary || (name != NULL && strcmp(name, CANARY) == 0);
 		if (name == NULL || strcmp(name, CANARY) == 0 || !su_valid_username(name)) {
 			free(name);
 			continue;
 		}
-		grown = realloc(names, (count + 1) * sizeof(*names));
+		grown = realloc(*names, (*count + 1) * sizeof(**names));
 		if (grown == NULL) {
 			free(name);
-			rc = su_fail(&s->log, "out of memory");
-			break;
+			return su_fail(&s->log, "out of memory");
 		}
-		names = grown;
-		names[count++] = name;
+		*names = grown;
+		(*names)[(*count)++] = name;
 	}
-	if (res != NULL)
-		api->msgfree(res);
+	return SU_OK;
+}
+
+/* Every entry, a page at a time: a fleet may hold more users than the
+ * server's size limit lets one search return. */
+int su_ldap_list_users(struct ldap_store *s, char ***names_out, size_t *count_out)
+{
+	const su_ldap_api *api = su_ldap_conn_api(s->conn);
+	char uid_attr[] = "uid", *attrs[] = {uid_attr, NULL};
+	struct berval cookie = {0, NULL};
+	char **names = NULL;
+	size_t count = 0;
+	bool canary = false;
+	int rc;
+
+	*names_out = NULL;
+	*count_out = 0;
+	do {
+		LDAPMessage *res = NULL;
+
+		rc = su_ldap_search_page(s->conn, s->base, LDAP_SCOPE_ONELEVEL,
+					 "(objectClass=stepupUser)", attrs, &cookie, &res);
+		if (rc == SU_OK)
+			rc = add_page(s, res, &names, &count, &canary);
+		if (res != NULL)
+			api->msgfree(res);
+	} while (rc == SU_OK && cookie.bv_len > 0);
+	if (cookie.bv_val != NULL)
+		api->memfree(cookie.bv_val);
+	/* As for one user: an empty list is believed only with the canary. */
+	if (rc == SU_OK && !canary)
+		rc = su_fail(&s->log, "ldap:%s: the canary entry uid=" CANARY " is not in the "
+			     "listing: refusing to take it as everyone enrolled (check the access "
+			     "rules and ldap_base)", s->base);
 	if (rc != SU_OK) {
 		su_store_free_list(names, count);
 		return SU_ERR;
@@ -609,218 +633,8 @@ int su_ldap_add_user(struct ldap_store *s, const char *user, const su_kv *record
 	char *dn = user_dn(s, user);
 	int rc;
 
-	forget_cached(s);
+	su_ldap_forget_cached(s);
 	rc = dn != NULL ? add_entry(s, user, dn, record, state) : SU_ERR;
 	free(dn);
-	return rc;
-}
-
-/* ---- whether the directory can serve this host (su_store_check) ------------------- */
-
-/* The search the store makes for a user (fetch), for the canary alone. */
-#define CANARY_FILTER "(&(objectClass=stepupUser)(uid=" CANARY "))"
-
-/* The connection could not be made: which setting to look at, from the
- * step that failed (the lines above have the directory's own words). */
-static int log_unreached(struct ldap_store *s)
-{
-	int result;
-
-	switch (su_ldap_conn_failure(s->conn, &result)) {
-	case SU_LDAP_FAILED_FILES:
-		return su_fail(&s->log, "the directory was not tried: fix the file that "
-			       "ldap_ca_file, ldap_cert, ldap_key or ldap_password_file names "
-			       "(see above)");
-	case SU_LDAP_FAILED_TLS:
-		return su_fail(&s->log, "TLS with the directory failed (see above): its "
-			       "certificate must chain to ldap_ca_file and name the host of "
-			       "ldap_uri; check ldap_ca_file (and ldap_cert, ldap_key)");
-	case SU_LDAP_FAILED_BIND:
-		return su_fail(&s->log, "the directory refused to bind (see above): check "
-			       "ldap_cert and ldap_key (SASL EXTERNAL), or ldap_bind_dn and "
-			       "ldap_password_file");
-	default:
-		return su_fail(&s->log, "the directory did not answer (see above): check "
-			       "ldap_uri, that the server runs and can be reached from here, "
-			       "and ldap_timeout");
-	}
-}
-
-/* Connect (TLS, bind) and ask who we are. A server that does not answer
- * who-am-I was reached all the same: identity stays NULL. */
-static int check_reached(struct ldap_store *s, su_store_report *out)
-{
-	char *identity = NULL;
-
-	if (su_ldap_whoami(s->conn, &identity) == SU_OK)
-		out->identity = identity;
-	if (su_ldap_conn_handle(s->conn) == NULL)
-		return log_unreached(s);
-	out->server = su_strdup(su_ldap_conn_server(s->conn));
-	return out->server != NULL ? SU_OK : su_fail(&s->log, "out of memory");
-}
-
-/* A stepupSerial value: digits, no leading zero. */
-static bool parse_serial(const struct berval *v, unsigned long long *out)
-{
-	unsigned long long n = 0;
-
-	if (v->bv_len == 0 || v->bv_len > 20 || (v->bv_val[0] == '0' && v->bv_len > 1))
-		return false;
-	for (size_t i = 0; i < v->bv_len; i++) {
-		unsigned d = (unsigned)(v->bv_val[i] - '0');
-
-		if (d > 9 || n > (~0ULL - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	*out = n;
-	return true;
-}
-
-/* The canary's stepupSerial from the first entry of res. */
-static bool canary_serial(struct ldap_store *s, LDAPMessage *res, unsigned long long *serial)
-{
-	const su_ldap_api *api = su_ldap_conn_api(s->conn);
-	LDAP *ld = su_ldap_conn_handle(s->conn);
-	LDAPMessage *m = api->first_entry(ld, res);
-	struct berval **v = m != NULL ? api->get_values_len(ld, m, "stepupSerial") : NULL;
-	bool ok = v != NULL && api->count_values_len(v) == 1 && parse_serial(v[0], serial);
-
-	if (v != NULL)
-		api->value_free_len(v);
-	return ok;
-}
-
-static const char *who(const su_store_report *out)
-{
-	return out->identity == NULL ? "this host's identity" :
-	       out->identity[0] == '\0' ? "an anonymous bind" : out->identity;
-}
-
-/* The canary, as the store's search for a user finds it, and its serial:
- * without it "not enrolled" is never believed, and every user is refused
- * as unavailable. */
-static int read_canary(struct ldap_store *s, su_store_report *out)
-{
-	char serial_attr[] = "stepupSerial", secret_attr[] = "stepupTotpSecret";
-	char *attrs[] = {serial_attr, secret_attr, NULL};
-	LDAPMessage *res = NULL;
-	bool secret;
-	int rc;
-
-	out->canary_read = false;
-	rc = su_ldap_search(s->conn, s->base, LDAP_SCOPE_ONELEVEL, CANARY_FILTER, attrs, &res);
-	if (rc != SU_OK && su_ldap_conn_handle(s->conn) == NULL)
-		return log_unreached(s);
-	if (rc != SU_OK)
-		return su_fail(&s->log, "canary: ldap_base = %s cannot be searched (see above): "
-			       "check ldap_base, and that the access rules let %s read the "
-			       "entries under it (the shipped rules: a host in cn=stepup-hosts)",
-			       s->base, who(out));
-	out->canary_read = canary_serial(s, res, &out->serial);
-	secret = out->canary_read &&
-		 canary_secret_visible(s, su_ldap_conn_api(s->conn)->first_entry(
-						  su_ldap_conn_handle(s->conn), res));
-	su_ldap_conn_api(s->conn)->msgfree(res);
-	if (out->canary_read && !secret) {
-		out->canary_read = false;
-		return su_fail(&s->log, "canary: %s has no stepupTotpSecret %s can read: give "
-			       "it one (any value), and let this identity read the secrets "
-			       "(the shipped rules: a host in cn=stepup-hosts); until then every "
-			       "user is refused", out->canary, who(out));
-	}
-	if (!out->canary_read)
-		return su_fail(&s->log, "canary: %s cannot be read by %s (or has no single "
-			       "stepupSerial): create it (objectClass stepupUser, stepupSerial "
-			       "0, stepupTotpSecret canary) if it is missing, else let this identity read the entries "
-			       "under ldap_base (the shipped rules: a host in cn=stepup-hosts); "
-			       "until then every user is refused", out->canary, who(out));
-	return SU_OK;
-}
-
-/* What a refused proof means: a host writes state at every attempt, an
- * admin to unlock. */
-static int log_refused_write(struct ldap_store *s, const su_store_report *out)
-{
-	return su_fail(&s->log, "write: refused: %s has no write access to the state of "
-		       "the entries under ldap_base (stepupSerial of %s): a host's identity "
-		       "must write state at every attempt, an admin's too (the shipped "
-		       "rules: members of cn=stepup-hosts and cn=stepup-admins)", who(out),
-		       out->canary);
-}
-
-/* The canary's serial from N to N + 1 in one conditional Modify, as every
- * write of a user's entry is made; tried again while another writer
- * (another check) moves it first. */
-static int prove_write(struct ldap_store *s, su_store_report *out)
-{
-	int rc, result;
-
-	for (;;) {
-		su_ldap_mods *m = su_ldap_mods_new();
-
-		su_ldap_mods_swap_serial(m, out->serial);
-		rc = su_ldap_mods_list(m) == NULL ?
-			     su_fail(&s->log, "out of memory") :
-			     su_ldap_modify(s->conn, out->canary, su_ldap_mods_list(m));
-		su_ldap_mods_free(m);
-		if (rc != SU_CONFLICT || !su_ldap_may_retry(s))
-			break;
-		if (read_canary(s, out) != SU_OK) {
-			out->proof = SU_PROOF_FAILED;
-			return SU_ERR;
-		}
-	}
-	out->proof = rc == SU_OK ? SU_PROOF_WRITTEN : SU_PROOF_FAILED;
-	if (rc == SU_OK)
-		return SU_OK;
-	if (rc == SU_ERR &&
-	    su_ldap_conn_failure(s->conn, &result) == SU_LDAP_FAILED_OPERATION &&
-	    result == LDAP_INSUFFICIENT_ACCESS) {
-		out->proof = SU_PROOF_REFUSED;
-		return log_refused_write(s, out);
-	}
-	if (rc == SU_ERR && su_ldap_conn_handle(s->conn) == NULL)
-		return log_unreached(s);
-	return su_fail(&s->log, "write: %s: %s", out->canary,
-		       rc == SU_NOTFOUND ? "removed while it was checked" :
-		       rc == SU_CONFLICT ? "others kept writing it; try again" :
-					   "not written (see above)");
-}
-
-/* Every host of the directory needs the same fleet key: it opens the
- * secrets. */
-static int check_fleet_key(struct ldap_store *s, su_store_report *out)
-{
-	if (su_ldap_need_fleet_key(s) != SU_OK)
-		return su_fail(&s->log, "fleet_key = %s cannot be used (see above): every host "
-			       "of the directory needs the same file; make it once with "
-			       "'stepupctl fleet-key init', then copy it to each host",
-			       s->fleet_key_path);
-	out->fleet_key_read = true;
-	out->fleet_keys = su_fleetkey_count(s->fleet_key);
-	out->fleet_kid = su_strdup(su_fleetkey_current(s->fleet_key));
-	return out->fleet_kid != NULL ? SU_OK : su_fail(&s->log, "out of memory");
-}
-
-int su_ldap_check(struct ldap_store *s, su_store_report *out)
-{
-	int rc = SU_OK;
-
-	out->remote = true;
-	forget_cached(s);
-	out->fleet_key = su_strdup(s->fleet_key_path);
-	if (out->fleet_key == NULL || asprintf(&out->canary, "uid=" CANARY ",%s", s->base) < 0) {
-		out->canary = NULL;
-		return su_fail(&s->log, "out of memory");
-	}
-	/* Each directory check needs the one before it; the fleet key is
-	 * checked whatever they found. */
-	if (check_reached(s, out) != SU_OK || read_canary(s, out) != SU_OK ||
-	    prove_write(s, out) != SU_OK)
-		rc = SU_ERR;
-	if (check_fleet_key(s, out) != SU_OK)
-		rc = SU_ERR;
 	return rc;
 }

@@ -53,6 +53,11 @@ struct ldap_txn {
 
 void su_ldap_entry_free(struct entry *e);
 int su_ldap_copy_kv(const su_kv *from, su_kv *to);
+/* Whether the canary entry m of a search shows its stepupTotpSecret: the
+ * proof that this host may read the users' secrets. */
+bool su_ldap_canary_secret_visible(struct ldap_store *s, LDAPMessage *m);
+/* Forget the entry this call read: the next read asks the directory. */
+void su_ldap_forget_cached(struct ldap_store *s);
 /* The fleet key, read on first use. */
 int su_ldap_need_fleet_key(struct ldap_store *s);
 
@@ -83,5 +88,11 @@ void su_ldap_mods_change(su_ldap_mods *m, bool record, const su_kv *before,
  * when it has none. */
 int su_ldap_seal_secret(struct ldap_store *s, const char *user, const su_kv *record,
 			char **sealed);
+
+/* value with the characters special in a DN (RFC 4514) or in a filter
+ * (RFC 4515) escaped; NULL on no memory. The caller frees
+ * (store_ldap_entry.c). */
+char *su_ldap_dn_value(const char *value);
+char *su_ldap_filter_value(const char *value);
 
 #endif

@@ -526,3 +526,36 @@ void su_ldap_mods_change(su_ldap_mods *m, bool record, const su_kv *before, cons
 	if (m != NULL)
 		mods_for_part(m, record ? RECORD : STATE, before, after, sealed_secret);
 }
+
+/* ---- names in DNs and filters ---------------------------------------------------------------------- */
+
+static char *escape(const char *value, const char *special, bool dn)
+{
+	size_t len = strlen(value);
+	char *out = malloc(3 * len + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		bool edge = dn && ((i == 0 && (ch == ' ' || ch == '#')) ||
+				   (i == len - 1 && ch == ' '));
+
+		if (strchr(special, ch) != NULL || ch < 0x20 || ch >= 0x7f || edge)
+			o += sprintf(o, "\\%02x", ch);
+		else
+			*o++ = (char)ch;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *su_ldap_dn_value(const char *value)
+{
+	return escape(value, ",+\"\\<>;=", true);
+}
+
+char *su_ldap_filter_value(const char *value)
+{
+	return escape(value, "*()\\", false);
+}

@@ -16,7 +16,9 @@
  * For tests/integration/fleet.sh: N increments of "n", each in one state
  * transaction; a commit another writer beat (SU_CONFLICT, the directory
  * store) is tried again from a fresh read while the store allows. Prints
- * the number of increments written; exits 1 if one could not be.
+ * each value of n it committed ("n=V", unbuffered: what was printed was
+ * acknowledged by the store), then "done COUNT"; exits 1 if an increment
+ * could not be made.
  *
  *   state_writer CONFIG USER --hold
  *
@@ -71,8 +73,9 @@ out:
 	return rc;
 }
 
-/* One increment of n; SU_OK, SU_CONFLICT or SU_ERR. */
-static int increment(su_store *store, const char *user)
+/* One increment of n; SU_OK (*now the value committed), SU_CONFLICT or
+ * SU_ERR. */
+static int increment(su_store *store, const char *user, uint64_t *now)
 {
 	su_state_txn *txn = NULL;
 	su_kv *state;
@@ -84,6 +87,7 @@ static int increment(su_store *store, const char *user)
 				   &cur) >= 0 && su_kv_set_u64(state, "n", cur + 1) == 0 ?
 			     su_state_commit(txn) : SU_ERR;
 	su_state_end(txn);
+	*now = cur + 1;
 	return rc;
 }
 
@@ -92,7 +96,8 @@ static int increments(su_store *store, const char *user, unsigned long count)
 	unsigned long done = 0;
 
 	while (done < count) {
-		int rc = increment(store, user);
+		uint64_t now = 0;
+		int rc = increment(store, user, &now);
 
 		if (rc == SU_OK) {
 			/* Let the others in, as hosts that write once per answer
@@ -101,6 +106,7 @@ static int increments(su_store *store, const char *user, unsigned long count)
 			struct timespec pause = {0, (long)(rand() % 3000) * 1000L};
 
 			done++;
+			printf("n=%llu\n", (unsigned long long)now);
 			nanosleep(&pause, NULL);
 		} else if (rc != SU_CONFLICT || !su_store_may_retry(store)) {
 			fprintf(stderr, "state_writer: increment %lu: %s\n", done + 1,
@@ -108,7 +114,7 @@ static int increments(su_store *store, const char *user, unsigned long count)
 			break;
 		}
 	}
-	printf("%lu\n", done);
+	printf("done %lu\n", done);
 	return done == count ? 0 : 1;
 }
 

@@ -12,6 +12,7 @@
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_fleet.sh"
 require_root
 require_env
 require_program pamtester oathtool slapd ldapsearch ldapmodify unshare useradd setsid python3
@@ -30,7 +31,7 @@ cleanup() {
 	for u in "${USERS[@]}"; do userdel "$u" 2>/dev/null; done
 }
 
-tap_plan 37
+tap_plan 39
 install_traps
 add_cleanup cleanup
 make_tree fleet
@@ -38,25 +39,11 @@ ldap_make_pki "${HOSTS[@]}"
 ldap_start main
 ldap_load_base main "${HOSTS[@]}"
 
-# host_conf NAME [KEY = VALUE...]: $T/NAME/stepup.conf, its host key, and the
-# PAM service stepup-fleet-ID-NAME; the admin "host" binds as the admin.
-host_conf() {
-	local h=$1 cert key
-	shift
-	mkdir -p "$T/$h"
-	cert=$LDAP_PKI/clients/$h.pem key=$LDAP_PKI/clients/$h.key
-	write_conf "$T/$h/stepup.conf" "store = ldap" "ldap_uri = $LDAP_URI_main" \
-		"ldap_base = $LDAP_USERS" "ldap_ca_file = $LDAP_CA" "ldap_cert = $cert" \
-		"ldap_key = $key" "ldap_timeout = $BUDGET" "fleet_key = $T/fleetkey" \
-		"methods = totp, recovery" "tries = 1" "lockout_attempts = 0" "$@"
-	sed -i "s|^hostkey = .*|hostkey = $T/$h/hostkey|; s|^grace_dir = .*|grace_dir = $T/$h/grace|" \
-		"$T/$h/stepup.conf"
-	"$STEPUPCTL" -c "$T/$h/stepup.conf" init >"$T/$h/init.out" 2>&1 ||
-		tap_bail "stepupctl init for $h: $(cat "$T/$h/init.out")"
-	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$T/$h/stepup.conf" >"/etc/pam.d/stepup-fleet-$ID-${h,,}"
-}
-for h in "${HOSTS[@]}" admin; do host_conf "$h"; done
+# Each host: its config on the directory, host key, grace directory and
+# PAM service stepup-fleet-ID-host (lib_fleet.sh); the admin binds as the
+# admin.
+FLEET_BUDGET=$BUDGET
+for h in "${HOSTS[@]}" admin; do fleet_host "$h" "stepup-fleet-$ID-${h,,}"; done
 "$STEPUPCTL" -c "$T/admin/stepup.conf" fleet-key init >"$T/fleetkey.out" 2>&1 ||
 	tap_bail "fleet-key init: $(cat "$T/fleetkey.out")"
 ADMIN=("$STEPUPCTL" -c "$T/admin/stepup.conf")
@@ -71,15 +58,8 @@ on() {
 }
 said() { grep -q -- "$1" "$T/on.out"; }
 show_on() { { echo "--- last call:"; cat "$T/on.out"; } | tap_diag_stream; }
-# attr USER ATTRIBUTE: the attribute's value in USER's entry (as the rootdn)
-attr() {
-	ldap_as_root main ldapsearch -LLL -o ldif-wrap=no -b "uid=$1,$LDAP_USERS" -s base \
-		'(objectClass=*)' "$2" 2>/dev/null | sed -n "s/^$2: //p"
-}
-new_user() {
-	useradd -M -s /bin/sh "$1" || tap_bail "useradd $1"
-	USERS+=("$1")
-}
+attr() { fleet_attr "$@"; }
+new_user() { fleet_new_user "$@"; }
 
 new_user "$U"
 SK=$(secret_for "$U")
@@ -392,18 +372,11 @@ tap_check "a sealed secret under an unknown key id is refused" malformed stepupT
 
 # --- 19: SIGPIPE ---------------------------------------------------------------------------
 sigpipe() {
-	local e=$NEXT_E fifo=$T/answer.fifo pid rc i
+	local e=$NEXT_E rc
 	NEXT_E=$((NEXT_E + 120))
-	mkfifo "$fifo"
-	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
-		pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/on.out" 2>&1 &
-	pid=$!
-	exec {w}>"$fifo"
-	for i in $(seq 1 100); do grep -q "Verification code" "$T/on.out" && break; sleep 0.1; done
+	fleet_prompt_open "$e" hostA "stepup-fleet-$ID-hosta" "$U" "$T/on.out"
 	ldap_kill main
-	printf '%s\n' "$(code_at "$e" "$SK")" >&"$w"
-	exec {w}>&-
-	wait "$pid"
+	fleet_prompt_answer "$(code_at "$e" "$SK")"
 	rc=$?
 	ldap_restart main
 	[ "$rc" -lt 128 ] && [ "$rc" != 0 ] || { tap_diag "pamtester exit $rc"; show_on; return 1; }
@@ -431,24 +404,39 @@ cas_exact() {
 tap_check "8 writers x 200 increments through the store, every one a conditional Modify: exactly 1600" \
 	cas_exact
 
+# slapd killed with SIGKILL while four writers increment: after a restart
+# the counter is at least the highest value a writer was told was written.
+DUR=dur$ID
+new_user "$DUR"
+"${ADMIN[@]}" enroll "$DUR" totp --secret "$(secret_for "$DUR")" >/dev/null 2>&1 || tap_bail "enrol $DUR"
+durable() {
+	local i pids=() acked n
+	for i in 1 2 3 4; do
+		"$WRITER" "$T/hostA/writer.conf" "$DUR" --increments 100000 >"$T/dur.$i.out" 2>&1 &
+		pids+=($!)
+	done
+	sleep 2
+	ldap_kill main
+	for i in "${pids[@]}"; do wait "$i"; done
+	ldap_restart main
+	acked=$(cat "$T"/dur.*.out | sed -n 's/^n=//p' | sort -n | tail -1)
+	n=$(attr "$DUR" stepupStateExtra | sed -n 's/^n=//p')
+	[ -n "$acked" ] && [ "$acked" -gt 0 ] && [ -n "$n" ] && [ "$n" -ge "$acked" ] ||
+		{ tap_diag "acknowledged up to ${acked:-none}, the directory holds ${n:-nothing}"; return 1; }
+}
+tap_check "slapd killed (SIGKILL) under four writers: after a restart the counter is at least the last value acknowledged" \
+	durable
+
 # A's prompt waits while B accepts the same code: A's commit, made against
 # the entry it read before the prompt, conflicts; judged again from the
 # entry as it now is, the code is a replay.
 judged_again() {
-	local e=$NEXT_E fifo=$T/a.fifo pid rc i c
+	local e=$NEXT_E c rc
 	NEXT_E=$((NEXT_E + 120))
 	c=$(code_at "$e" "$SK")
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
-		pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/a.out" 2>&1 &
-	pid=$!
-	exec {w}>"$fifo"
-	for i in $(seq 1 100); do grep -q "Verification code" "$T/a.out" && break; sleep 0.1; done
-	on hostB "$e" "$U" "$c" || { exec {w}>&-; wait "$pid"; show_on; return 1; }
-	printf '%s\n' "$c" >&"$w"
-	exec {w}>&-
-	wait "$pid"
+	fleet_prompt_open "$e" hostA "stepup-fleet-$ID-hosta" "$U" "$T/a.out"
+	on hostB "$e" "$U" "$c" || { fleet_prompt_answer ""; show_on; return 1; }
+	fleet_prompt_answer "$c"
 	rc=$?
 	[ "$rc" != 0 ] && grep -q "already been used" "$T/a.out" ||
 		{ tap_diag "A: exit $rc"; tap_diag_stream <"$T/a.out"; return 1; }
@@ -464,45 +452,25 @@ new_user "$REEN"
 SR1=$(secret_for "$REEN") SR2=$(secret_for "x$REEN")
 "${ADMIN[@]}" enroll "$REEN" totp --secret "$SR1" >/dev/null 2>&1 || tap_bail "enrol $REEN"
 re_enrolled_during_prompt() {
-	local e=$NEXT_E fifo=$T/r.fifo pid rc i
+	local e=$NEXT_E
 	NEXT_E=$((NEXT_E + 120))
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
-		pamtester "stepup-fleet-$ID-hosta" "$REEN" authenticate >"$T/r.out" 2>&1 &
-	pid=$!
-	exec {w}>"$fifo"
-	for i in $(seq 1 100); do grep -q "Verification code" "$T/r.out" && break; sleep 0.1; done
+	fleet_prompt_open "$e" hostA "stepup-fleet-$ID-hosta" "$REEN" "$T/r.out"
 	"${ADMIN[@]}" enroll "$REEN" totp --secret "$SR2" --force >/dev/null 2>&1 ||
-		{ exec {w}>&-; wait "$pid"; tap_diag "re-enrol failed"; return 1; }
-	printf '%s\n' "$(code_at "$e" "$SR1")" >&"$w"
-	exec {w}>&-
-	wait "$pid"
-	rc=$?
-	[ "$rc" != 0 ] || { tap_diag_stream <"$T/r.out"; return 1; }
+		{ fleet_prompt_answer ""; tap_diag "re-enrol failed"; return 1; }
+	! fleet_prompt_answer "$(code_at "$e" "$SR1")" || { tap_diag_stream <"$T/r.out"; return 1; }
 }
 tap_check "re-enrolled while A's prompt waited: the old secret's code is not accepted" \
 	re_enrolled_during_prompt
 
 # the server restarts while the prompt waits: the answer is judged
 restarted_during_prompt() {
-	local e=$NEXT_E fifo=$T/s.fifo pid rc i
+	local e=$NEXT_E
 	NEXT_E=$((NEXT_E + 120))
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	at_time "$e" unshare --uts sh -c 'hostname hostA; exec "$@" <"$0"' "$fifo" \
-		pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/s.out" 2>&1 &
-	pid=$!
-	exec {w}>"$fifo"
-	for i in $(seq 1 100); do grep -q "Verification code" "$T/s.out" && break; sleep 0.1; done
+	fleet_prompt_open "$e" hostA "stepup-fleet-$ID-hosta" "$U" "$T/s.out"
 	ldap_stop main
 	ldap_restart main
 	sleep 1.5 # longer than the connection may sit idle
-	printf '%s\n' "$(code_at "$e" "$SK")" >&"$w"
-	exec {w}>&-
-	wait "$pid"
-	rc=$?
-	[ "$rc" = 0 ] || { tap_diag_stream <"$T/s.out"; return 1; }
+	fleet_prompt_answer "$(code_at "$e" "$SK")" || { tap_diag_stream <"$T/s.out"; return 1; }
 }
 tap_check "slapd restarted while the prompt waited: the right code is still accepted" \
 	restarted_during_prompt
@@ -652,6 +620,25 @@ ctl_remove() {
 		[ -z "$(attr "$BAD" uid)" ] || { tap_diag "$(cat "$T/remove.out")"; return 1; }
 }
 tap_check "stepupctl remove deletes the user's entry" ctl_remove
+# More entries than slapd's size limit (500, its default) lets one search
+# return: the listing goes by pages. slapd caps a paged search's total at
+# the hard limit unless told otherwise (limits ... size.prtotal), which
+# etc/ldap/README says to give the admins' identity; without paging, the
+# one search would still stop at 500.
+many_users_listed() {
+	local i
+	printf 'limits dn.exact="%s" size.prtotal=unlimited\n' "$LDAP_ADMIN_DN" >>"$LDAP_DIR_main/slapd.conf"
+	ldap_stop main
+	ldap_restart main
+	for i in $(seq 1 520); do
+		printf 'dn: uid=bulk%03d,%s\nobjectClass: stepupUser\nuid: bulk%03d\nstepupSerial: 1\n\n' \
+			"$i" "$LDAP_USERS" "$i"
+	done | ldap_as_root main ldapadd >/dev/null 2>&1 || { tap_diag "ldapadd failed"; return 1; }
+	"${ADMIN[@]}" status >"$T/all.out" 2>&1
+	[ "$(grep -c '^bulk[0-9]' "$T/all.out")" = 520 ] ||
+		{ tap_diag "$(grep -c '^bulk[0-9]' "$T/all.out") bulk users listed"; tail -3 "$T/all.out" | tap_diag_stream; return 1; }
+}
+tap_check "stepupctl status lists all 520 users of a directory whose size limit is 500 (paged)" many_users_listed
 host_cannot_enrol() {
 	! "$STEPUPCTL" -c "$T/hostB/stepup.conf" enroll "$NOBODY" totp --secret "$SB" >"$T/hostenrol.out" 2>&1
 }

@@ -19,6 +19,7 @@
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_fleet.sh"
 require_root
 require_env
 require_program pamtester oathtool slapd ldapsearch ldapmodify useradd userdel
@@ -51,23 +52,10 @@ service() {
 }
 service files "$CONF"
 
-# host_conf NAME: $T/NAME/stepup.conf on the directory, its host key and
-# PAM service; the admin binds with the admin certificate.
-host_conf() {
-	local h=$1
-	mkdir -p "$T/$h"
-	write_conf "$T/$h/stepup.conf" "store = ldap" "ldap_uri = $LDAP_URI_main" \
-		"ldap_base = $LDAP_USERS" "ldap_ca_file = $LDAP_CA" \
-		"ldap_cert = $LDAP_PKI/clients/$h.pem" "ldap_key = $LDAP_PKI/clients/$h.key" \
-		"ldap_timeout = 3" "fleet_key = $T/fleetkey" "methods = totp, recovery" \
-		"tries = 1" "lockout_attempts = 0"
-	sed -i "s|^hostkey = .*|hostkey = $T/$h/hostkey|; s|^grace_dir = .*|grace_dir = $T/$h/grace|" \
-		"$T/$h/stepup.conf"
-	"$STEPUPCTL" -c "$T/$h/stepup.conf" init >"$T/$h/init.out" 2>&1 ||
-		tap_bail "stepupctl init for $h: $(cat "$T/$h/init.out")"
-	[ "$h" = admin ] || service "${h,,}" "$T/$h/stepup.conf"
-}
-for h in "${HOSTS[@]}" admin; do host_conf "$h"; done
+# Each host on the directory (lib_fleet.sh); the admin binds with the
+# admin certificate and has no PAM service.
+for h in "${HOSTS[@]}"; do fleet_host "$h" "$SVC-${h,,}"; done
+fleet_host admin ""
 "$STEPUPCTL" -c "$T/admin/stepup.conf" fleet-key init >"$T/fleetkey.out" 2>&1 ||
 	tap_bail "fleet-key init: $(cat "$T/fleetkey.out")"
 ADMIN=("$STEPUPCTL" -c "$T/admin/stepup.conf")
@@ -99,15 +87,8 @@ on() {
 	return $rc
 }
 said() { grep -q -- "$1" "$T/on.out"; }
-# attr USER ATTRIBUTE: its value in USER's entry (as the rootdn)
-attr() {
-	ldap_as_root main ldapsearch -LLL -o ldif-wrap=no -b "uid=$1,$LDAP_USERS" -s base \
-		'(objectClass=*)' "$2" 2>/dev/null | sed -n "s/^$2: //p"
-}
-new_user() {
-	useradd -M -s /bin/sh "$1" || tap_bail "useradd $1"
-	USERS+=("$1")
-}
+attr() { fleet_attr "$@"; }
+new_user() { fleet_new_user "$@"; }
 # variant NAME KEY VALUE: hostA's config with KEY = VALUE, as $T/hostA/NAME.conf
 variant() {
 	sed "s|^$2 = .*|$2 = $3|" "$T/hostA/stepup.conf" >"$T/hostA/$1.conf"
