@@ -104,7 +104,7 @@ static void check_and_list(void)
 				      .grace = wants[i].grace, .methods = wants[i].methods,
 				      .service = wants[i].service, .from = wants[i].from};
 		unsigned method = 12345;
-		int rc = su_grace_check(&fuzz_log, grace_dir, hostkey, NULL, &want, &method);
+		int rc = su_grace_check(&fuzz_log, grace_dir, hostkey, &want, &method);
 
 		FUZZ_CHECK(rc == SU_OK || rc == SU_NOTFOUND || rc == SU_ERR);
 		if (rc == SU_OK)
