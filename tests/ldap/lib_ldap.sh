@@ -15,9 +15,11 @@
 #
 # Functions (details above each):
 #   ldap_make_pki [HOST...]       test CA, server certs, client certs in $T/pki
+#   ldap_client_cert NAME SUBJECT a client certificate with any subject
 #   ldap_start NAME [--ca F] [--cert F] [--key F] [--acl-file F]
 #                                 a slapd.conf slapd on 127.0.0.1:PORT + ldapi
 #   ldap_start_cnconfig NAME      a slapd.d (cn=config) slapd on ldapi only
+#   ldap_start_debian NAME        a slapd.d made as Debian's package makes it, port + ldapi
 #   ldap_stop NAME | ldap_kill NAME | ldap_pause NAME | ldap_resume NAME
 #   ldap_restart NAME             start again: same port, config and database
 #   ldap_running NAME             status 0 while its slapd is alive (and not a zombie)
@@ -128,6 +130,14 @@ ldap_make_pki() {
 		[ -f "$LDAP_PKI/clients/$h.pem" ] ||
 			_ldap_cert ca "clients/$h" "/O=stepup-test/OU=hosts/CN=$h" client
 	done
+}
+
+# ldap_client_cert NAME SUBJECT: a client certificate of the test CA with
+# any subject (e.g. "/O=example/OU=hosts/CN=web1.example.com"), as
+# $LDAP_PKI/clients/NAME.pem and .key. After ldap_make_pki.
+ldap_client_cert() {
+	[ -f "${LDAP_CA:-}" ] || tap_bail "ldap_client_cert: ldap_make_pki first"
+	_ldap_cert ca "clients/$1" "$2" client
 }
 
 # _ldap_ca NAME SUBJECT: a self-signed CA $LDAP_PKI/NAME.pem/.key with its
@@ -350,6 +360,39 @@ ldap_start_cnconfig() {
 	slaptest -f "$dir/seed.conf" -F "$dir/slapd.d" >"$dir/slaptest.out" 2>&1 ||
 		tap_bail "slaptest could not make $dir/slapd.d: $(cat "$dir/slaptest.out")"
 	_ldap_spawn "$name" || tap_bail "slapd '$name' did not start: $(_ldap_log_tail "$name")"
+}
+
+# ldap_start_debian NAME: slapd configured the way Debian's slapd package
+# configures a new server (its postinst): the slapd.d made by slapadd from
+# /usr/share/slapd/slapd.init.ldif (@SUFFIX@ dc=example,dc=com, @PASSWORD@
+# a hashed random password; only the pid, args and database paths moved
+# into $T/NAME), then the suffix entry. No TLS, no stepup schema, no
+# rules: what the README's fleet path adds to it is for the test to do.
+# Listens on ldap://127.0.0.1:PORT and ldapi; the admin, cn=admin,SUFFIX,
+# has its password in $T/NAME/adminpw (for -y).
+ldap_start_debian() {
+	local name=$1 dir init=${LDAP_DEBIAN_INIT:-/usr/share/slapd/slapd.init.ldif} hash
+	_ldap_new_instance "$name"
+	dir=$T/$name
+	[ -r "$init" ] || tap_bail "ldap_start_debian: no $init (the slapd package)"
+	(umask 077 && openssl rand -hex 16 | tr -d '\n' >"$dir/adminpw")
+	hash=$(slappasswd -T "$dir/adminpw") || tap_bail "slappasswd failed"
+	sed -e "s|@SUFFIX@|$LDAP_SUFFIX|g" -e "s|@PASSWORD@|$hash|g" \
+		-e "s|/var/run/slapd/|$dir/|g" -e "s|^olcDbDirectory: .*|olcDbDirectory: $dir/db|" \
+		"$init" >"$dir/init.ldif"
+	mkdir -p "$dir/slapd.d" && chmod 0700 "$dir/slapd.d"
+	slapadd -F "$dir/slapd.d" -b cn=config -l "$dir/init.ldif" >"$dir/slapadd.out" 2>&1 ||
+		tap_bail "slapadd of Debian's cn=config failed: $(cat "$dir/slapadd.out")"
+	printf 'dn: %s\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\no: example\ndc: example\n' \
+		"$LDAP_SUFFIX" >"$dir/suffix.ldif"
+	slapadd -F "$dir/slapd.d" -b "$LDAP_SUFFIX" -l "$dir/suffix.ldif" >>"$dir/slapadd.out" 2>&1 ||
+		tap_bail "slapadd of $LDAP_SUFFIX failed: $(cat "$dir/slapadd.out")"
+	for _ in 1 2 3; do
+		printf -v "LDAP_PORT_$name" '%s' "$(free_port)"
+		printf -v "LDAP_URI_$name" '%s' "ldap://127.0.0.1:$(_ldap_var PORT "$name")"
+		_ldap_spawn "$name" && return 0
+	done
+	tap_bail "slapd '$name' did not start: $(_ldap_log_tail "$name")"
 }
 
 # _ldap_spawn NAME: runs slapd for NAME in the foreground of a background
