@@ -168,11 +168,14 @@ tap_check "man pages pam_stepup(8), stepup.conf(5), stepupctl(8), stepup-gate(8)
 
 examples() {
 	local f
-	for f in pam.d/sudo pam.d/su pam.d/stepup-gate stepup.conf ssh/sshd_config.d-stepup-gate.conf; do
+	for f in pam.d/sudo pam.d/su pam.d/stepup-gate stepup.conf ssh/sshd_config.d-stepup-gate.conf \
+		ldap/stepup.ldif ldap/stepup.schema ldap/acl-openldap.ldif ldap/subtree.ldif \
+		ldap/tls-openldap.ldif ldap/389ds/99stepup.ldif; do
 		shipped "/usr/share/doc/$PKG/examples/$f" || return 1
 	done
 }
-tap_check "example pam.d, sshd and stepup.conf files in /usr/share/doc/$PKG/examples" examples
+# The ldap files uncompressed: README.md loads them from there as they are.
+tap_check "example pam.d, sshd, stepup.conf and ldap files (uncompressed) in /usr/share/doc/$PKG/examples" examples
 
 # Every file that was in /etc/pam.d is unchanged and the package ships
 # none (files other tests add meanwhile do not count).
