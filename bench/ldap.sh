@@ -156,7 +156,7 @@ TOP_SRCDIR=$TOP
 . "$TOP/tests/ldap/lib_ldap.sh"
 tap_bail() { die "$*"; }
 tap_diag() { printf 'ldap.sh: %s\n' "$@" >&2; }
-# safe_chain, start_receiver, percentiles
+# safe_chain, syslog_discard, syslog_cleanup, percentiles
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$HERE/lib.sh"
 
@@ -168,14 +168,7 @@ cleanup() {
 	if [ -n "$(ldap_started_pids)" ]; then
 		echo "ldap.sh: still running after cleanup: $(ldap_started_pids | tr '\n' ' ')" >&2
 	fi
-	if [ -n "$RECEIVER_PID" ]; then
-		kill "$RECEIVER_PID" 2>/dev/null || true
-		wait "$RECEIVER_PID" 2>/dev/null || true
-	fi
-	if [ -n "$CREATED_DEVLOG_INODE" ] &&
-		[ "$(stat -c %i /dev/log 2>/dev/null)" = "$CREATED_DEVLOG_INODE" ]; then
-		rm -f /dev/log
-	fi
+	syslog_cleanup
 	if [ -n "$W" ]; then
 		if [ "$KEEP" = 1 ]; then echo "kept $W" >&2; else rm -rf -- "$W"; fi
 	fi
@@ -267,18 +260,8 @@ chmod 0644 "$W"/pam.d/*
 # --- syslog ----------------------------------------------------------------------
 IN_NS=()
 if [ "$SYSLOG" = discard ]; then
-	if [ -e /dev/log ]; then
-		unshare --mount --propagation private true 2>/dev/null ||
-			die "--syslog discard needs unshare --mount (a private mount namespace)"
-		start_receiver "$W/log.sock"
-		# shellcheck disable=SC2016 # expanded by the inner sh
-		IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$W/log.sock")
-		SYSLOG_CASE="discard: throwaway receiver bind-mounted over /dev/log in a private mount namespace"
-	else
-		start_receiver /dev/log
-		CREATED_DEVLOG_INODE=$(stat -c %i /dev/log)
-		SYSLOG_CASE="discard: throwaway receiver at /dev/log, removed at exit"
-	fi
+	syslog_discard "$W"
+	SYSLOG_CASE="discard: $DISCARD_CASE"
 elif [ -e /dev/log ]; then
 	SYSLOG_CASE="host: /dev/log as it is"
 else

@@ -1,4 +1,4 @@
-# bench/lib.sh: shell helpers shared by bench/run.sh and bench/compare.sh
+# bench/lib.sh: shell helpers shared by the bench scripts
 # (sourced, not run).
 # shellcheck shell=bash
 
@@ -45,6 +45,46 @@ while True: s.recv(65536)' "$1" &
 	RECEIVER_PID=$!
 	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
 	die "the throwaway receiver did not start"
+}
+
+# private_devlog SOURCE: IN_NS, the prefix that runs a command in a private
+# mount namespace with SOURCE bind-mounted over /dev/log (the host's
+# receiver untouched). Calls the caller's die without unshare --mount.
+private_devlog() {
+	unshare --mount --propagation private true 2>/dev/null ||
+		die "a private /dev/log needs unshare --mount (a private mount namespace)"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$1")
+}
+
+# syslog_discard DIR: pam_syslog's lines go to a throwaway receiver that
+# drops them: DIR/log.sock bind-mounted over /dev/log (private_devlog) when
+# the host has one, else a receiver created at /dev/log itself
+# (CREATED_DEVLOG_INODE: syslog_cleanup removes it). DISCARD_CASE says
+# which, for the report.
+syslog_discard() {
+	if [ -e /dev/log ]; then
+		start_receiver "$1/log.sock"
+		private_devlog "$1/log.sock"
+		DISCARD_CASE="throwaway receiver bind-mounted over /dev/log in a private mount namespace"
+	else
+		start_receiver /dev/log
+		CREATED_DEVLOG_INODE=$(stat -c %i /dev/log)
+		DISCARD_CASE="throwaway receiver at /dev/log, removed at exit"
+	fi
+}
+
+# syslog_cleanup: stops the receiver of syslog_discard and removes the
+# /dev/log it created (only if it is still that socket).
+syslog_cleanup() {
+	if [ -n "${RECEIVER_PID:-}" ]; then
+		kill "$RECEIVER_PID" 2>/dev/null || true
+		wait "$RECEIVER_PID" 2>/dev/null || true
+	fi
+	if [ -n "${CREATED_DEVLOG_INODE:-}" ] &&
+		[ "$(stat -c %i /dev/log 2>/dev/null)" = "$CREATED_DEVLOG_INODE" ]; then
+		rm -f /dev/log
+	fi
 }
 
 # percentiles FILE: "p50 p99 mean" in µs over every sample of FILE (one

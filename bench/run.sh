@@ -116,15 +116,7 @@ command -v strace >/dev/null || STRACE=0
 # --- cleanup -------------------------------------------------------------------
 W='' W2='' RECEIVER_PID='' CREATED_DEVLOG_INODE=''
 cleanup() {
-	if [ -n "$RECEIVER_PID" ]; then
-		kill "$RECEIVER_PID" 2>/dev/null || true
-		wait "$RECEIVER_PID" 2>/dev/null || true
-	fi
-	# remove /dev/log only if it is still the socket we made
-	if [ -n "$CREATED_DEVLOG_INODE" ] &&
-		[ "$(stat -c %i /dev/log 2>/dev/null)" = "$CREATED_DEVLOG_INODE" ]; then
-		rm -f /dev/log
-	fi
+	syslog_cleanup
 	for dir in "$W" "$W2"; do
 		[ -n "$dir" ] || continue
 		if [ "$KEEP" = 1 ]; then echo "kept $dir" >&2; else rm -rf -- "$dir"; fi
@@ -205,14 +197,8 @@ devlog_live() {
 		s.connect('/dev/log')
 	EOF
 }
-# start_receiver PATH: see bench/lib.sh
-# IN_NS: the prefix that runs a command with a private /dev/log
-private_devlog() { # SOURCE
-	unshare --mount --propagation private true 2>/dev/null ||
-		die "--syslog $SYSLOG needs unshare --mount (a private mount namespace)"
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	IN_NS=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /dev/log && exec "$@"' "$1")
-}
+# syslog_discard, private_devlog (IN_NS: the prefix that runs a command
+# with a private /dev/log): see bench/lib.sh
 IN_NS=()
 if [ -e /dev/log ]; then
 	if devlog_live; then HOST_LOG="a live receiver at /dev/log"; else HOST_LOG="/dev/log exists but refuses connections"; fi
@@ -225,15 +211,8 @@ host)
 	[ -e /dev/log ] || SYSLOG_CASE="$SYSLOG_CASE (every pam_syslog send fails fast)"
 	;;
 discard)
-	if [ -e /dev/log ]; then
-		start_receiver "$W/log.sock"
-		private_devlog "$W/log.sock"
-		SYSLOG_CASE="discard: throwaway receiver bind-mounted over /dev/log in a private mount namespace (host: $HOST_LOG, untouched)"
-	else
-		start_receiver /dev/log
-		CREATED_DEVLOG_INODE=$(stat -c %i /dev/log)
-		SYSLOG_CASE="discard: throwaway receiver at /dev/log, removed at exit (host had none)"
-	fi
+	syslog_discard "$W"
+	SYSLOG_CASE="discard: $DISCARD_CASE (host: $HOST_LOG)"
 	;;
 none)
 	if [ -e /dev/log ]; then

@@ -61,6 +61,11 @@ void su_ldap_forget_cached(struct ldap_store *s);
 /* The fleet key, read on first use. */
 int su_ldap_need_fleet_key(struct ldap_store *s);
 
+/* A stepupSerial value (bv_len bytes, not NUL-terminated): decimal digits
+ * without a leading zero, below SU_LDAP_SERIAL_LIMIT. The one parser of
+ * serials, for the users' entries and the canary alike. */
+bool su_ldap_serial_parse(const struct berval *v, unsigned long long *out);
+
 /* One search result entry of user (dn names it in messages) into e:
  * the record (the TOTP secret opened with the fleet key), the state and
  * the serial. SU_OK, or SU_ERR (logged, naming the attribute). */

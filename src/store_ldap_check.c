@@ -57,24 +57,6 @@ static int check_reached(struct ldap_store *s, su_store_report *out)
 	return out->server != NULL ? SU_OK : su_fail(&s->log, "out of memory");
 }
 
-/* A stepupSerial value: digits, no leading zero. */
-static bool parse_serial(const struct berval *v, unsigned long long *out)
-{
-	unsigned long long n = 0;
-
-	if (v->bv_len == 0 || v->bv_len > 20 || (v->bv_val[0] == '0' && v->bv_len > 1))
-		return false;
-	for (size_t i = 0; i < v->bv_len; i++) {
-		unsigned d = (unsigned)(v->bv_val[i] - '0');
-
-		if (d > 9 || n > (~0ULL - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	*out = n;
-	return true;
-}
-
 /* The canary's stepupSerial from the first entry of res. */
 static bool canary_serial(struct ldap_store *s, LDAPMessage *res, unsigned long long *serial)
 {
@@ -82,7 +64,7 @@ static bool canary_serial(struct ldap_store *s, LDAPMessage *res, unsigned long 
 	LDAP *ld = su_ldap_conn_handle(s->conn);
 	LDAPMessage *m = api->first_entry(ld, res);
 	struct berval **v = m != NULL ? api->get_values_len(ld, m, "stepupSerial") : NULL;
-	bool ok = v != NULL && api->count_values_len(v) == 1 && parse_serial(v[0], serial);
+	bool ok = v != NULL && api->count_values_len(v) == 1 && su_ldap_serial_parse(v[0], serial);
 
 	if (v != NULL)
 		api->value_free_len(v);

@@ -196,14 +196,26 @@ static int take_pair(struct reading *r, const char *attr, const char *v, su_kv *
 	return su_kv_set(kv, key, sep + 1) == 0 ? SU_OK : su_fail(&r->s->log, "out of memory");
 }
 
-static int take_serial(struct reading *r, const char *attr, const char *v)
+bool su_ldap_serial_parse(const struct berval *v, unsigned long long *out)
 {
-	char *end;
+	unsigned long long n = 0;
 
-	errno = 0;
-	r->e->serial = strtoull(v, &end, 10);
-	if (*end != '\0' || v[0] < '0' || v[0] > '9' || (v[0] == '0' && v[1] != '\0') ||
-	    errno == ERANGE || r->e->serial >= SU_LDAP_SERIAL_LIMIT)
+	if (v->bv_len == 0 || (v->bv_val[0] == '0' && v->bv_len > 1))
+		return false;
+	for (size_t i = 0; i < v->bv_len; i++) {
+		unsigned d = (unsigned)(unsigned char)v->bv_val[i] - '0';
+
+		if (d > 9 || n > (SU_LDAP_SERIAL_LIMIT - 1 - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return true;
+}
+
+static int take_serial(struct reading *r, const char *attr, const struct berval *v)
+{
+	if (!su_ldap_serial_parse(v, &r->e->serial))
 		return refuse_attr(r, attr, "not a whole number below 2^62");
 	r->have_serial = true;
 	return SU_OK;
@@ -231,7 +243,7 @@ static int take_attr(struct reading *r, const char *attr, struct berval **vals, 
 		memcpy(v, vals[i]->bv_val, vals[i]->bv_len);
 		v[vals[i]->bv_len] = '\0';
 		if (strcasecmp(attr, A_SERIAL) == 0)
-			rc = take_serial(r, attr, v);
+			rc = take_serial(r, attr, vals[i]);
 		else if (strcasecmp(attr, A_SECRET) == 0)
 			rc = take_secret(r, attr, v);
 		else if (strcasecmp(attr, A_CODE) == 0)
