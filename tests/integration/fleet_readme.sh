@@ -14,6 +14,7 @@
 # the subtree's member of cn=stepup-admins); each its own config, host
 # key, client certificate and PAM service.
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # LDAP*_debian are set by ldap_start_debian
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
 require_root
@@ -61,6 +62,7 @@ walk_script() {
 	local block
 	block=$(readme_block "$1")
 	[ -n "$block" ] || tap_bail "README.md has no fleet-walk block '$1'"
+	# shellcheck disable=SC2016 # $STEPUPCTL and $CTLCONF: the script's
 	{
 		echo "set -eu -o pipefail"
 		printf '%s\n' "$block" | sed \
