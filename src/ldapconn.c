@@ -282,18 +282,14 @@ static int read_password(su_ldap_conn *c, su_buf *pw)
  * given their names: the key as a secret, the certificates as public. */
 static int check_tls_files(su_ldap_conn *c)
 {
-	su_buf buf = {0};
 	int rc = SU_OK;
 
 	if (c->ca_file != NULL)
-		rc = su_read_file(&c->log, c->ca_file, SU_FILE_PUBLIC, 1 << 20, &buf);
-	su_buf_free(&buf);
+		rc = su_check_file(&c->log, c->ca_file, SU_FILE_PUBLIC, 1 << 20);
 	if (rc == SU_OK && c->cert != NULL)
-		rc = su_read_file(&c->log, c->cert, SU_FILE_PUBLIC, 1 << 20, &buf);
-	su_buf_free(&buf);
+		rc = su_check_file(&c->log, c->cert, SU_FILE_PUBLIC, 1 << 20);
 	if (rc == SU_OK && c->key != NULL)
-		rc = su_read_file(&c->log, c->key, SU_FILE_SECRET, 1 << 20, &buf);
-	su_buf_free(&buf);
+		rc = su_check_file(&c->log, c->key, SU_FILE_SECRET, 1 << 20);
 	if (rc == SU_NOTFOUND)
 		su_logf(&c->log, LOG_ERR, "store = ldap: a file ldap_ca_file, ldap_cert or "
 			"ldap_key names does not exist");

@@ -335,6 +335,26 @@ int su_read_file_id(const su_log *log, const char *path, enum su_file_kind kind,
 	return rc;
 }
 
+int su_check_file(const su_log *log, const char *path, enum su_file_kind kind,
+		  size_t max_size)
+{
+	char *dir = su_dir_of(path);
+	struct stat st;
+	int fd = -1, rc;
+
+	if (dir == NULL)
+		return su_refuse(log, path, "out of memory");
+	rc = su_check_dir(log, dir);
+	if (rc == SU_OK)
+		rc = su_open_nofollow(log, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
+	if (rc == SU_OK)
+		rc = su_check_open_file(log, path, fd, kind, max_size, &st);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 		 size_t max_size, su_buf *out)
 {

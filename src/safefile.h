@@ -45,6 +45,13 @@ int su_check_dir(const su_log *log, const char *dir);
 int su_read_file(const su_log *log, const char *path, enum su_file_kind kind,
 		 size_t max_size, su_buf *out);
 
+/* The checks of su_read_file without the read: for a file another library
+ * opens by its path (libldap's TLS files). SU_NOTFOUND (not logged) when
+ * it does not exist; SU_ERR (logged) for any refusal. (SU_FILE_FOREIGN is
+ * not for this: its owner is judged by the caller after a read.) */
+int su_check_file(const su_log *log, const char *path, enum su_file_kind kind,
+		  size_t max_size);
+
 /* Who owns what su_read_file_id read, and its permission bits: for a
  * caller that judges them itself (SU_FILE_FOREIGN). Taken after the read. */
 typedef struct su_file_id {

@@ -37,7 +37,7 @@ cleanup() {
 	return 0
 }
 
-tap_plan 18
+tap_plan 19
 install_traps
 add_cleanup cleanup
 make_tree fleetctl "methods = totp, recovery" "tries = 1" "lockout_attempts = 0"
@@ -135,6 +135,17 @@ wrong_ca() {
 		err_has "check ldap_ca_file" && ! out_has "canary:"
 }
 tap_check "a CA that did not sign the server's certificate: exit 1, TLS failed, check ldap_ca_file" wrong_ca
+
+# The TLS files pass the module's file checks before libldap opens them:
+# a client key others can read is refused, and nothing is sent.
+open_key() {
+	install -m 0640 "$LDAP_PKI/clients/hostA.key" "$T/hostA/open.key" || return 1
+	variant openkey ldap_key "$T/hostA/open.key"
+	ctl -c "$T/hostA/openkey.conf" check-config
+	[ "$rc" = 1 ] && out_has "server: not reached" && err_has "refusing $T/hostA/open.key: mode 0640" &&
+		err_has "the directory was not tried" && ! out_has "canary:"
+}
+tap_check "a client key readable by its group: exit 1, refused by name (mode 0640), the directory not tried" open_key
 
 hidden_canary() {
 	local ok=0

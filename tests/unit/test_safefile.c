@@ -1412,6 +1412,73 @@ static void r7_foreign_root_file_only_through_roots_directories(void **state)
 	expect_read_ok(r, SU_FILE_FOREIGN, "MINE\n");
 }
 
+/* --- su_check_file: the read's checks, no read ------------------------------ */
+
+static int check_logged(const char *path, enum su_file_kind kind, char **msg)
+{
+	capture cap;
+	int rc;
+
+	capture_begin(&cap);
+	rc = su_check_file(&test_log, path, kind, 4096);
+	*msg = capture_end(&cap);
+	return rc;
+}
+
+/* For a file another library opens by name (libldap's TLS files): every
+ * refusal of a read is a refusal here, naming the same reason. */
+static void check_file_keeps_the_rules_of_a_read(void **state)
+{
+	fixture *fx = *state;
+	char file[PATH_MAX], link[PATH_MAX], big[PATH_MAX], sub[PATH_MAX], inner[PATH_MAX];
+	char filler[5000], *msg;
+
+	NEED_ROOT();
+	JOIN(file, fx->dir, "key");
+	JOIN(link, fx->dir, "link");
+	JOIN(big, fx->dir, "big");
+	JOIN(sub, fx->dir, "open");
+	JOIN(inner, sub, "cert");
+	make_file(file, "k\n", 0600, 0);
+	assert_int_equal(check_logged(file, SU_FILE_SECRET, &msg), SU_OK);
+	assert_string_equal(msg, "");
+	free(msg);
+
+	assert_int_equal(symlink("key", link), 0);
+	assert_int_equal(check_logged(link, SU_FILE_SECRET, &msg), SU_ERR);
+	assert_refusal(msg, link, "is a symbolic link");
+	free(msg);
+
+	assert_int_equal(chmod(file, 0640), 0);
+	assert_int_equal(check_logged(file, SU_FILE_SECRET, &msg), SU_ERR);
+	assert_refusal(msg, file, "mode 0640");
+	free(msg);
+	assert_int_equal(check_logged(file, SU_FILE_PUBLIC, &msg), SU_OK);
+	free(msg);
+	assert_int_equal(chown(file, NOBODY, 0), 0);
+	assert_int_equal(check_logged(file, SU_FILE_PUBLIC, &msg), SU_ERR);
+	assert_refusal(msg, file, "not owned by root");
+	free(msg);
+
+	memset(filler, 'x', sizeof(filler) - 1);
+	filler[sizeof(filler) - 1] = '\0';
+	make_file(big, filler, 0644, 0);
+	assert_int_equal(check_logged(big, SU_FILE_PUBLIC, &msg), SU_ERR);
+	assert_refusal(msg, big, "larger than 4096 bytes");
+	free(msg);
+
+	make_dir(sub, 0777, 0);
+	make_file(inner, "c\n", 0644, 0);
+	assert_int_equal(check_logged(inner, SU_FILE_PUBLIC, &msg), SU_ERR);
+	assert_non_null(strstr(msg, "refusing"));
+	free(msg);
+
+	JOIN(inner, fx->dir, "absent");
+	assert_int_equal(check_logged(inner, SU_FILE_PUBLIC, &msg), SU_NOTFOUND);
+	assert_string_equal(msg, "");
+	free(msg);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1460,6 +1527,7 @@ int main(void)
 		T(r7_foreign_file_writable_by_others_is_refused),
 		T(r7_foreign_device_or_fifo_is_never_opened_for_reading),
 		T(r7_foreign_root_file_only_through_roots_directories),
+		T(check_file_keeps_the_rules_of_a_read),
 	};
 
 	return cmocka_run_group_tests_name("safefile", tests, NULL, NULL);
