@@ -8,7 +8,7 @@ liboath-dev libcurl4-openssl-dev libldap-dev libssl-dev libqrencode-dev scdoc"
 TEST_DEPS="libcmocka-dev libpam-wrapper libpamtest0-dev pamtester oathtool
 libfaketime valgrind python3 zbar-tools python3-aiosmtpd openssl curl sudo
 clang libclang-rt-14-dev openssh-server openssh-client man-db dpkg-dev debhelper
-lintian libpam-google-authenticator strace slapd ldap-utils"
+lintian libpam-google-authenticator strace slapd ldap-utils 389-ds-base"
 
 missing=()
 want="$BUILD_DEPS"
