@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cmdrule.h"
 #include "ctl.h"
 #include "hostkey.h"
 #include "safefile.h"
@@ -121,9 +122,27 @@ static void print_report(const su_store_report *r)
 		printf("fleet key: %s: NOT readable (see above)\n", r->fleet_key);
 }
 
+/* The [sudo] rules, as the approval plugin compiles them: the file loads
+ * with a malformed rule (the module must still answer), so it is here that
+ * each one is named, FILE:LINE: key 'KEY': why. */
+static bool check_sudo_rules(ctl *c)
+{
+	su_cmdrules rules;
+	bool ok = su_cmdrules_compile(&ctl_log, c->config_path ? c->config_path : SU_DEFAULT_CONFIG,
+				      c->settings.sudo_rules, &rules) == SU_OK;
+
+	if (ok && rules.n > 0)
+		printf("[sudo]: %zu rule(s)\n", rules.n);
+	else if (!ok)
+		printf("[sudo]: malformed rules (above): the sudo plugin asks for every command\n");
+	su_cmdrules_free(&rules);
+	return ok;
+}
+
 int cmd_check_config(ctl *c, char **args, int nargs)
 {
 	su_store_report report;
+	bool sudo_ok;
 	int rc;
 
 	(void)args;
@@ -134,9 +153,10 @@ int cmd_check_config(ctl *c, char **args, int nargs)
 	else
 		printf("%s: not present; the built-in defaults apply\n", SU_DEFAULT_CONFIG);
 	fflush(stdout); /* before the store's errors, in a terminal as in a pipe */
+	sudo_ok = check_sudo_rules(c);
 	rc = su_store_check(c->store, &report);
 	if (report.remote)
 		print_report(&report);
 	su_store_report_free(&report);
-	return rc == SU_OK ? CTL_OK : CTL_REFUSED;
+	return rc == SU_OK && sudo_ok ? CTL_OK : CTL_REFUSED;
 }

@@ -1,0 +1,302 @@
+#!/bin/bash
+# The sudo approval plugin (stepup_sudo.so) with real sudo. sudo reads only
+# /etc/sudo.conf, so it is rewritten for the test (the original plus one
+# Plugin line naming the plugin of the build's install tree, with a test
+# config and a test PAM service as plugin options) and put back byte for
+# byte at exit (removed if there was none), under the lock that sudo.sh
+# takes too. A sudoers drop-in (checked by visudo), the test user, group
+# and PAM services are removed on every exit path; the last case checks.
+# Also the sudoers route (Defaults!CMND pam_service=...) without the
+# plugin, and sudo under valgrind with the plugin loaded.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+require_root
+require_env
+require_program sudo visudo setpriv oathtool useradd groupadd mkfifo flock
+require_aiosmtpd
+own_visible_session "$0" "$@"
+
+ID=$$
+U=stepupsp$ID G=stepupsg$ID
+SUDOERS=/etc/sudoers.d/stepup-plugin-test-$ID
+OWN_SVC=stepup-own-$ID      # sudo's own authentication: pam_permit
+STEP_SVC=stepup-sp-$ID      # the plugin's step-up stack
+ROUTE_SVC=stepup-route-$ID  # the sudoers route's stack
+PLUGIN=$(find "$TOP_BUILDDIR/tests/root" -name stepup_sudo.so -print -quit)
+[ -n "$PLUGIN" ] && [ -f "$PLUGIN" ] || { echo "1..0 # SKIP stepup_sudo.so not built (no sudo_plugin.h)"; exit 0; }
+SUDO_CONF=/etc/sudo.conf
+created_user=
+
+give_back_sudo_conf() {
+	if [ -n "${SUDO_CONF_BACKUP:-}" ]; then
+		if [ -f "$SUDO_CONF_BACKUP/sudo.conf" ]; then
+			cp -a "$SUDO_CONF_BACKUP/sudo.conf" "$SUDO_CONF"
+		else
+			rm -f "$SUDO_CONF"
+		fi
+		rm -rf "$SUDO_CONF_BACKUP"
+		SUDO_CONF_BACKUP=
+	fi
+}
+cleanup() {
+	rm -f "$SUDOERS" "/etc/pam.d/$OWN_SVC" "/etc/pam.d/$STEP_SVC" "/etc/pam.d/$ROUTE_SVC"
+	[ -n "$created_user" ] && userdel "$U" 2>/dev/null
+	groupdel "$G" 2>/dev/null
+}
+
+tap_plan 18
+install_traps
+add_cleanup cleanup
+make_tree sudo_plugin "grace = 300" "methods = totp, email"
+log_receiver "$T/syslog"
+
+# --- /etc/sudo.conf: backed up (and its absence remembered), under the lock
+exec {SUDO_CONF_LOCK}>>/run/stepup-test-sudo-conf.lock
+flock -w 600 "$SUDO_CONF_LOCK" || tap_bail "the sudo.conf lock is held too long"
+SUDO_CONF_BACKUP=$(mktemp -d /tmp/stepup-sudo-conf.XXXXXX) || tap_bail "mktemp failed"
+if [ -e "$SUDO_CONF" ]; then
+	cp -a "$SUDO_CONF" "$SUDO_CONF_BACKUP/sudo.conf" || tap_bail "cannot back up $SUDO_CONF"
+	SUDO_CONF_SUM=$(sha256sum <"$SUDO_CONF")
+else
+	SUDO_CONF_SUM=absent
+fi
+add_cleanup give_back_sudo_conf
+plugin_on() {
+	{ [ -f "$SUDO_CONF_BACKUP/sudo.conf" ] && cat "$SUDO_CONF_BACKUP/sudo.conf"
+	  echo "Plugin stepup_approval $PLUGIN config=$CONF service=$STEP_SVC"; } >"$SUDO_CONF.tmp$ID" &&
+		chmod 0644 "$SUDO_CONF.tmp$ID" && mv "$SUDO_CONF.tmp$ID" "$SUDO_CONF"
+}
+plugin_off() {
+	if [ -f "$SUDO_CONF_BACKUP/sudo.conf" ]; then cp -a "$SUDO_CONF_BACKUP/sudo.conf" "$SUDO_CONF"
+	else rm -f "$SUDO_CONF"; fi
+}
+
+# --- the user, the commands, the services, sudoers
+groupadd "$G" || tap_bail "groupadd failed"
+useradd -M -g "$G" -s /bin/sh "$U" || tap_bail "useradd $U failed"
+created_user=1
+S=$(secret_for "$U")
+enroll "$U" "$S" || tap_bail "enroll failed"
+mkdir -p "$T/bin" "$T/ran"
+chmod 0755 "$T/bin"
+chmod 0777 "$T/ran"
+for c in ops-a ops-b ops-c ops-d ops-n ops-r; do
+	printf '#!/bin/sh\n: >"%s/ran/%s.$1"\n' "$T" "$c" >"$T/bin/$c"
+	chmod 0755 "$T/bin/$c"
+done
+ran() { [ -e "$T/ran/$1" ]; }
+
+printf 'auth required pam_permit.so\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	>"/etc/pam.d/$OWN_SVC"
+printf 'auth required %s config=%s sudo_plugin\naccount required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$STEP_SVC"
+printf 'auth required %s config=%s\naccount required pam_permit.so\nsession required pam_permit.so\n' \
+	"$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$ROUTE_SVC"
+cat >"$T/sudoers" <<EOF
+Cmnd_Alias STEPUP_ROUTED_$ID = $T/bin/ops-r
+Defaults:$U pam_service=$OWN_SVC
+Defaults:$U timestamp_type=global
+Defaults:$U !lecture
+Defaults:$U !use_pty
+Defaults!STEPUP_ROUTED_$ID pam_service=$ROUTE_SVC, timestamp_timeout=0
+$U ALL=(ALL) ALL
+EOF
+visudo -cqf "$T/sudoers" || tap_bail "the sudoers drop-in does not parse"
+install -m 0440 "$T/sudoers" "$SUDOERS"
+
+# The [sudo] rules: ops-a and ops-b each their own rule, ops-c and ops-d
+# one group; /bin/true, ops-n and ops-r match none (ops-r is the sudoers
+# route's).
+RULES=(
+	"[sudo]"
+	"stepup_command = $T/bin/ops-a *"
+	"stepup_command = $T/bin/ops-b *"
+	"stepup_command = group=ops $T/bin/ops-c *"
+	"stepup_command = group=ops $T/bin/ops-d *"
+	"exempt_command = $T/bin/ops-a exempt"
+)
+start_smtp main --mode plain || tap_bail "the SMTP server did not start"
+MAILCONF=("smtp_url = smtp://127.0.0.1:$SMTP_PORT_main" "smtp_from = stepup@example.com"
+	"smtp_tls = none" "smtp_timeout = 10")
+write_conf "$CONF" "grace = 300" "methods = totp, email" "${MAILCONF[@]}" "${RULES[@]}"
+"$STEPUPCTL" -c "$CONF" enroll "$U" email "$U@example.com" >"$T/enroll-email.out" 2>&1 ||
+	tap_bail "enroll email failed: $(cat "$T/enroll-email.out")"
+plugin_on || tap_bail "cannot write $SUDO_CONF"
+
+# as_user INPUT CMD...: CMD as U (in the test's log namespace) with INPUT
+# on stdin; output in $T/out.
+as_user() {
+	local input=$1
+	shift
+	printf '%s\n' "$input" | timeout -k 5 60 "${IN_NS[@]}" setpriv --reuid="$U" --regid="$G" \
+		--init-groups "$@" >"$T/out" 2>&1
+	local rc=$?
+	{ echo "\$ (as $U) $*   # stdin: ${input:-<empty>}"; cat -v "$T/out"; echo "exit $rc"; } |
+		tee -a "$T/transcript" | tap_log
+	return $rc
+}
+asked() { grep -qF "Verification code" "$T/out"; }
+shown() { grep -qF -- "Step-up required to run as $1: $2" "$T/out"; }
+code_now() { code_at "$(date +%s)" "$S"; }
+# Each accepted TOTP code may be used once: wait for the next step.
+next_step() { local now; now=$(date +%s); sleep $((30 - now % 30 + 1)); }
+
+# 1
+matching_asks_and_runs() {
+	as_user "$(code_now)" sudo -S "$T/bin/ops-a" one && asked && ran ops-a.one &&
+		shown root "$T/bin/ops-a one"
+}
+tap_check "a matching command asks, names the command, and runs with the right code" matching_asks_and_runs
+# 2
+wrong_code_runs_nothing() {
+	local rc
+	as_user "000000" sudo -S "$T/bin/ops-b" wrong
+	rc=$?
+	[ "$rc" -eq 1 ] && asked && ! ran ops-b.wrong
+}
+tap_check "a wrong code: exit 1, nothing run (the marker stays absent)" wrong_code_runs_nothing
+# 3
+non_matching_silent() {
+	as_user "" sudo -S "$T/bin/ops-n" plain && ! asked && ! grep -q "Step-up" "$T/out" &&
+		ran ops-n.plain && as_user "" sudo -S /bin/true && ! asked
+}
+tap_check "a command no rule names runs without a prompt" non_matching_silent
+# 4
+exempt_wins() { as_user "" sudo -S "$T/bin/ops-a" exempt && ! asked && ran ops-a.exempt; }
+tap_check "an exempt_command wins over a stepup_command" exempt_wins
+# 5
+log_names_command() {
+	grep -F "service=$STEP_SVC" "$T/syslog" | grep -F "result=success" |
+		grep -qF "command=$T/bin/ops-a\\x20one"
+}
+tap_check "the log line carries command= (escaped)" log_names_command
+# 6 grace: ops-a again in this session, within grace: no prompt
+grace_same_rule() { as_user "" sudo -S "$T/bin/ops-a" again && ! asked && ran ops-a.again; }
+tap_check "grace: the same rule in the same session does not ask again" grace_same_rule
+# 7 another rule asks
+next_step
+grace_other_rule() {
+	! as_user "" sudo -S "$T/bin/ops-b" other && asked && ! ran ops-b.other
+}
+tap_check "grace: a command under another rule asks again" grace_other_rule
+# 8 a group: ops-c earns grace for ops-d
+grace_group() {
+	as_user "$(code_now)" sudo -S "$T/bin/ops-c" g1 && asked && ran ops-c.g1 &&
+		as_user "" sudo -S "$T/bin/ops-d" g2 && ! asked && ran ops-d.g2
+}
+tap_check "grace: rules of one group share it" grace_group
+# 9 a new session asks again
+new_session_asks() { ! as_user "" setsid -w sudo -S "$T/bin/ops-a" newsess && asked && ! ran ops-a.newsess; }
+tap_check "grace: a new session asks again" new_session_asks
+# 10 with a fresh sudo timestamp
+next_step
+cache_on() {
+	as_user "" sudo -S -v && as_user "" sudo -n /bin/true &&
+		as_user "$(code_now)" sudo -S "$T/bin/ops-b" cached && asked && ran ops-b.cached &&
+		as_user "" sudo -n /bin/true && ! asked
+}
+tap_check "with a valid sudo timestamp, a matching command still asks, others do not" cache_on
+# 11
+list_validate_kill() {
+	as_user "" sudo -n -l && ! asked && grep -qF "(ALL) ALL" "$T/out" &&
+		as_user "" sudo -n -v && ! asked && as_user "" sudo -k && ! asked &&
+		! as_user "" sudo -n /bin/true
+}
+tap_check "sudo -l, -v and -k behave as before (no step-up)" list_validate_kill
+# 12 escape sequences
+escaped_shown() {
+	local evil
+	evil=$(printf 'x\033]0;pwned\007\033[31mRED\nline2')
+	! as_user "" sudo -S "$T/bin/ops-b" esc "$evil" && asked && ! grep -q $'\033' "$T/out" &&
+		grep -qF "'x\\x1b]0;pwned\\x07\\x1b[31mRED\\x0aline2'" "$T/out" &&
+		! grep -q $'\033' "$T/syslog" && grep -qF 'command=' "$T/syslog"
+}
+tap_check "a command with escape sequences is shown escaped, never raw" escaped_shown
+# 13 one argument holding a blank is not two words
+blank_argument() {
+	write_conf "$CONF" "grace = 0" "methods = totp, email" "${MAILCONF[@]}" "[sudo]" \
+		"stepup_command = ALL" "exempt_command = $T/bin/ops-n restart nginx"
+	as_user "" sudo -S "$T/bin/ops-n" restart nginx && ! asked && ran ops-n.restart &&
+		! as_user "" sudo -S "$T/bin/ops-n" "restart nginx" && asked && ! ran "ops-n.restart nginx"
+}
+tap_check "an argument with a blank is one word: 'restart nginx' does not match restart nginx" blank_argument
+# 14 the email code's message names the command
+email_names_command() {
+	local fifo=$T/in.fifo pid n code
+	write_conf "$CONF" "grace = 0" "methods = totp, email" "${MAILCONF[@]}" "${RULES[@]}"
+	n=$(mail_count "$SMTP_DIR_main")
+	rm -f "$fifo" && mkfifo "$fifo" && chmod 0666 "$fifo"
+	timeout -k 5 60 "${IN_NS[@]}" setpriv --reuid="$U" --regid="$G" --init-groups \
+		sudo -S "$T/bin/ops-a" mailed <"$fifo" >"$T/out" 2>&1 &
+	pid=$!
+	exec {w}>"$fifo"
+	echo "email" >&$w
+	wait_mail "$SMTP_DIR_main" $((n + 1)) 20 || { exec {w}>&-; wait "$pid"; return 1; }
+	code=$(mail_code "$(mail_last "$SMTP_DIR_main")")
+	echo "$code" >&$w
+	exec {w}>&-
+	wait "$pid" || return 1
+	cat -v "$T/out" | tap_log
+	mail_body "$(mail_last "$SMTP_DIR_main")" | tap_log
+	mail_text "$(mail_last "$SMTP_DIR_main")" | grep -qF "for the command (run as root): $T/bin/ops-a mailed" &&
+		! mail_header "$(mail_last "$SMTP_DIR_main")" Subject | grep -qF ops-a &&
+		ran ops-a.mailed
+}
+tap_check "the email code's message names the command (in the body, not a header)" email_names_command
+# 15 a malformed rule: every command asks
+malformed_asks_all() {
+	write_conf "$CONF" "grace = 0" "methods = totp" "[sudo]" "stepup_command = $T/bin/ops-a *" \
+		"stepup_command = group=BAD! $T/bin/ops-b *"
+	! as_user "" sudo -S /bin/true && asked &&
+		! "$STEPUPCTL" -c "$CONF" check-config >"$T/cc.out" 2>&1 &&
+		grep -qF "$CONF:12: key 'stepup_command': bad group name" "$T/cc.out"
+}
+tap_check "a malformed [sudo] rule: every command asks, check-config names FILE:LINE: key" malformed_asks_all
+# 16 the sudoers route, without the plugin
+next_step
+sudoers_route() {
+	plugin_off
+	write_conf "$CONF" "grace = 0" "methods = totp"
+	as_user "$(code_now)" sudo -S "$T/bin/ops-r" routed && asked && ran ops-r.routed &&
+		as_user "" sudo -S "$T/bin/ops-a" notrouted && ! asked && ran ops-a.notrouted &&
+		! as_user "000000" sudo -S "$T/bin/ops-r" routedwrong && ! ran ops-r.routedwrong
+}
+tap_check "sudoers route (Defaults!CMND pam_service=..., no plugin): asks for the routed command only" sudoers_route
+# 17 valgrind: root runs sudo with the plugin loaded (a non-matching
+# command, then a matching one with root's code in the test tree)
+next_step
+valgrind_clean() {
+	command -v valgrind >/dev/null || return 1
+	write_conf "$CONF" "grace = 0" "methods = totp" "${RULES[@]}"
+	plugin_on
+	enroll root "$(secret_for root)" || return 1
+	# valgrind cannot run a setuid program: a copy without the bit, run by
+	# root (sudo needs euid 0, which root has).
+	install -m 0755 "$(command -v sudo)" "$T/sudo-copy" || return 1
+	local rc
+	timeout -k 5 300 valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--suppressions="$TOP_SRCDIR/tests/integration/sudo_plugin.supp" \
+		"$T/sudo-copy" -S /bin/true </dev/null >"$T/vg1.out" 2>&1
+	rc=$?
+	tap_log <"$T/vg1.out"
+	[ "$rc" -eq 0 ] || return 1
+	code_at "$(date +%s)" "$(secret_for root)" | timeout -k 5 300 valgrind --error-exitcode=99 \
+		--leak-check=full --errors-for-leak-kinds=definite \
+		--suppressions="$TOP_SRCDIR/tests/integration/sudo_plugin.supp" \
+		"$T/sudo-copy" -S "$T/bin/ops-a" vg >"$T/vg2.out" 2>&1
+	rc=$?
+	tap_log <"$T/vg2.out"
+	[ "$rc" -eq 0 ] && ran ops-a.vg && grep -qF "Step-up required" "$T/vg2.out"
+}
+tap_check "under valgrind (plugin in setuid sudo): no error, no definite leak" valgrind_clean
+
+run_cleanups
+left=()
+[ -e "$SUDOERS" ] && left+=("$SUDOERS")
+for f in "$OWN_SVC" "$STEP_SVC" "$ROUTE_SVC"; do [ -e "/etc/pam.d/$f" ] && left+=("/etc/pam.d/$f"); done
+getent passwd "$U" >/dev/null && left+=("user $U")
+if [ "$SUDO_CONF_SUM" = absent ]; then [ -e "$SUDO_CONF" ] && left+=("$SUDO_CONF (was absent)")
+else [ "$(sha256sum <"$SUDO_CONF")" = "$SUDO_CONF_SUM" ] || left+=("$SUDO_CONF differs from the original"); fi
+tap_check --not-ok "cleanup: left ${left[*]}" \
+	"cleanup: user, sudoers drop-in, services removed, /etc/sudo.conf restored byte for byte" \
+	[ ${#left[@]} -eq 0 ]
