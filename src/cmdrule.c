@@ -278,7 +278,7 @@ static size_t put_word(char *buf, size_t n, const char *word)
 	return n + 1;
 }
 
-char *su_cmdrule_join(const char *path, char *const argv[], size_t argc)
+char *su_cmdrule_join(const char *path, const char *const argv[], size_t argc)
 {
 	size_t n = 0;
 	char *buf;

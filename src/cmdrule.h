@@ -82,7 +82,7 @@ enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r, const char *runas,
 
 /* The canonical form of path and argv[0..argc-1] (see the top), on the
  * heap; NULL when out of memory or longer than SU_CMDRULE_COMMAND_MAX. */
-char *su_cmdrule_join(const char *path, char *const argv[], size_t argc);
+char *su_cmdrule_join(const char *path, const char *const argv[], size_t argc);
 
 /* A command as it may be shown on a terminal or in a mail: printable ASCII
  * passes, except '\\' which becomes "\\\\"; every other byte (control

@@ -259,7 +259,8 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 		rules.broken = true;
 	}
 	/* run_argv[0] is the name sudo runs it as; the rules see the path. */
-	command = su_cmdrule_join(path, argc > 0 ? run_argv + 1 : NULL, argc > 0 ? argc - 1 : 0);
+	command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
+				  argc > 0 ? argc - 1 : 0);
 	if (su_cmdrules_match(&rules, runas, command, &scope) == SU_CMD_APPROVE) {
 		result = 1;
 	} else if (plugin.user == NULL || path == NULL) {
