@@ -162,7 +162,8 @@ bool conf_gate_key(const char *key)
  * their values are cmdrule.c's to judge). */
 bool conf_sudo_key(const char *key)
 {
-	return strcmp(key, "stepup_command") == 0 || strcmp(key, "exempt_command") == 0;
+	return strcmp(key, "stepup_command") == 0 ||
+	       strcmp(key, "exempt_command") == 0;
 }
 
 /* ------------------------------------------------------------------------ */
