@@ -12,6 +12,7 @@
  * plugin runs inside setuid sudo, whose user chose argv, the environment,
  * the terminal and the rlimits: nothing it shows or logs is raw. */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,29 @@ static char *runas_of(char *const command_info[])
 	return su_strdup(found->pw_name);
 }
 
+/* The rules see the path as sudo found it and, when that is reached
+ * through a symbolic link (/bin -> /usr/bin on a merged /usr, or a link
+ * the admin did not think of), the real path too: a step-up is needed if
+ * either form needs one, so "sudo /bin/systemctl" cannot pass a rule on
+ * /usr/bin/systemctl, nor "sudo /usr/sbin/reboot" one on itself. */
+static enum su_cmdrule_need needs_stepup(const su_cmdrules *rules, const char *runas,
+					 const char *path, const char *command,
+					 char *const run_argv[], size_t argc, const char **scope)
+{
+	char *real = path != NULL ? realpath(path, NULL) : NULL;
+	char *canonical = NULL;
+	enum su_cmdrule_need need = su_cmdrules_match(rules, runas, command, scope);
+
+	if (need == SU_CMD_APPROVE && real != NULL && strcmp(real, path) != 0) {
+		canonical = su_cmdrule_join(real, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
+					    argc > 0 ? argc - 1 : 0);
+		need = su_cmdrules_match(rules, runas, canonical, scope);
+	}
+	free(canonical);
+	free(real);
+	return need;
+}
+
 static int stepup_check(char *const command_info[], char *const run_argv[],
 			char *const run_envp[], const char **errstr)
 {
@@ -261,7 +285,7 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 	/* run_argv[0] is the name sudo runs it as; the rules see the path. */
 	command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
 				  argc > 0 ? argc - 1 : 0);
-	if (su_cmdrules_match(&rules, runas, command, &scope) == SU_CMD_APPROVE) {
+	if (needs_stepup(&rules, runas, path, command, run_argv, argc, &scope) == SU_CMD_APPROVE) {
 		result = 1;
 	} else if (plugin.user == NULL || path == NULL) {
 		*errstr = "step-up: the invoking user or the command is unknown";

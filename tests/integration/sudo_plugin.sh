@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 18
+tap_plan 21
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -253,7 +253,31 @@ malformed_asks_all() {
 		grep -qF "$CONF:12: key 'stepup_command': bad group name" "$T/cc.out"
 }
 tap_check "a malformed [sudo] rule: every command asks, check-config names FILE:LINE: key" malformed_asks_all
-# 16 the sudoers route, without the plugin
+# 16 a symbolic link to a command a rule names is that command
+via_symlink() {
+	write_conf "$CONF" "grace = 0" "methods = totp" "${RULES[@]}"
+	ln -sf ops-a "$T/bin/alias-a"
+	! as_user "" sudo -S "$T/bin/alias-a" vialink && asked && ! ran ops-a.vialink
+}
+tap_check "a command reached through a symbolic link matches the rule on its real path" via_symlink
+# 17 an argument too long to match: fail closed
+huge_argument() {
+	local big
+	big=$(head -c 70000 /dev/zero | tr '\0' a)
+	! as_user "" sudo -S "$T/bin/ops-n" "$big" && asked && ! ran "ops-n.$big" &&
+		shown root "$T/bin/ops-n"
+}
+tap_check "an argument too long to match asks (fail closed), showing the path" huge_argument
+# 18 no config at all: every command asks (and cannot be answered)
+missing_config() {
+	mv "$CONF" "$CONF.away" || return 1
+	as_user "" sudo -S "$T/bin/ops-n" noconf
+	local rc=$?
+	mv "$CONF.away" "$CONF"
+	[ "$rc" -eq 1 ] && ! ran ops-n.noconf
+}
+tap_check "a missing config: the plugin fails closed (nothing runs)" missing_config
+# 19 the sudoers route, without the plugin
 next_step
 sudoers_route() {
 	plugin_off
@@ -263,7 +287,7 @@ sudoers_route() {
 		! as_user "000000" sudo -S "$T/bin/ops-r" routedwrong && ! ran ops-r.routedwrong
 }
 tap_check "sudoers route (Defaults!CMND pam_service=..., no plugin): asks for the routed command only" sudoers_route
-# 17 valgrind: root runs sudo with the plugin loaded (a non-matching
+# 20 valgrind: root runs sudo with the plugin loaded (a non-matching
 # command, then a matching one with root's code in the test tree)
 next_step
 valgrind_clean() {
