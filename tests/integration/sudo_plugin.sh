@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 21
+tap_plan 22
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -277,6 +277,25 @@ missing_config() {
 	[ "$rc" -eq 1 ] && ! ran ops-n.noconf
 }
 tap_check "a missing config: the plugin fails closed (nothing runs)" missing_config
+# 18b SIGINT while the prompt waits: nothing runs
+signal_at_prompt() {
+	local fifo=$T/sig.fifo pid rc i
+	write_conf "$CONF" "grace = 0" "methods = totp" "${RULES[@]}"
+	rm -f "$fifo" && mkfifo "$fifo" && chmod 0666 "$fifo"
+	setpriv --reuid="$U" --regid="$G" --init-groups \
+		sudo -S "$T/bin/ops-a" signalled <"$fifo" >"$T/out" 2>&1 &
+	pid=$!
+	exec {w}>"$fifo"
+	for ((i = 0; i < 100; i++)); do asked && break; sleep 0.1; done
+	asked || { exec {w}>&-; wait "$pid"; return 1; }
+	kill -INT "$pid"
+	wait "$pid"
+	rc=$?
+	exec {w}>&-
+	{ cat -v "$T/out"; echo "exit $rc"; } | tap_log
+	[ "$rc" -ne 0 ] && ! ran ops-a.signalled
+}
+tap_check "SIGINT while the step-up prompt waits: sudo fails, nothing runs" signal_at_prompt
 # 19 the sudoers route, without the plugin
 next_step
 sudoers_route() {
