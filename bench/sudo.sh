@@ -43,7 +43,7 @@ trap 'exit 130' INT TERM
 # compiles and matches them, and approves.
 cat >"$D/stepup.conf" <<EOF
 [sudo]
-stepup_command = /usr/bin/systemctl restart *
+stepup_command = /usr/bin/systemctl *
 stepup_command = group=pkg /usr/bin/apt *
 EOF
 chmod 0644 "$D/stepup.conf"

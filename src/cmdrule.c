@@ -216,11 +216,31 @@ int su_cmdrules_compile_plain(const char *text, su_cmdrules *out)
 	return out->broken ? SU_ERR : SU_OK;
 }
 
+/* fnmatch over the whole form; a [sudo] pattern ending in " *" (and not
+ * "\\ *") also matches the command with no further arguments:
+ * "/usr/sbin/reboot *" names "/usr/sbin/reboot" too. */
+static bool pattern_matches(const char *pattern, const char *command)
+{
+	size_t len = strlen(pattern);
+	char bare[RULE_VALUE_MAX + 1];
+
+	if (fnmatch(pattern, command, 0) == 0)
+		return true;
+	if (len < 3 || len > RULE_VALUE_MAX || strcmp(pattern + len - 2, " *") != 0 ||
+	    pattern[len - 3] == '\\')
+		return false;
+	memcpy(bare, pattern, len - 2);
+	bare[len - 2] = '\0';
+	return fnmatch(bare, command, 0) == 0;
+}
+
 static bool rule_matches(const struct su_cmdrule *rule, const char *runas, const char *command)
 {
 	if (rule->runas != NULL && (runas == NULL || strcmp(rule->runas, runas) != 0))
 		return false;
-	return rule->all || fnmatch(rule->pattern, command, 0) == 0;
+	if (rule->kind == SU_CMDRULE_PLAIN_EXEMPT)
+		return fnmatch(rule->pattern, command, 0) == 0;
+	return rule->all || pattern_matches(rule->pattern, command);
 }
 
 /* Exempt rules first (they win), then the first stepup rule in file

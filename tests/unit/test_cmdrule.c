@@ -153,6 +153,52 @@ static void test_all(void **state)
 	su_cmdrules_free(&r);
 }
 
+/* The README's rules: whole binaries, not subcommands (options may come
+ * before a subcommand; "*" crosses words), and a pattern ending in " *"
+ * names the command without arguments too. */
+static void test_readme_rules(void **state)
+{
+	static const char text[] =
+		"[sudo]\n"
+		"stepup_command = /usr/bin/systemctl *\n"
+		"stepup_command = group=pkg /usr/bin/apt *\n"
+		"stepup_command = /usr/sbin/reboot *\n"
+		"exempt_command = /usr/bin/systemctl status nginx\n";
+	const char *const q_restart[] = {"-q", "restart", "postfix"};
+	const char *const no_block[] = {"--no-block", "restart", "postfix"};
+	const char *const try_restart[] = {"try-restart", "postfix"};
+	const char *const status[] = {"status", "nginx"};
+	const char *const status_more[] = {"status", "nginx", "restart", "postfix"};
+	const char *const install[] = {"install", "x"};
+	su_cmdrules r;
+	const char *scope;
+	char *log;
+
+	(void)state;
+	assert_int_equal(compile(text, &r, &log), SU_OK);
+	assert_string_equal(log, "");
+	free(log);
+	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", q_restart, 3, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", no_block, 3, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", try_restart, 2, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", status_more, 4, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", status, 2, &scope), SU_CMD_APPROVE);
+	assert_int_equal(need(&r, "root", "/usr/bin/apt", install, 2, &scope), SU_CMD_STEPUP);
+	assert_string_equal(scope, "g-pkg");
+	/* "/usr/sbin/reboot *" names a bare "/usr/sbin/reboot" too */
+	assert_int_equal(need(&r, "root", "/usr/sbin/reboot", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/usr/sbin/rebootx", NULL, 0, &scope), SU_CMD_APPROVE);
+	su_cmdrules_free(&r);
+	/* the same for an exempt pattern; an escaped blank is not " *" */
+	assert_int_equal(compile("[sudo]\nstepup_command = ALL\nexempt_command = /bin/id *\n"
+				 "exempt_command = /bin/ls\\ *\n", &r, &log), SU_OK);
+	free(log);
+	assert_int_equal(need(&r, "root", "/bin/id", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(need(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_STEPUP);
+	su_cmdrules_free(&r);
+}
+
 /* Each malformed value: the file loads (the module still answers), the
  * rule is named FILE:LINE: key, and every command needs a step-up. */
 static void test_malformed(void **state)
@@ -242,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_join_too_long),
 		cmocka_unit_test(test_match_and_scopes),
 		cmocka_unit_test(test_all),
+		cmocka_unit_test(test_readme_rules),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_section_errors),
 		cmocka_unit_test(test_plain),
