@@ -18,7 +18,9 @@
  * [sudo] values (stepup.conf(5)):
  *   stepup_command = [group=NAME] [runas=USER] PATTERN | ALL
  *   exempt_command = [runas=USER] PATTERN
- * PATTERN starts with '/' (the resolved path). An exempt_command that
+ * PATTERN starts with '/' (the resolved path), or with "sudoedit " for
+ * sudoedit, which is matched as "sudoedit FILE..." (the files, not the
+ * editor the user picks). An exempt_command that
  * matches wins over every stepup_command. The grace scope of a rule is its
  * group ("g-NAME"), or for a rule without one its own ("r-" and a hash of
  * its value): a step-up for one scope covers only that scope. */

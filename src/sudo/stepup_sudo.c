@@ -255,6 +255,33 @@ static enum su_cmdrule_need needs_stepup(const su_cmdrules *rules, const char *r
 	return need;
 }
 
+/* sudoedit: command= and run_argv are the editor the user picked, then
+ * "--", then the files (sudoedit_nfiles= of them, at the end). The rules
+ * see "sudoedit FILE...". NULL when the files cannot be told (no or a bad
+ * sudoedit_nfiles=, no "--" in front of them, a relative file name):
+ * the command then needs a step-up under "all" (fail closed). */
+static char *sudoedit_form(const su_log *log, char *const command_info[],
+			   char *const run_argv[], size_t argc)
+{
+	const char *nfiles = find(command_info, "sudoedit_nfiles");
+	unsigned n;
+
+	if (nfiles == NULL || !su_parse_uint(nfiles, 1, 100000, &n) || n + 1 > argc ||
+	    strcmp(run_argv[argc - n - 1], "--") != 0) {
+		su_logf(log, LOG_ERR, "sudoedit: the files edited cannot be told "
+				      "(sudoedit_nfiles=%s); a step-up is needed",
+			nfiles != NULL ? "?" : "absent");
+		return NULL;
+	}
+	for (size_t i = argc - n; i < argc; i++) {
+		if (run_argv[i][0] != '/') {
+			su_logf(log, LOG_ERR, "sudoedit: a relative file name; a step-up is needed");
+			return NULL;
+		}
+	}
+	return su_cmdrule_join("sudoedit", (const char *const *)run_argv + (argc - n), n);
+}
+
 static int stepup_check(char *const command_info[], char *const run_argv[],
 			char *const run_envp[], const char **errstr)
 {
@@ -264,6 +291,9 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 	su_cmdrules rules = {0};
 	const char *path = find(command_info, "command"), *scope = "all";
 	char *runas = runas_of(command_info), *command = NULL;
+	const char *edit = find(command_info, "sudoedit");
+	bool sudoedit = edit != NULL && strcmp(edit, "true") == 0;
+	enum su_cmdrule_need need;
 	size_t argc = 0;
 	int rc, result = -1;
 
@@ -282,10 +312,17 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 			su_logf(&log, LOG_ERR, "%s: config file does not exist", plugin.config);
 		rules.broken = true;
 	}
-	/* run_argv[0] is the name sudo runs it as; the rules see the path. */
-	command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
-				  argc > 0 ? argc - 1 : 0);
-	if (needs_stepup(&rules, runas, path, command, run_argv, argc, &scope) == SU_CMD_APPROVE) {
+	if (sudoedit) {
+		command = sudoedit_form(&log, command_info, run_argv, argc);
+		need = su_cmdrules_match(&rules, runas, command, &scope);
+		path = "sudoedit";
+	} else {
+		/* run_argv[0] is the name sudo runs it as; the rules see the path. */
+		command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
+					  argc > 0 ? argc - 1 : 0);
+		need = needs_stepup(&rules, runas, path, command, run_argv, argc, &scope);
+	}
+	if (need == SU_CMD_APPROVE) {
 		result = 1;
 	} else if (plugin.user == NULL || path == NULL) {
 		*errstr = "step-up: the invoking user or the command is unknown";

@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 22
+tap_plan 23
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -260,6 +260,18 @@ via_symlink() {
 	! as_user "" sudo -S "$T/bin/alias-a" vialink && asked && ! ran ops-a.vialink
 }
 tap_check "a command reached through a symbolic link matches the rule on its real path" via_symlink
+# 16b sudoedit is matched on the files, not on the editor the user picks
+sudoedit_files() {
+	write_conf "$CONF" "grace = 0" "methods = totp" "${RULES[@]}" \
+		"stepup_command = sudoedit $T/edit/guarded*"
+	mkdir -p "$T/edit" && chmod 0755 "$T/edit" && : >"$T/edit/guarded" && : >"$T/edit/free" || return 1
+	local rc
+	as_user "000000" env SUDO_EDITOR=/bin/true sudoedit -S "$T/edit/guarded"
+	rc=$?
+	[ "$rc" -eq 1 ] && asked && shown root "sudoedit $T/edit/guarded" &&
+		as_user "" env SUDO_EDITOR=/bin/true sudoedit -S "$T/edit/free" && ! asked
+}
+tap_check "sudoedit: a rule on the file asks whatever the editor (wrong code: exit 1); another file does not" sudoedit_files
 # 17 an argument too long to match: fail closed
 huge_argument() {
 	local big

@@ -190,6 +190,18 @@ static void test_readme_rules(void **state)
 	assert_int_equal(need(&r, "root", "/usr/sbin/reboot", NULL, 0, &scope), SU_CMD_STEPUP);
 	assert_int_equal(need(&r, "root", "/usr/sbin/rebootx", NULL, 0, &scope), SU_CMD_APPROVE);
 	su_cmdrules_free(&r);
+	/* sudoedit is matched on its files: "sudoedit FILE..." */
+	assert_int_equal(compile("[sudo]\nstepup_command = sudoedit /etc/*\n", &r, &log), SU_OK);
+	assert_string_equal(log, "");
+	free(log);
+	{
+		const char *const files[] = {"/etc/hostname"};
+		const char *const other[] = {"/srv/x"};
+		assert_int_equal(need(&r, "root", "sudoedit", files, 1, &scope), SU_CMD_STEPUP);
+		assert_int_equal(need(&r, "root", "sudoedit", other, 1, &scope), SU_CMD_APPROVE);
+		assert_int_equal(need(&r, "root", "/usr/bin/vi", files, 1, &scope), SU_CMD_APPROVE);
+	}
+	su_cmdrules_free(&r);
 	/* the same for an exempt pattern; an escaped blank is not " *" */
 	assert_int_equal(compile("[sudo]\nstepup_command = ALL\nexempt_command = /bin/id *\n"
 				 "exempt_command = /bin/ls\\ *\n", &r, &log), SU_OK);
