@@ -407,6 +407,17 @@ for e in $EXITS; do
 	check "stepupctl(8) documents exit status $e" has_term "$e" <"$T/exits"
 done
 
+# --- the limit of [sudo] path rules, stated where rules are written -------------
+
+squash() { tr -s ' \n\t' '   ' <"$1" | sed -e 's/[*`]//g'; }
+LIMIT="Path rules bind only users whose sudoers restricts the commands they may run"
+for f in README.md docs/stepup.conf.5.scd docs/decisions.md; do
+	check "$f states that path rules bind only users with restricted sudoers" \
+		grep -qF -- "$LIMIT" <(squash "$SRC/$f")
+	check "$f recommends stepup_command = ALL for users allowed ALL" \
+		grep -qF -- "stepup_command = ALL plus exact exempt" <(squash "$SRC/$f")
+done
+
 # --- stepup-gate(8) ----------------------------------------------------------------
 
 for v in $GATE_KEEP $GATE_SET $GATE_ITEMS $GATE_SIGNALS; do
