@@ -1,5 +1,6 @@
 /* Command rules and the one command matcher (cmdrule.h has the forms). */
 #include <fnmatch.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,10 +235,33 @@ static bool pattern_matches(const char *pattern, const char *command)
 	return fnmatch(bare, command, 0) == 0;
 }
 
-static bool rule_matches(const struct su_cmdrule *rule, const char *runas, const char *command)
+static bool lookup_user(const char *user, unsigned long *uid)
 {
-	if (rule->runas != NULL && (runas == NULL || strcmp(rule->runas, runas) != 0))
+	struct passwd pw, *found = NULL;
+	char buf[16384];
+
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
 		return false;
+	*uid = (unsigned long)found->pw_uid;
+	return true;
+}
+
+static bool rule_matches(const struct su_cmdrule *rule, const struct su_cmdrule_runas *runas,
+			 const char *command)
+{
+	if (rule->runas != NULL) {
+		unsigned long uid;
+		bool (*lookup)(const char *, unsigned long *) =
+			runas != NULL && runas->lookup != NULL ? runas->lookup : lookup_user;
+
+		if (runas == NULL || !runas->known || !lookup(rule->runas, &uid)) {
+			/* Unknown: a stepup rule applies, an exempt one never. */
+			if (rule->kind != SU_CMDRULE_STEPUP)
+				return false;
+		} else if (uid != runas->uid) {
+			return false;
+		}
+	}
 	if (rule->kind == SU_CMDRULE_PLAIN_EXEMPT)
 		return fnmatch(rule->pattern, command, 0) == 0;
 	return rule->all || pattern_matches(rule->pattern, command);
@@ -246,7 +270,8 @@ static bool rule_matches(const struct su_cmdrule *rule, const char *runas, const
 /* Exempt rules first (they win), then the first stepup rule in file
  * order. A broken set, or a command that could not be formed (NULL),
  * needs a step-up under the scope "all". */
-enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r, const char *runas,
+enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
+				       const struct su_cmdrule_runas *runas,
 				       const char *command, const char **scope)
 {
 	*scope = "all";

@@ -76,10 +76,24 @@ bool su_cmdrule_parse(enum su_cmdrule_kind kind, const char *value, unsigned lin
 		      struct su_cmdrule *rule, char *why, size_t size);
 void su_cmdrule_clear(struct su_cmdrule *rule);
 
+/* Whom a command runs as, for runas= rules: compared by uid, so that a
+ * second account with the same uid (toor, uid 0) is root to runas=root.
+ * A rule's user is looked up when a command is matched (lookup, or
+ * getpwnam_r when NULL), not when the file is read. When the command's uid
+ * is not known (known false, or runas NULL), or the rule's user cannot be
+ * looked up, a runas= stepup_command matches (fail closed) and a runas=
+ * exempt_command never does. */
+struct su_cmdrule_runas {
+	bool known;
+	unsigned long uid;
+	bool (*lookup)(const char *user, unsigned long *uid);
+};
+
 /* What a command needs: nothing (no rule, or exempt), or a step-up under
- * a scope. runas NULL matches only rules without runas=. */
+ * a scope. */
 enum su_cmdrule_need { SU_CMD_APPROVE, SU_CMD_STEPUP };
-enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r, const char *runas,
+enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
+				       const struct su_cmdrule_runas *runas,
 				       const char *command, const char **scope);
 
 /* The canonical form of path and argv[0..argc-1] (see the top), on the

@@ -214,8 +214,24 @@ static int step_up(const char *command, const char *runas, const char *scope,
 	return 0;
 }
 
-/* Whom the command runs as: runas_user= if sudo says, else runas_uid's
- * name. NULL: unknown (only rules without runas= apply). */
+/* Whom the command runs as, for the rules: runas_uid= (compared by uid
+ * with each runas= rule's user, looked up now). Not known when sudo does
+ * not say: runas= stepup rules then apply, runas= exempts do not. */
+static struct su_cmdrule_runas runas_uid_of(char *const command_info[])
+{
+	struct su_cmdrule_runas r = {0};
+	const char *uid = find(command_info, "runas_uid");
+	unsigned id;
+
+	if (uid != NULL && su_parse_uint(uid, 0, ~0u - 1, &id)) {
+		r.known = true;
+		r.uid = id;
+	}
+	return r;
+}
+
+/* Whom the command runs as, as shown: runas_user= if sudo says, else
+ * runas_uid's name. NULL: unknown. */
 static char *runas_of(char *const command_info[])
 {
 	const char *name = find(command_info, "runas_user");
@@ -237,7 +253,8 @@ static char *runas_of(char *const command_info[])
  * the admin did not think of), the real path too: a step-up is needed if
  * either form needs one, so "sudo /bin/systemctl" cannot pass a rule on
  * /usr/bin/systemctl, nor "sudo /usr/sbin/reboot" one on itself. */
-static enum su_cmdrule_need needs_stepup(const su_cmdrules *rules, const char *runas,
+static enum su_cmdrule_need needs_stepup(const su_cmdrules *rules,
+					 const struct su_cmdrule_runas *runas,
 					 const char *path, const char *command,
 					 char *const run_argv[], size_t argc, const char **scope)
 {
@@ -291,6 +308,7 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 	su_cmdrules rules = {0};
 	const char *path = find(command_info, "command"), *scope = "all";
 	char *runas = runas_of(command_info), *command = NULL;
+	const struct su_cmdrule_runas target = runas_uid_of(command_info);
 	const char *edit = find(command_info, "sudoedit");
 	bool sudoedit = edit != NULL && strcmp(edit, "true") == 0;
 	enum su_cmdrule_need need;
@@ -314,13 +332,13 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 	}
 	if (sudoedit) {
 		command = sudoedit_form(&log, command_info, run_argv, argc);
-		need = su_cmdrules_match(&rules, runas, command, &scope);
+		need = su_cmdrules_match(&rules, &target, command, &scope);
 		path = "sudoedit";
 	} else {
 		/* run_argv[0] is the name sudo runs it as; the rules see the path. */
 		command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
 					  argc > 0 ? argc - 1 : 0);
-		need = needs_stepup(&rules, runas, path, command, run_argv, argc, &scope);
+		need = needs_stepup(&rules, &target, path, command, run_argv, argc, &scope);
 	}
 	if (need == SU_CMD_APPROVE) {
 		result = 1;

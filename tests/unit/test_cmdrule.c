@@ -37,11 +37,33 @@ static int compile(const char *text, su_cmdrules *r, char **log)
 	return rc;
 }
 
+/* A passwd of our own: root and toor share uid 0. */
+static bool fake_lookup(const char *user, unsigned long *uid)
+{
+	static const struct {
+		const char *name;
+		unsigned long uid;
+	} users[] = {{"root", 0}, {"toor", 0}, {"postgres", 100}, {"alice", 1000}};
+
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		if (strcmp(users[i].name, user) == 0) {
+			*uid = users[i].uid;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* runas: a user of fake_lookup's, or NULL (not known). */
 static enum su_cmdrule_need need(const su_cmdrules *r, const char *runas, const char *path,
 				 const char *const argv[], size_t argc, const char **scope)
 {
 	char *command = su_cmdrule_join(path, argv, argc);
-	enum su_cmdrule_need n = su_cmdrules_match(r, runas, command, scope);
+	struct su_cmdrule_runas target = {.lookup = fake_lookup};
+	enum su_cmdrule_need n;
+
+	target.known = runas != NULL && fake_lookup(runas, &target.uid);
+	n = su_cmdrules_match(r, &target, command, scope);
 
 	free(command);
 	return n;
@@ -129,7 +151,48 @@ static void test_match_and_scopes(void **state)
 	/* runas= */
 	assert_int_equal(need(&r, "postgres", "/usr/bin/psql", NULL, 0, &scope), SU_CMD_STEPUP);
 	assert_int_equal(need(&r, "root", "/usr/bin/psql", NULL, 0, &scope), SU_CMD_APPROVE);
-	assert_int_equal(need(&r, NULL, "/usr/bin/psql", NULL, 0, &scope), SU_CMD_APPROVE);
+	/* not known whom it runs as: a runas= stepup rule applies (fail closed) */
+	assert_int_equal(need(&r, NULL, "/usr/bin/psql", NULL, 0, &scope), SU_CMD_STEPUP);
+	su_cmdrules_free(&r);
+}
+
+/* runas= by uid: a second name for uid 0 is root; an unknown target (or a
+ * rule's user that cannot be looked up) applies runas= stepup rules and
+ * never runas= exempts. */
+static void test_runas_uid(void **state)
+{
+	static const char text[] =
+		"[sudo]\n"
+		"stepup_command = runas=root /usr/bin/id *\n"
+		"stepup_command = runas=ghost /usr/bin/who *\n"
+		"stepup_command = ALL\n"
+		"exempt_command = runas=root /bin/true\n"
+		"exempt_command = runas=ghost /bin/false\n"
+		"exempt_command = /usr/bin/id x\n";
+	const char *const x[] = {"x"};
+	const char *const y[] = {"y"};
+	su_cmdrules r;
+	const char *scope;
+	char *log;
+
+	(void)state;
+	assert_int_equal(compile(text, &r, &log), SU_OK);
+	free(log);
+	/* toor is uid 0: the exempt runas=root applies to it */
+	assert_int_equal(need(&r, "toor", "/bin/true", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(need(&r, "alice", "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, NULL, "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
+	/* the stepup runas=root rule (its own scope, not ALL's) for toor */
+	assert_int_equal(need(&r, "toor", "/usr/bin/id", y, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(strncmp(scope, "r-", 2), 0);
+	assert_int_equal(need(&r, NULL, "/usr/bin/id", y, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(strncmp(scope, "r-", 2), 0);
+	assert_int_equal(need(&r, "toor", "/usr/bin/id", x, 1, &scope), SU_CMD_APPROVE);
+	/* a rule's user that does not resolve: its stepup rule applies, its
+	 * exempt rule never */
+	assert_int_equal(need(&r, "alice", "/usr/bin/who", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(strncmp(scope, "r-", 2), 0);
+	assert_int_equal(need(&r, "alice", "/bin/false", NULL, 0, &scope), SU_CMD_STEPUP);
 	su_cmdrules_free(&r);
 }
 
@@ -301,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_match_and_scopes),
 		cmocka_unit_test(test_all),
 		cmocka_unit_test(test_readme_rules),
+		cmocka_unit_test(test_runas_uid),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_section_errors),
 		cmocka_unit_test(test_plain),
