@@ -253,16 +253,37 @@ static char *runas_of(char *const command_info[])
  * the admin did not think of), the real path too: a step-up is needed if
  * either form needs one, so "sudo /bin/systemctl" cannot pass a rule on
  * /usr/bin/systemctl, nor "sudo /usr/sbin/reboot" one on itself. */
-static enum su_cmdrule_need needs_stepup(const su_cmdrules *rules,
+static enum su_cmdrule_need needs_stepup(const su_log *log, const su_cmdrules *rules,
 					 const struct su_cmdrule_runas *runas,
 					 const char *path, const char *command,
-					 char *const run_argv[], size_t argc, const char **scope)
+					 char *const command_info[], char *const run_argv[],
+					 size_t argc, const char **scope)
 {
-	char *real = path != NULL ? realpath(path, NULL) : NULL;
-	char *canonical = NULL;
-	enum su_cmdrule_need need = su_cmdrules_match(rules, runas, command, scope);
+	char *real = NULL, *canonical = NULL;
+	enum su_cmdrule_need need;
 
-	if (need == SU_CMD_APPROVE && real != NULL && strcmp(real, path) != 0) {
+	/* The path is resolved here, in the plugin's root and cwd: a relative
+	 * path (sudo runs it from cwd=/runcwd=), one under chroot=, or one
+	 * that does not resolve cannot be matched as what will run. */
+	*scope = "all";
+	if (path == NULL)
+		return SU_CMD_STEPUP;
+	if (path[0] != '/') {
+		su_logf(log, LOG_ERR, "a relative command path; a step-up is needed");
+		return SU_CMD_STEPUP;
+	}
+	if (find(command_info, "chroot") != NULL) {
+		su_logf(log, LOG_ERR, "the command runs under chroot=; a step-up is needed");
+		return SU_CMD_STEPUP;
+	}
+	real = realpath(path, NULL);
+	if (real == NULL) {
+		su_logf(log, LOG_ERR, "the command path does not resolve (%s); a step-up is needed",
+			strerror(errno));
+		return SU_CMD_STEPUP;
+	}
+	need = su_cmdrules_match(rules, runas, command, scope);
+	if (need == SU_CMD_APPROVE && strcmp(real, path) != 0) {
 		canonical = su_cmdrule_join(real, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
 					    argc > 0 ? argc - 1 : 0);
 		need = su_cmdrules_match(rules, runas, canonical, scope);
@@ -338,7 +359,8 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 		/* run_argv[0] is the name sudo runs it as; the rules see the path. */
 		command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
 					  argc > 0 ? argc - 1 : 0);
-		need = needs_stepup(&rules, &target, path, command, run_argv, argc, &scope);
+		need = needs_stepup(&log, &rules, &target, path, command, command_info, run_argv,
+				    argc, &scope);
 	}
 	if (need == SU_CMD_APPROVE) {
 		result = 1;

@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 23
+tap_plan 24
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -272,6 +272,18 @@ sudoedit_files() {
 		as_user "" env SUDO_EDITOR=/bin/true sudoedit -S "$T/edit/free" && ! asked
 }
 tap_check "sudoedit: a rule on the file asks whatever the editor (wrong code: exit 1); another file does not" sudoedit_files
+# 16c a relative command path is resolved by sudo in its own cwd: the
+# plugin cannot match it, so it asks (fail closed) even for a command no
+# rule names
+relative_path_asks() {
+	write_conf "$CONF" "grace = 0" "methods = totp" "${RULES[@]}"
+	local rc
+	as_user "000000" sh -c "cd '$T/bin' && exec sudo -S ./ops-n relative"
+	rc=$?
+	[ "$rc" -eq 1 ] && asked && ! ran ops-n.relative &&
+		grep -qF "a relative command path; a step-up is needed" "$T/syslog"
+}
+tap_check "a relative command path (sudo ./cmd) asks under scope all (wrong code: exit 1)" relative_path_asks
 # 17 an argument too long to match: fail closed
 huge_argument() {
 	local big
