@@ -124,9 +124,11 @@ bool su_cmdrule_parse(enum su_cmdrule_kind kind, const char *value, unsigned lin
 		if (kind != SU_CMDRULE_STEPUP)
 			return su_why(why, size, "ALL belongs to stepup_command only");
 		rule->all = true;
-	} else if (p[0] != '/' && strncmp(p, "sudoedit ", 9) != 0) {
-		return su_why(why, size, "pattern must start with '/' (the resolved command path) "
-					 "or 'sudoedit ', or be ALL; options are group= and runas=");
+	} else if (p[0] != '/' && strncmp(p, "'/", 2) != 0 && strncmp(p, "sudoedit ", 9) != 0) {
+		/* "'/": a path that needs quoting in the canonical form */
+		return su_why(why, size, "pattern must start with '/' (the resolved command path, "
+					 "or \"'/\" when it is quoted) or 'sudoedit ', or be ALL; "
+					 "options are group= and runas=");
 	}
 	rule->pattern = su_strdup(p);
 	rule->runas = runas != NULL ? strndup(runas, rlen) : NULL;

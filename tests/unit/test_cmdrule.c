@@ -274,6 +274,34 @@ static void test_readme_rules(void **state)
 	su_cmdrules_free(&r);
 }
 
+/* A path that needs quoting in the canonical form ("/opt/Vendor Tool/x")
+ * is written quoted, as the form has it: the pattern starts with "'/". */
+static void test_quoted_path(void **state)
+{
+	const char *const args[] = {"--apply"};
+	su_cmdrules r;
+	const char *scope;
+	char *log;
+	char *j;
+
+	(void)state;
+	j = su_cmdrule_join("/opt/Vendor Tool/x", args, 1);
+	assert_string_equal(j, "'/opt/Vendor Tool/x' --apply");
+	free(j);
+	assert_int_equal(compile("[sudo]\nstepup_command = '/opt/Vendor Tool/x' *\n", &r, &log),
+			 SU_OK);
+	assert_string_equal(log, "");
+	free(log);
+	assert_int_equal(need(&r, "root", "/opt/Vendor Tool/x", args, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/opt/Vendor Tool/x", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(need(&r, "root", "/opt/Vendor Tool/y", NULL, 0, &scope), SU_CMD_APPROVE);
+	su_cmdrules_free(&r);
+	/* still no bare words */
+	assert_int_equal(compile("[sudo]\nstepup_command = 'x' *\n", &r, &log), SU_ERR);
+	free(log);
+	su_cmdrules_free(&r);
+}
+
 /* Each malformed value: the file loads (the module still answers), the
  * rule is named FILE:LINE: key, and every command needs a step-up. */
 static void test_malformed(void **state)
@@ -365,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_all),
 		cmocka_unit_test(test_readme_rules),
 		cmocka_unit_test(test_runas_uid),
+		cmocka_unit_test(test_quoted_path),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_section_errors),
 		cmocka_unit_test(test_plain),
