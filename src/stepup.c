@@ -124,12 +124,17 @@ static enum step exempt_group(struct stepup *s)
 	return STEP_ALLOW;
 }
 
+/* With a rule scope in force (sudo_plugin), only that scope's own records
+ * count: grace_from (even "*") would let another scope's or service's
+ * step-up cover this rule. */
 static su_grace_want grace_want(struct stepup *s, const su_grace_here *here)
 {
+	bool scoped = s->grace_service[0] != '\0';
+
 	return (su_grace_want){s->user, s->uid, here, s->who.rhost ? s->who.rhost : "",
 			       time(NULL), s->settings.grace, s->settings.methods,
-			       s->grace_service[0] != '\0' ? s->grace_service : s->who.service,
-			       s->settings.grace_from};
+			       scoped ? s->grace_service : s->who.service,
+			       scoped ? NULL : s->settings.grace_from};
 }
 
 /* 4. The grace record of this user and session, earned in this service or

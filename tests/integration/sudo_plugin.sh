@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 24
+tap_plan 25
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -185,6 +185,17 @@ grace_group() {
 		as_user "" sudo -S "$T/bin/ops-d" g2 && ! asked && ran ops-d.g2
 }
 tap_check "grace: rules of one group share it" grace_group
+# 8b grace_from = * does not let one rule's step-up cover another's
+grace_from_ignored() {
+	write_conf "$CONF" "grace = 300" "grace_from = *" "methods = totp, email" "${MAILCONF[@]}" \
+		"${RULES[@]}"
+	local rc
+	as_user "" sudo -S "$T/bin/ops-b" fromstar
+	rc=$?
+	write_conf "$CONF" "grace = 300" "methods = totp, email" "${MAILCONF[@]}" "${RULES[@]}"
+	[ "$rc" -eq 1 ] && asked && ! ran ops-b.fromstar
+}
+tap_check "grace_from = *: a step-up for rule A (and group ops) does not cover rule B" grace_from_ignored
 # 9 a new session asks again
 new_session_asks() { ! as_user "" setsid -w sudo -S "$T/bin/ops-a" newsess && asked && ! ran ops-a.newsess; }
 tap_check "grace: a new session asks again" new_session_asks
