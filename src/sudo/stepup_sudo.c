@@ -30,6 +30,7 @@
 
 #define DEFAULT_SERVICE "sudo-stepup"
 #define INFO_MAX 2048 /* one PAM message passed to sudo, with its newline */
+#define SHOWN_MAX 256 /* a refused command as shown (as the module shows it) */
 
 /* What open() was given, for check(). */
 static struct {
@@ -150,8 +151,9 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 			break;
 		case PAM_ERROR_MSG:
 		case PAM_TEXT_INFO:
-			m.msg_type = msg[i]->msg_style == PAM_ERROR_MSG ? SUDO_CONV_ERROR_MSG
-									: SUDO_CONV_INFO_MSG;
+			/* The terminal, else stderr: never the command's stdout
+			 * (sudo cmd >out.txt must not get the step-up text). */
+			m.msg_type = SUDO_CONV_ERROR_MSG | SUDO_CONV_PREFER_TTY;
 			snprintf(text, sizeof(text), "%s\n", msg[i]->msg);
 			m.msg = text;
 			break;
@@ -210,6 +212,12 @@ static int step_up(const char *command, const char *runas, const char *scope,
 		pam_end(pamh, rc);
 	if (rc == PAM_SUCCESS)
 		return 1;
+	/* One line on stderr, the command escaped: why is in the log. */
+	if (plugin.printf != NULL) {
+		char shown[SHOWN_MAX + 4];
+		plugin.printf(SUDO_CONV_ERROR_MSG, "sudo: step-up refused: %s (see the system log)\n",
+			      su_cmdrule_display(command, shown, SHOWN_MAX));
+	}
 	*errstr = "step-up authentication failed";
 	return 0;
 }

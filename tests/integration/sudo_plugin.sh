@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 25
+tap_plan 26
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -295,6 +295,20 @@ relative_path_asks() {
 		grep -qF "a relative command path; a step-up is needed" "$T/syslog"
 }
 tap_check "a relative command path (sudo ./cmd) asks under scope all (wrong code: exit 1)" relative_path_asks
+# 16d the step-up text never goes to the command's stdout (no terminal
+# here: stderr); a refusal says so in one line on stderr
+stdout_clean() {
+	write_conf "$CONF" "grace = 0" "methods = totp" "${RULES[@]}"
+	local rc
+	printf '000000\n' | timeout -k 5 60 "${IN_NS[@]}" setsid -w setpriv --reuid="$U" --regid="$G" \
+		--init-groups sudo -S "$T/bin/ops-b" redirected >"$T/stdout" 2>"$T/stderr"
+	rc=$?
+	{ echo "stdout:"; cat -v "$T/stdout"; echo "stderr:"; cat -v "$T/stderr"; echo "exit $rc"; } | tap_log
+	[ "$rc" -eq 1 ] && [ ! -s "$T/stdout" ] && grep -qF "Step-up required" "$T/stderr" &&
+		grep -qF "sudo: step-up refused: $T/bin/ops-b redirected (see the system log)" "$T/stderr" &&
+		! ran ops-b.redirected
+}
+tap_check "sudo cmd >file: the step-up text is not in the file; a refusal prints one line on stderr" stdout_clean
 # 17 an argument too long to match: fail closed
 huge_argument() {
 	local big
