@@ -155,7 +155,9 @@ int cmd_check_config(ctl *c, char **args, int nargs)
 		printf("%s: malformed [sudo] rules (above): the sudo plugin asks for every command\n",
 		       c->config_path ? c->config_path : SU_DEFAULT_CONFIG);
 	else
-		printf("%s: not present; the built-in defaults apply\n", SU_DEFAULT_CONFIG);
+		printf("%s: not present; the built-in defaults apply, and the sudo approval "
+		       "plugin (if /etc/sudo.conf loads it) asks for a step-up for every command\n",
+		       SU_DEFAULT_CONFIG);
 	if (sudo_ok && sudo_rules > 0)
 		printf("[sudo]: %zu rule(s)\n", sudo_rules);
 	fflush(stdout); /* before the store's errors, in a terminal as in a pipe */

@@ -44,7 +44,7 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 26
+tap_plan 27
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -326,6 +326,18 @@ missing_config() {
 	[ "$rc" -eq 1 ] && ! ran ops-n.noconf
 }
 tap_check "a missing config: the plugin fails closed (nothing runs)" missing_config
+# 18a check-config without the default config says what the plugin does then
+check_config_missing() {
+	if [ -e /etc/security/stepup.conf ]; then
+		echo "/etc/security/stepup.conf exists here: only the message's source is checked" | tap_log
+		grep -qF "asks for a step-up for every command" "$TOP_SRCDIR/src/stepupctl/init.c"
+		return
+	fi
+	"$STEPUPCTL" check-config >"$T/cc-default.out" 2>&1
+	tap_log <"$T/cc-default.out"
+	grep -qF "/etc/security/stepup.conf: not present; the built-in defaults apply, and the sudo approval plugin (if /etc/sudo.conf loads it) asks for a step-up for every command" "$T/cc-default.out"
+}
+tap_check "check-config without a config: says the sudo plugin then asks for every command" check_config_missing
 # 18b SIGINT while the prompt waits: nothing runs
 signal_at_prompt() {
 	local fifo=$T/sig.fifo pid rc i
