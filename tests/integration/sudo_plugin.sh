@@ -12,7 +12,7 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 require_root
 require_env
-require_program sudo visudo setpriv oathtool useradd groupadd mkfifo flock
+require_program sudo visudo setpriv oathtool useradd groupadd mkfifo flock pamtester setsid
 require_aiosmtpd
 own_visible_session "$0" "$@"
 
@@ -22,6 +22,7 @@ SUDOERS=/etc/sudoers.d/stepup-plugin-test-$ID
 OWN_SVC=stepup-own-$ID      # sudo's own authentication: pam_permit
 STEP_SVC=stepup-sp-$ID      # the plugin's step-up stack
 ROUTE_SVC=stepup-route-$ID  # the sudoers route's stack
+ENV_SVC=stepup-env-$ID      # pam_env planting STEPUP_* before the module
 PLUGIN=$(find "$TOP_BUILDDIR/tests/root" -name stepup_sudo.so -print -quit)
 [ -n "$PLUGIN" ] && [ -f "$PLUGIN" ] || { echo "1..0 # SKIP stepup_sudo.so not built (no sudo_plugin.h)"; exit 0; }
 SUDO_CONF=/etc/sudo.conf
@@ -39,12 +40,13 @@ give_back_sudo_conf() {
 	fi
 }
 cleanup() {
-	rm -f "$SUDOERS" "/etc/pam.d/$OWN_SVC" "/etc/pam.d/$STEP_SVC" "/etc/pam.d/$ROUTE_SVC"
+	rm -f "$SUDOERS" "/etc/pam.d/$OWN_SVC" "/etc/pam.d/$STEP_SVC" "/etc/pam.d/$ROUTE_SVC" \
+		"/etc/pam.d/$ENV_SVC"
 	[ -n "$created_user" ] && userdel "$U" 2>/dev/null
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 27
+tap_plan 28
 install_traps
 add_cleanup cleanup
 make_tree sudo_plugin "grace = 300" "methods = totp, email"
@@ -367,6 +369,32 @@ sudoers_route() {
 		! as_user "000000" sudo -S "$T/bin/ops-r" routedwrong && ! ran ops-r.routedwrong
 }
 tap_check "sudoers route (Defaults!CMND pam_service=..., no plugin): asks for the routed command only" sudoers_route
+# 19b a stack without sudo_plugin never reads STEPUP_* from the PAM
+# environment: pam_env plants them (its setcred, run before authenticate);
+# the same lines with sudo_plugin show the planted command (the control)
+next_step
+env_ignored_without_flag() {
+	local rc
+	write_conf "$CONF" "grace = 300" "methods = totp" "${RULES[@]}"
+	printf 'STEPUP_COMMAND DEFAULT=/usr/bin/planted\nSTEPUP_RUNAS DEFAULT=root\nSTEPUP_SCOPE DEFAULT=r-planted\n' \
+		>"$T/env.conf"
+	printf 'auth required pam_env.so conffile=%s readenv=0\nauth required %s config=%s %s\naccount required pam_permit.so\n' \
+		"$T/env.conf" "$STEPUP_MODULE" "$CONF" sudo_plugin >"/etc/pam.d/$ENV_SVC"
+	printf '000000\n' | timeout -k 5 60 "${IN_NS[@]}" pamtester "$ENV_SVC" "$U" setcred authenticate \
+		>"$T/out" 2>&1
+	{ echo "--- control, with sudo_plugin:"; cat -v "$T/out"; } | tap_log
+	grep -qF "Step-up required to run as root: /usr/bin/planted" "$T/out" || return 1
+	printf 'auth required pam_env.so conffile=%s readenv=0\nauth required %s config=%s\naccount required pam_permit.so\n' \
+		"$T/env.conf" "$STEPUP_MODULE" "$CONF" >"/etc/pam.d/$ENV_SVC"
+	code_now | timeout -k 5 60 "${IN_NS[@]}" pamtester "$ENV_SVC" "$U" setcred authenticate >"$T/out" 2>&1
+	rc=$?
+	{ echo "--- without sudo_plugin:"; cat -v "$T/out"; echo "exit $rc"; ls "$T/run/stepup/grace"; } | tap_log
+	[ "$rc" -eq 0 ] && asked && ! grep -qF "Step-up required to run as" "$T/out" &&
+		! grep -qF planted "$T/out" &&
+		ls "$T/run/stepup/grace/$U":*":service=$ENV_SVC" >/dev/null 2>&1 &&
+		! ls "$T/run/stepup/grace/$U":*":service=$ENV_SVC.r-planted" >/dev/null 2>&1
+}
+tap_check "without sudo_plugin, STEPUP_* planted in the PAM environment are ignored (no command shown, grace keyed by the plain service)" env_ignored_without_flag
 # 20 valgrind: root runs sudo with the plugin loaded (a non-matching
 # command, then a matching one with root's code in the test tree)
 next_step
@@ -398,7 +426,7 @@ tap_check "under valgrind (plugin in setuid sudo): no error, no definite leak" v
 run_cleanups
 left=()
 [ -e "$SUDOERS" ] && left+=("$SUDOERS")
-for f in "$OWN_SVC" "$STEP_SVC" "$ROUTE_SVC"; do [ -e "/etc/pam.d/$f" ] && left+=("/etc/pam.d/$f"); done
+for f in "$OWN_SVC" "$STEP_SVC" "$ROUTE_SVC" "$ENV_SVC"; do [ -e "/etc/pam.d/$f" ] && left+=("/etc/pam.d/$f"); done
 getent passwd "$U" >/dev/null && left+=("user $U")
 if [ "$SUDO_CONF_SUM" = absent ]; then [ -e "$SUDO_CONF" ] && left+=("$SUDO_CONF (was absent)")
 else [ "$(sha256sum <"$SUDO_CONF")" = "$SUDO_CONF_SUM" ] || left+=("$SUDO_CONF differs from the original"); fi
