@@ -18,7 +18,7 @@ GATE=$(dirname "$STEPUPCTL")/stepup-gate
 OUT=$(mktemp -d) || tap_bail "mktemp failed"
 
 SUDO_PLUGIN=$(find "$TOP_BUILDDIR/tests/root" -name stepup_sudo.so -print -quit 2>/dev/null)
-tap_plan 6
+tap_plan 7
 install_traps
 add_cleanup rm -rf "'$OUT'"
 
@@ -62,6 +62,14 @@ if [ -n "$SUDO_PLUGIN" ]; then
 	tap_check --transcript "$OUT/stepup_sudo.so.txt" \
 		"stepup_sudo.so is a shared object with full RELRO, no executable stack, no text relocations" \
 		plugin_hardened
+	# Loaded into every sudo: only the config parser and the rules are
+	# linked (libstepupconf.la), so neither libcrypto nor liboath loads.
+	plugin_lean() {
+		grep -F '(NEEDED)' "$OUT/stepup_sudo.so.txt" | tap_log
+		! grep -F '(NEEDED)' "$OUT/stepup_sudo.so.txt" | grep -qE 'libcrypto|liboath|libssl|libcurl|libldap'
+	}
+	tap_check "stepup_sudo.so needs neither libcrypto nor liboath (libstepupconf.la only)" plugin_lean
 else
 	tap_skip "stepup_sudo.so hardening" "not built (no sudo_plugin.h)"
+	tap_skip "stepup_sudo.so libraries" "not built (no sudo_plugin.h)"
 fi
