@@ -23,6 +23,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 			args.config_path = argv[i] + 7;
 			continue;
 		}
+		if (strcmp(argv[i], "sudo_plugin") == 0) {
+			args.sudo_plugin = 1;
+			continue;
+		}
 		/* "debug" is both an early flag (for logging while the config
 		 * loads) and a setting like the others. */
 		if (strcmp(argv[i], "debug") == 0)

@@ -234,6 +234,8 @@ enum step su_flow_prompts(struct stepup *s)
 	 * applies the longest any module asked for), as pam_unix does. */
 	if (s->settings.fail_delay > 0)
 		pam_fail_delay(s->pamh, s->settings.fail_delay * 1000000u);
+	if (!s->silent && s->who.command != NULL)
+		su_conv_info(s->pamh, "Step-up required to run as %s: %s", s->runas, s->command);
 	if (!s->silent)
 		su_conv_info(s->pamh, "Step-up authentication required for %s.", s->service);
 	/* Asking for an email costs no try; it can happen once per call

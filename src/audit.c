@@ -74,6 +74,7 @@ void su_audit_who_from_pam(pam_handle_t *pamh, const char *user, su_audit_who *w
 	who->service = pam_item_string(pamh, PAM_SERVICE);
 	who->tty = pam_item_string(pamh, PAM_TTY);
 	who->rhost = pam_item_string(pamh, PAM_RHOST);
+	who->command = NULL;
 }
 
 int su_audit_priority(const char *result)
@@ -91,16 +92,19 @@ void su_audit_extra(pam_handle_t *pamh, const su_audit_who *who, const char *met
 {
 	char user[AUDIT_VALUE_MAX], service[AUDIT_VALUE_MAX];
 	char tty[AUDIT_VALUE_MAX], rhost[AUDIT_VALUE_MAX], extra[AUDIT_VALUE_MAX];
+	char command[SU_AUDIT_COMMAND_MAX + 1];
 
 	pam_syslog(pamh, su_audit_priority(result),
-		   "user=%s service=%s tty=%s rhost=%s method=%s result=%s reason=%s%s%s%s%s",
+		   "user=%s service=%s tty=%s rhost=%s method=%s result=%s reason=%s%s%s%s%s%s%s",
 		   su_audit_escape(who->user, user, sizeof(user)),
 		   su_audit_escape(who->service, service, sizeof(service)),
 		   su_audit_escape(who->tty, tty, sizeof(tty)),
 		   su_audit_escape(who->rhost, rhost, sizeof(rhost)),
 		   method ? method : "-", result, reason,
 		   key ? " " : "", key ? key : "", key ? "=" : "",
-		   key ? su_audit_escape(value, extra, sizeof(extra)) : "");
+		   key ? su_audit_escape(value, extra, sizeof(extra)) : "",
+		   who->command ? " command=" : "",
+		   who->command ? su_audit_escape(who->command, command, sizeof(command)) : "");
 }
 
 void su_audit(pam_handle_t *pamh, const su_audit_who *who, const char *method,

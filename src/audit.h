@@ -11,9 +11,15 @@ typedef struct su_audit_who {
 	const char *service;
 	const char *tty;
 	const char *rhost;
+	/* The command a sudo step-up is for (display form), or NULL: then
+	 * every line carries command=, escaped and cut at
+	 * SU_AUDIT_COMMAND_MAX characters. */
+	const char *command;
 } su_audit_who;
 
-/* Fill from the PAM items (strings stay owned by libpam). */
+#define SU_AUDIT_COMMAND_MAX 256
+
+/* Fill from the PAM items (strings stay owned by libpam); command NULL. */
 void su_audit_who_from_pam(pam_handle_t *pamh, const char *user,
 			   su_audit_who *who);
 

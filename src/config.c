@@ -141,6 +141,8 @@ enum conf_section conf_section(char *inner, char **name)
 		return CONF_GLOBAL;
 	if (strcmp(inner, "gate") == 0)
 		return CONF_GATE;
+	if (strcmp(inner, "sudo") == 0)
+		return CONF_SUDO;
 	if (strncmp(inner, "service", 7) == 0 &&
 	    (inner[7] == '\0' || is_blank(inner[7]))) {
 		*name = inner + 7;
@@ -156,6 +158,14 @@ bool conf_gate_key(const char *key)
 	return strcmp(key, "exempt_command") == 0;
 }
 
+/* The keys of [sudo], the approval plugin's (gathered into sudo_rules;
+ * their values are cmdrule.c's to judge). */
+bool conf_sudo_key(const char *key)
+{
+	return strcmp(key, "stepup_command") == 0 ||
+	       strcmp(key, "exempt_command") == 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Settings */
 
@@ -167,6 +177,7 @@ void su_settings_free(su_settings *s)
 		if (is_string_kind(keys[i].kind))
 			free(*(char **)(void *)((char *)s + keys[i].off));
 	free(s->gate_exempt);
+	free(s->sudo_rules);
 	memset(s, 0, sizeof(*s));
 }
 

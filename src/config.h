@@ -69,6 +69,12 @@ typedef struct su_settings {
 	/* [gate]: exempt_command patterns (fnmatch, whole command), one per
 	 * line, NULL when none */
 	char *gate_exempt;
+	/* [sudo]: the approval plugin's rules, one line each,
+	 * "LINE<TAB>KEY<TAB>VALUE", NULL when none. Only unknown keys are
+	 * errors of the file: a malformed value is cmdrule.c's to find, so
+	 * that the module (which has no use for them) still answers while
+	 * the plugin asks for every command. */
+	char *sudo_rules;
 } su_settings;
 
 /* Fill out with the built-in defaults (paths as stepup.conf(5) gives them). */

@@ -62,12 +62,14 @@ extern const struct key *const conf_keys;
 /* The row named by len bytes at name, or NULL. */
 const struct key *conf_find_key(const char *name, size_t len);
 
-enum conf_section { CONF_GLOBAL, CONF_SERVICE, CONF_GATE, CONF_UNKNOWN };
+enum conf_section { CONF_GLOBAL, CONF_SERVICE, CONF_GATE, CONF_SUDO, CONF_UNKNOWN };
 /* Which section inner (what stands between '[' and ']', trimmed) names;
  * for CONF_SERVICE, *name is what follows "service" (blanks not trimmed). */
 enum conf_section conf_section(char *inner, char **name);
 /* Is key one that [gate] holds? */
 bool conf_gate_key(const char *key);
+/* Is key one that [sudo] holds? */
+bool conf_sudo_key(const char *key);
 
 /* ---- config_value.c: one value of one key ---------------------------------- */
 

@@ -77,6 +77,10 @@ struct parser {
 	struct layer *cur;
 	bool cur_global;      /* global-only keys allowed in this section */
 	bool in_gate;         /* in [gate]: its own keys, no others */
+	bool in_sudo;         /* in [sudo]: its own keys, no others */
+	unsigned sudo_line;   /* line of the [sudo] header */
+	char *sudo_rules;     /* [sudo] values so far: LINE TAB KEY TAB VALUE NL */
+	size_t sudo_len;
 	unsigned global_line; /* line of the explicit [global] header */
 	unsigned gate_line;   /* line of the [gate] header */
 	char *gate_exempt;    /* exempt_command values so far, '\n' after each */
@@ -126,6 +130,7 @@ static void enter_scratch(struct parser *p, bool global)
 	p->cur = &p->scratch;
 	p->cur_global = global;
 	p->in_gate = false;
+	p->in_sudo = false;
 }
 
 /* [gate]: settings of stepup-gate alone (the module ignores them). */
@@ -138,6 +143,53 @@ static void enter_gate(struct parser *p)
 	}
 	p->gate_line = p->lineno;
 	p->in_gate = true;
+	p->in_sudo = false;
+}
+
+/* [sudo]: the approval plugin's rules (the module ignores them). */
+static void enter_sudo(struct parser *p)
+{
+	if (p->sudo_line != 0) {
+		line_error(p, NULL, "section [sudo] given twice (first at line %u)", p->sudo_line);
+		enter_scratch(p, false);
+		return;
+	}
+	p->sudo_line = p->lineno;
+	p->in_gate = false;
+	p->in_sudo = true;
+}
+
+/* Only the key is judged here; the value is kept with its line for
+ * cmdrule.c, so that a malformed rule makes the plugin ask for every
+ * command (and check-config name it) while the module, which answers the
+ * step-up, still loads this file. A value too long for a line was
+ * refused with the line. */
+static void sudo_assignment(struct parser *p, const char *key, const char *value)
+{
+	char head[48];
+	size_t hlen, len = strlen(value);
+	char *grown;
+
+	if (!conf_sudo_key(key)) {
+		line_error(p, key, "unknown key in [sudo] (the keys there are stepup_command "
+				   "and exempt_command)");
+		return;
+	}
+	hlen = (size_t)snprintf(head, sizeof(head), "%u\t%s\t", p->lineno, key);
+	grown = realloc(p->sudo_rules, p->sudo_len + hlen + len + 2);
+	if (grown == NULL) {
+		p->out_of_memory = true;
+		return;
+	}
+	p->sudo_rules = grown;
+	memcpy(grown + p->sudo_len, head, hlen);
+	p->sudo_len += hlen;
+	/* A control character (a tab) stays for cmdrule.c to refuse; a
+	 * newline cannot be in a line. */
+	memcpy(grown + p->sudo_len, value, len);
+	p->sudo_len += len;
+	grown[p->sudo_len++] = '\n';
+	grown[p->sudo_len] = '\0';
 }
 
 static void gate_assignment(struct parser *p, const char *key, const char *value)
@@ -183,6 +235,7 @@ static void enter_global(struct parser *p)
 	p->cur = &p->global;
 	p->cur_global = true;
 	p->in_gate = false;
+	p->in_sudo = false;
 }
 
 /* Service names compare without regard to ASCII case: libpam lowercases
@@ -229,6 +282,7 @@ static void enter_service(struct parser *p, const char *name)
 		p->cur = &p->target;
 		p->cur_global = false;
 		p->in_gate = false;
+		p->in_sudo = false;
 	} else {
 		enter_scratch(p, false);
 	}
@@ -262,11 +316,14 @@ static void parse_header(struct parser *p, char *line)
 	case CONF_GATE:
 		enter_gate(p);
 		break;
+	case CONF_SUDO:
+		enter_sudo(p);
+		break;
 	case CONF_SERVICE:
 		enter_service(p, trim(name));
 		break;
 	case CONF_UNKNOWN:
-		line_error(p, NULL, "unknown section '[%s]' (use [global], [service NAME] or [gate])",
+		line_error(p, NULL, "unknown section '[%s]' (use [global], [service NAME], [gate] or [sudo])",
 			   inner);
 		enter_scratch(p, true);
 		break;
@@ -300,6 +357,10 @@ static void parse_assignment(struct parser *p, char *line)
 	}
 	if (p->in_gate) {
 		gate_assignment(p, key, value);
+		return;
+	}
+	if (p->in_sudo) {
+		sudo_assignment(p, key, value);
 		return;
 	}
 	k = conf_find_key(key, strlen(key));
@@ -424,6 +485,8 @@ int conf_parse_text(const su_log *log, const char *path, char *text,
 		goto out;
 	s.gate_exempt = p.gate_exempt;
 	p.gate_exempt = NULL;
+	s.sudo_rules = p.sudo_rules;
+	p.sudo_rules = NULL;
 	*out = s;
 	memset(&s, 0, sizeof(s));
 	rc = SU_OK;
@@ -433,6 +496,7 @@ out:
 	layer_free(&p.target);
 	layer_free(&p.scratch);
 	free(p.gate_exempt);
+	free(p.sudo_rules);
 	free(p.services);
 	return rc;
 }

@@ -108,6 +108,8 @@ typedef struct su_email_context {
 	const char *service;
 	const char *tty;
 	const char *rhost;
+	const char *command; /* a sudo command (display form) or NULL */
+	const char *runas;   /* ... and whom it runs as */
 } su_email_context;
 
 /* Compose (mail.h) and send (smtp.h) the code to address: Subject

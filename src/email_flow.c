@@ -141,7 +141,8 @@ static void email_send_failed(struct stepup *s, const su_smtp_result *res)
 static int deliver_email_code(struct stepup *s, const char *code, const char *hmac,
 			      time_t now, time_t expires)
 {
-	su_email_context ctx = {s->who.user, s->who.service, s->who.tty, s->who.rhost};
+	su_email_context ctx = {s->who.user, s->who.service, s->who.tty, s->who.rhost,
+				s->who.command, s->runas};
 	su_smtp_result res = {0};
 
 	if (su_email_send_code(&s->log, &s->settings, s->address, &ctx, code, now,

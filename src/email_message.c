@@ -13,19 +13,25 @@
 #include "util.h"
 
 #define FIELD_MAX 100 /* a PAM item or host name shown in a message */
+#define COMMAND_SHOWN 300 /* a sudo command's display form (cut at 256 + "...") */
 #define ORIGIN_MAX (2 * FIELD_MAX + 32)
 #define REQUEST_MAX (3 * FIELD_MAX + ORIGIN_MAX + 64)
 #define BODY_MAX 2048
 
 /* A value from a PAM item, the host name or the user database, as it may
  * appear in a mail: printable ASCII, others as '?', at most FIELD_MAX. */
-static void shown(const char *in, char *out, size_t size)
+static void shown_at_most(const char *in, char *out, size_t size, size_t max)
 {
 	size_t n = 0;
 
-	for (; in != NULL && *in != '\0' && n + 1 < size && n < FIELD_MAX; in++)
+	for (; in != NULL && *in != '\0' && n + 1 < size && n < max; in++)
 		out[n++] = (*in >= ' ' && *in <= '~') ? *in : '?';
 	out[n] = '\0';
+}
+
+static void shown(const char *in, char *out, size_t size)
+{
+	shown_at_most(in, out, size, FIELD_MAX);
 }
 
 static void host_name(char *out, size_t size)
@@ -89,16 +95,33 @@ static void request_line(const su_email_context *ctx, const char *host, char *ou
 		 service, host, user[0] ? " by " : "", user, from);
 }
 
+/* "\nFor the command (as RUNAS): COMMAND" or "": in the body only, never
+ * a header; the command comes escaped (printable ASCII, cmdrule.h) and is
+ * passed through shown() again all the same. */
+static void command_line(const su_email_context *ctx, char *out, size_t size)
+{
+	char runas[FIELD_MAX + 1], command[COMMAND_SHOWN + 1];
+
+	out[0] = '\0';
+	if (ctx->command == NULL)
+		return;
+	shown(ctx->runas, runas, sizeof(runas));
+	shown_at_most(ctx->command, command, sizeof(command), COMMAND_SHOWN);
+	snprintf(out, size, "\nfor the command (run as %s):\n    %s", runas[0] ? runas : "?",
+		 command);
+}
+
 static int code_body(const su_email_context *ctx, const char *host, const char *code,
 		     time_t now, time_t expires, char *out, size_t size)
 {
-	char request[REQUEST_MAX], at[80], until[80];
+	char request[REQUEST_MAX], at[80], until[80], command[COMMAND_SHOWN + FIELD_MAX + 64];
 	long long minutes = ((long long)expires - (long long)now + 59) / 60;
 	int n;
 
 	if (minutes < 1)
 		minutes = 1;
 	request_line(ctx, host, request, sizeof(request));
+	command_line(ctx, command, sizeof(command));
 	local_time(now, true, at, sizeof(at));
 	local_time(expires, !same_day(now, expires), until, sizeof(until));
 	n = snprintf(out, size,
@@ -106,12 +129,12 @@ static int code_body(const su_email_context *ctx, const char *host, const char *
 		     "\n"
 		     "    %s\n"
 		     "\n"
-		     "%s\n"
+		     "%s%s\n"
 		     "at %s and expires at %s (in %lld minute%s).\n"
 		     "\n"
 		     "If this was not you, tell your administrator: someone may be using\n"
 		     "your account.\n",
-		     code, request, at, until, minutes, minutes == 1 ? "" : "s");
+		     code, request, command, at, until, minutes, minutes == 1 ? "" : "s");
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 

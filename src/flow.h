@@ -70,6 +70,9 @@ struct answer {
 	su_kv record_now;     /* the record as it is now, read under the lock */
 };
 
+/* The longest command shown at the prompt and in the mail. */
+#define SU_FLOW_COMMAND_SHOWN 256
+
 /* Everything one pam_authenticate call knows. */
 struct stepup {
 	pam_handle_t *pamh;
@@ -102,6 +105,13 @@ struct stepup {
 	 * the next lookup (a name looked up from inside the buffer the lookup
 	 * overwrites matched the first passwd line: root). */
 	char caller_name[SU_USER_MAX + 1];
+	/* With the argument sudo_plugin and a command from stepup_sudo.so:
+	 * the command as shown (cmdrule.h display form), whom it runs as, and
+	 * the service grace records are kept under, "SERVICE.SCOPE" (empty:
+	 * the service itself). */
+	char command[SU_FLOW_COMMAND_SHOWN + 4];
+	char runas[SU_USER_MAX + 1];
+	char grace_service[SU_SERVICE_MAX + 1];
 };
 
 /* A method the flow can offer, as hooks: the flow knows no method by name. */

@@ -4,28 +4,6 @@
 #include <openssl/rand.h>
 #include "secret.h"
 
-void su_erase(void *p, size_t n)
-{
-	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
-}
-
-void su_free_string(char *s)
-{
-	if (s == NULL)
-		return;
-	su_erase(s, strlen(s));
-	free(s);
-}
-
-void su_free_secret(void *p, size_t n)
-{
-	if (p == NULL)
-		return;
-	su_erase(p, n);
-	free(p);
-}
-
 bool su_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

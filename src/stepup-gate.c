@@ -33,7 +33,6 @@
  * would run the "other" stack instead. */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -48,6 +47,7 @@
 #include <unistd.h>
 #include <security/pam_appl.h>
 #include "audit.h"
+#include "cmdrule.h"
 #include "config.h"
 #include "log.h"
 #include "safefile.h"
@@ -209,26 +209,22 @@ static bool plain_words(const char *command)
 	       memchr(command, '=', first_word) == NULL;
 }
 
-/* patterns: one per line (su_settings.gate_exempt). An interactive login
- * (no command) is never exempt. */
+/* patterns: one per line (su_settings.gate_exempt), matched by the one
+ * command matcher (cmdrule.h: a plain-words command is its canonical
+ * form). An interactive login (no command) is never exempt; patterns that
+ * cannot be compiled exempt nothing. */
 static bool exempt(const char *patterns, const char *command)
 {
-	char pattern[1024];
+	su_cmdrules rules;
+	const char *scope;
+	bool yes;
 
 	if (patterns == NULL || command == NULL || !plain_words(command))
 		return false;
-	for (const char *p = patterns; *p != '\0';) {
-		size_t len = strcspn(p, "\n");
-
-		if (len < sizeof(pattern)) {
-			memcpy(pattern, p, len);
-			pattern[len] = '\0';
-			if (fnmatch(pattern, command, 0) == 0)
-				return true;
-		}
-		p += len + (p[len] == '\n');
-	}
-	return false;
+	yes = su_cmdrules_compile_plain(patterns, &rules) == SU_OK &&
+	      su_cmdrules_match(&rules, NULL, command, &scope) == SU_CMD_APPROVE;
+	su_cmdrules_free(&rules);
+	return yes;
 }
 
 static void log_run(const struct account *a, const char *command, const char *decision,

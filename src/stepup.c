@@ -5,9 +5,12 @@
  * an exempt group, a grace record, a rule that lets a user who is not
  * enrolled through, or an answer accepted and durably recorded. The other
  * files of the flow are listed in flow.h. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <security/pam_ext.h>
+#include "cmdrule.h"
 #include "conv.h"
 #include "flow.h"
 #include "grace.h"
@@ -51,6 +54,48 @@ static enum step read_settings(struct stepup *s, const su_args *args)
 	return STEP_GO;
 }
 
+/* A scope is a cmdrule.h scope name: a-z 0-9 _ - only (it becomes part
+ * of a grace record's file name). */
+static bool valid_scope(const char *scope)
+{
+	size_t len = strlen(scope);
+
+	return len > 0 && len < SU_CMDRULE_SCOPE_MAX &&
+	       scope[strspn(scope, "abcdefghijklmnopqrstuvwxyz0123456789_-")] == '\0';
+}
+
+/* 1b. With the argument sudo_plugin (the sudo-stepup stack only), what
+ * stepup_sudo.so put in the PAM environment: the command, whom it runs
+ * as, and the rule's scope, which keys the grace records. Never read
+ * without the argument: in any other stack the PAM environment may hold
+ * what a user chose (pam_env user_readenv). The command is shown escaped
+ * whatever it holds; a scope that is not a scope name means no grace. */
+static enum step sudo_command(struct stepup *s, const su_args *args)
+{
+	const char *command, *runas, *scope;
+
+	if (!args->sudo_plugin)
+		return STEP_GO;
+	command = pam_getenv(s->pamh, "STEPUP_COMMAND");
+	if (command == NULL)
+		return STEP_GO; /* the sudoers route: sudo runs this stack itself */
+	runas = pam_getenv(s->pamh, "STEPUP_RUNAS");
+	scope = pam_getenv(s->pamh, "STEPUP_SCOPE");
+	su_cmdrule_display(command, s->command, SU_FLOW_COMMAND_SHOWN);
+	snprintf(s->runas, sizeof(s->runas), "%s",
+		 runas != NULL && su_valid_username(runas) ? runas : "?");
+	s->who.command = s->command;
+	if (scope == NULL || !valid_scope(scope) || s->who.service == NULL ||
+	    snprintf(s->grace_service, sizeof(s->grace_service), "%s.%s", s->who.service,
+		     scope) >= (int)sizeof(s->grace_service) ||
+	    !su_valid_service_name(s->grace_service)) {
+		su_logf(&s->log, LOG_NOTICE, "no grace for this command: no usable rule scope");
+		s->grace_service[0] = '\0';
+		s->settings.grace = 0;
+	}
+	return STEP_GO;
+}
+
 /* 2. Who steps up, as the user database spells them. */
 static enum step identify(struct stepup *s)
 {
@@ -79,11 +124,17 @@ static enum step exempt_group(struct stepup *s)
 	return STEP_ALLOW;
 }
 
+/* With a rule scope in force (sudo_plugin), only that scope's own records
+ * count: grace_from (even "*") would let another scope's or service's
+ * step-up cover this rule. */
 static su_grace_want grace_want(struct stepup *s, const su_grace_here *here)
 {
+	bool scoped = s->grace_service[0] != '\0';
+
 	return (su_grace_want){s->user, s->uid, here, s->who.rhost ? s->who.rhost : "",
 			       time(NULL), s->settings.grace, s->settings.methods,
-			       s->who.service, s->settings.grace_from};
+			       scoped ? s->grace_service : s->who.service,
+			       scoped ? NULL : s->settings.grace_from};
 }
 
 /* 4. The grace record of this user and session, earned in this service or
@@ -202,6 +253,8 @@ static int run(struct stepup *s, const su_args *args)
 	su_grace_here here = {{0}, {0}};
 	enum step r = read_settings(s, args);   /* 1. config and rule */
 
+	if (r == STEP_GO)
+		r = sudo_command(s, args);      /* 1b. a sudo command's scope */
 	if (r == STEP_GO)
 		r = identify(s);                /* 2. who steps up */
 	if (r == STEP_GO)

@@ -10,6 +10,9 @@ typedef struct su_args {
 	int flags; /* pam_sm_authenticate's flags (PAM_SILENT) */
 	const char *config_path;
 	int debug;
+	int sudo_plugin; /* "sudo_plugin": read the command and the rule's
+			    scope that stepup_sudo.so put in the PAM
+			    environment (only then: docs/decisions.md) */
 	const char **overrides;
 	int override_count;
 } su_args;

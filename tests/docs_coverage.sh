@@ -5,8 +5,9 @@
 #
 #   stepup.conf(5)  every row of src/config.c's keys[] (a "*KEY* = ..." term
 #                   with the table's default, range, [global]-only and
-#                   module-argument flags, and its words), the [gate] key and
-#                   the section names; no term for a key the code lacks.
+#                   module-argument flags, and its words), the [gate] key,
+#                   the [sudo] keys and the section names; no term for a
+#                   key the code lacks.
 #   pam_stepup(8)   every module argument (pam_stepup.c's own, and the
 #                   KEY_ARG rows of keys[]) as an OPTIONS term, and no other;
 #                   every PAM_* code the flow returns; every log reason.
@@ -139,8 +140,12 @@ awk '
 
 KEYS=$(cut -d'|' -f1 "$T/keys" | grep -v '^BAD$')
 ARG_KEYS=$(awk -F'|' '$5 ~ /KEY_ARG/ {print $1}' "$T/keys")
-# The [gate] section's own key (gate_assignment).
-GATE_KEYS=$(sed -n 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p' "$SRC/src/config.c")
+# The [gate] section's own key (conf_gate_key) and [sudo]'s (conf_sudo_key).
+section_keys() {
+	sed -n "/^bool $1(/,/^}/p" "$SRC/src/config.c" | sed -n 's/.*strcmp(key, "\([a-z_]*\)").*/\1/p'
+}
+GATE_KEYS=$(section_keys conf_gate_key)
+SUDO_KEYS=$(section_keys conf_sudo_key)
 SECTIONS=$(sed -n 's/.*strcmp(inner, "\([a-z]*\)").*/\1/p; s/.*strncmp(inner, "\([a-z]*\)", [0-9]*).*/\1/p' \
 	"$SRC/src/config.c")
 # Module arguments the entry point and the argument parser take themselves.
@@ -205,6 +210,7 @@ fi
 nonempty "module-argument keys (KEY_ARG)" "$ARG_KEYS"
 nonempty "module arguments of pam_stepup.c" "$OWN_ARGS"
 nonempty "the [gate] key" "$GATE_KEYS"
+nonempty "the [sudo] keys" "$SUDO_KEYS"
 nonempty "section names" "$SECTIONS"
 nonempty "PAM return codes" "$RETURNS"
 nonempty "log reasons" "$REASONS"
@@ -312,12 +318,16 @@ for k in $GATE_KEYS; do
 	check "stepup.conf(5) documents [gate] key $k" has_term "$k" <"$T/conf_keys"
 	check "stepup-gate(8) mentions $k" in_page stepup-gate.8 "$k"
 done
+for k in $SUDO_KEYS; do
+	check "stepup.conf(5) documents [sudo] key $k" has_term "$k" <"$T/conf_keys"
+	check "pam_stepup(8) mentions $k" in_page pam_stepup.8 "$k"
+done
 for s in $SECTIONS; do
 	check "stepup.conf(5) documents section [$s" grep -qF "[$s" "$(roff stepup.conf.5)"
 done
 # No term for a key the code does not have.
 documented=$(sed -n 's/^\*\([a-z_]*\)\* =.*/\1/p' "$T/conf_keys")
-extra=$(comm -23 <(printf '%s\n' $documented | sort -u) <(printf '%s\n' $KEYS $GATE_KEYS | sort -u))
+extra=$(comm -23 <(printf '%s\n' $documented | sort -u) <(printf '%s\n' $KEYS $GATE_KEYS $SUDO_KEYS | sort -u))
 if [ -z "$extra" ]; then
 	ok "stepup.conf(5) documents no key the code lacks"
 else
@@ -395,6 +405,17 @@ done
 section stepupctl.8 "EXIT STATUS" >"$T/exits"
 for e in $EXITS; do
 	check "stepupctl(8) documents exit status $e" has_term "$e" <"$T/exits"
+done
+
+# --- the limit of [sudo] path rules, stated where rules are written -------------
+
+squash() { tr -s ' \n\t' '   ' <"$1" | sed -e 's/[*`]//g'; }
+LIMIT="Path rules bind only users whose sudoers restricts the commands they may run"
+for f in README.md docs/stepup.conf.5.scd docs/decisions.md; do
+	check "$f states that path rules bind only users with restricted sudoers" \
+		grep -qF -- "$LIMIT" <(squash "$SRC/$f")
+	check "$f recommends stepup_command = ALL for users allowed ALL" \
+		grep -qF -- "stepup_command = ALL plus exact exempt" <(squash "$SRC/$f")
 done
 
 # --- stepup-gate(8) ----------------------------------------------------------------

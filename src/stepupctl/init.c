@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cmdrule.h"
 #include "ctl.h"
 #include "hostkey.h"
 #include "safefile.h"
@@ -121,22 +122,48 @@ static void print_report(const su_store_report *r)
 		printf("fleet key: %s: NOT readable (see above)\n", r->fleet_key);
 }
 
+/* The [sudo] rules, as the approval plugin compiles them: the file loads
+ * with a malformed rule (the module must still answer), so it is here that
+ * each one is named, FILE:LINE: key 'KEY': why. *count: the rules. */
+static bool check_sudo_rules(ctl *c, size_t *count)
+{
+	su_cmdrules rules;
+	bool ok = su_cmdrules_compile(&ctl_log, c->config_path ? c->config_path : SU_DEFAULT_CONFIG,
+				      c->settings.sudo_rules, &rules) == SU_OK;
+
+	*count = rules.n;
+	su_cmdrules_free(&rules);
+	fflush(stderr);
+	return ok;
+}
+
 int cmd_check_config(ctl *c, char **args, int nargs)
 {
 	su_store_report report;
+	size_t sudo_rules = 0;
+	bool sudo_ok;
 	int rc;
 
 	(void)args;
 	(void)nargs;
-	/* run() loaded it: had it an error, we would not be here. */
-	if (c->config_found)
+	/* run() loaded it: had it an error, we would not be here. Its [sudo]
+	 * values are judged only now (they do not stop the file loading). */
+	sudo_ok = check_sudo_rules(c, &sudo_rules);
+	if (c->config_found && sudo_ok)
 		printf("%s: OK\n", c->config_path ? c->config_path : SU_DEFAULT_CONFIG);
+	else if (c->config_found)
+		printf("%s: malformed [sudo] rules (above): the sudo plugin asks for every command\n",
+		       c->config_path ? c->config_path : SU_DEFAULT_CONFIG);
 	else
-		printf("%s: not present; the built-in defaults apply\n", SU_DEFAULT_CONFIG);
+		printf("%s: not present; the built-in defaults apply, and the sudo approval "
+		       "plugin (if /etc/sudo.conf loads it) asks for a step-up for every command\n",
+		       SU_DEFAULT_CONFIG);
+	if (sudo_ok && sudo_rules > 0)
+		printf("[sudo]: %zu rule(s)\n", sudo_rules);
 	fflush(stdout); /* before the store's errors, in a terminal as in a pipe */
 	rc = su_store_check(c->store, &report);
 	if (report.remote)
 		print_report(&report);
 	su_store_report_free(&report);
-	return rc == SU_OK ? CTL_OK : CTL_REFUSED;
+	return rc == SU_OK && sudo_ok ? CTL_OK : CTL_REFUSED;
 }

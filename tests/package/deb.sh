@@ -117,11 +117,13 @@ files_in_place() {
 	owner_mode "$MODDIR/pam_stepup.so" "root root 644" &&
 		owner_mode /usr/sbin/stepupctl "root root 755" &&
 		owner_mode /usr/sbin/stepup-gate "root root 4755" &&
+		owner_mode "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/pam_stepup/stepup_sudo.so" \
+			"root root 644" &&
 		owner_mode /etc/security/stepup.conf "root root 644" &&
 		owner_mode /usr/lib/tmpfiles.d/$PKG.conf "root root 644" &&
 		[ ! -e "$MODDIR/pam_stepup.la" ]
 }
-tap_check "module in $MODDIR (0644), stepupctl 0755, stepup-gate setuid root 4755, no .la" \
+tap_check "module in $MODDIR (0644), stepupctl 0755, stepup-gate setuid root 4755, sudo plugin 0644, no .la" \
 	files_in_place
 
 private_dirs() {
@@ -168,7 +170,8 @@ tap_check "man pages pam_stepup(8), stepup.conf(5), stepupctl(8), stepup-gate(8)
 
 examples() {
 	local f
-	for f in pam.d/sudo pam.d/su pam.d/stepup-gate stepup.conf ssh/sshd_config.d-stepup-gate.conf \
+	for f in pam.d/sudo pam.d/sudo-stepup pam.d/su pam.d/stepup-gate stepup.conf \
+		ssh/sshd_config.d-stepup-gate.conf \
 		ldap/stepup.ldif ldap/stepup.schema ldap/acl-openldap.ldif ldap/subtree.ldif \
 		ldap/tls-openldap.ldif ldap/389ds/99stepup.ldif; do
 		shipped "/usr/share/doc/$PKG/examples/$f" || return 1
