@@ -1,0 +1,511 @@
+/* The ssh-agent client (sshagent.h). Everything an agent sends is the
+ * user's: read with a cap and a deadline, parsed with the bounded reader
+ * of sshwire.h, and refused whole when anything is off. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "sshagent.h"
+#include "sshwire.h"
+#include "util.h"
+
+void su_agent_ids_free(su_agent_ids *ids)
+{
+	if (ids == NULL)
+		return;
+	for (size_t i = 0; i < ids->count; i++) {
+		free(ids->ids[i].blob);
+		free(ids->ids[i].comment);
+	}
+	free(ids->ids);
+	ids->ids = NULL;
+	ids->count = 0;
+}
+
+int su_agent_parse_identities(const unsigned char *msg, size_t len, su_agent_ids *out,
+			      char *why, size_t why_size)
+{
+	su_wire w = su_wire_of(msg, len);
+	su_agent_ids ids = {0};
+	uint8_t type;
+	uint32_t count;
+
+	out->ids = NULL;
+	out->count = 0;
+	if (msg == NULL || len > SU_AGENT_MSG_MAX || !su_wire_u8(&w, &type))
+		return su_why(why, why_size, "empty answer"), -1;
+	if (type != SU_AGENT_IDENTITIES_ANSWER)
+		return su_why(why, why_size, "answer of type %u to a request for identities",
+			      type), -1;
+	if (!su_wire_u32(&w, &count))
+		return su_why(why, why_size, "truncated identities answer"), -1;
+	if (count > SU_AGENT_IDS_MAX)
+		return su_why(why, why_size, "%u identities, more than %d", count,
+			      SU_AGENT_IDS_MAX), -1;
+	/* Each identity takes at least 8 bytes (two empty strings). */
+	if (count > w.left / 8)
+		return su_why(why, why_size, "%u identities in %zu bytes", count, w.left), -1;
+	if (count > 0 && (ids.ids = calloc(count, sizeof(*ids.ids))) == NULL)
+		return su_why(why, why_size, "out of memory"), -1;
+	for (uint32_t i = 0; i < count; i++) {
+		const unsigned char *blob, *comment;
+		size_t blob_len, comment_len;
+		su_agent_id *id = &ids.ids[i];
+
+		if (!su_wire_string(&w, SU_AGENT_BLOB_MAX, &blob, &blob_len) ||
+		    !su_wire_string(&w, SU_AGENT_COMMENT_MAX, &comment, &comment_len)) {
+			su_why(why, why_size, "identity %u malformed or too large", i);
+			goto fail;
+		}
+		id->blob = malloc(blob_len > 0 ? blob_len : 1);
+		id->comment = malloc(comment_len + 1);
+		ids.count = i + 1; /* so that a failure frees this one */
+		if (id->blob == NULL || id->comment == NULL) {
+			su_why(why, why_size, "out of memory");
+			goto fail;
+		}
+		memcpy(id->blob, blob, blob_len);
+		id->blob_len = blob_len;
+		memcpy(id->comment, comment, comment_len);
+		id->comment[comment_len] = '\0';
+	}
+	if (w.left != 0) {
+		su_why(why, why_size, "%zu bytes after the identities", w.left);
+		goto fail;
+	}
+	*out = ids;
+	return 0;
+fail:
+	su_agent_ids_free(&ids);
+	return -1;
+}
+
+int su_agent_parse_sign_response(const unsigned char *msg, size_t len, unsigned char **sig,
+				 size_t *sig_len, char *why, size_t why_size)
+{
+	su_wire w = su_wire_of(msg, len);
+	const unsigned char *s;
+	size_t n;
+	uint8_t type;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (msg == NULL || len > SU_AGENT_MSG_MAX || !su_wire_u8(&w, &type))
+		return su_why(why, why_size, "empty answer"), -1;
+	if (type == SU_AGENT_FAILURE && w.left == 0)
+		return su_why(why, why_size, "the agent refused to sign"), 1;
+	if (type != SU_AGENT_SIGN_RESPONSE)
+		return su_why(why, why_size, "answer of type %u to a sign request", type), -1;
+	if (!su_wire_string(&w, SU_AGENT_SIG_MAX, &s, &n) || n == 0)
+		return su_why(why, why_size, "signature malformed, empty or too large"), -1;
+	if (w.left != 0)
+		return su_why(why, why_size, "%zu bytes after the signature", w.left), -1;
+	if ((*sig = malloc(n)) == NULL)
+		return su_why(why, why_size, "out of memory"), -1;
+	memcpy(*sig, s, n);
+	*sig_len = n;
+	return 0;
+}
+
+int su_agent_sign_request(const unsigned char *blob, size_t blob_len,
+			  const unsigned char *data, size_t data_len, unsigned char **out,
+			  size_t *out_len)
+{
+	size_t len = 1 + 4 + blob_len + 4 + data_len + 4;
+	unsigned char *buf, *p;
+
+	*out = NULL;
+	*out_len = 0;
+	if (blob == NULL || data == NULL || blob_len == 0 || blob_len > SU_AGENT_BLOB_MAX ||
+	    data_len > SU_AGENT_DATA_MAX || (buf = malloc(len)) == NULL)
+		return -1;
+	p = buf;
+	*p++ = SU_AGENTC_SIGN_REQUEST;
+	su_wire_put_u32(p, (uint32_t)blob_len);
+	memcpy(p + 4, blob, blob_len);
+	p += 4 + blob_len;
+	su_wire_put_u32(p, (uint32_t)data_len);
+	memcpy(p + 4, data, data_len);
+	p += 4 + data_len;
+	su_wire_put_u32(p, 0); /* flags: none (no RSA SHA-2 choice for these keys) */
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* --- I/O ------------------------------------------------------------------ */
+
+void su_agent_deadline(unsigned timeout_ms, struct timespec *deadline)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += timeout_ms / 1000;
+	deadline->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds left before the deadline, 0 once it has passed. */
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	if (ms <= 0)
+		return 0;
+	return ms > 600000 ? 600000 : (int)ms;
+}
+
+/* Wait until fd is ready for events or the deadline passes: 0, or -1 with
+ * errno ETIMEDOUT (or the poll's). */
+static int wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = events};
+		int left = ms_left(deadline), n;
+
+		if (left == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&p, 1, left);
+		if (n > 0)
+			return 0; /* ready, or an error/hangup the next call sees */
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int send_all(int fd, const unsigned char *buf, size_t len, const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLOUT, deadline) != 0)
+			return -1;
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Exactly len bytes; -1 with errno (0 for an end of stream). */
+static int recv_all(int fd, unsigned char *buf, size_t len, const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLIN, deadline) != 0)
+			return -1;
+		n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n == 0) {
+			errno = 0;
+			return -1;
+		}
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int io_why(char *why, size_t why_size, const char *what)
+{
+	if (errno == ETIMEDOUT)
+		return su_why(why, why_size, "the agent did not answer in time (%s)", what), -1;
+	if (errno == 0)
+		return su_why(why, why_size, "the agent closed the connection (%s)", what), -1;
+	return su_why(why, why_size, "%s: %s", what, strerror(errno)), -1;
+}
+
+int su_agent_call(int fd, const unsigned char *req, size_t req_len,
+		  const struct timespec *deadline, unsigned char **resp, size_t *resp_len,
+		  char *why, size_t why_size)
+{
+	unsigned char frame[4], *body;
+	uint32_t len;
+
+	*resp = NULL;
+	*resp_len = 0;
+	if (req == NULL || req_len == 0 || req_len > SU_AGENT_MSG_MAX)
+		return su_why(why, why_size, "request too large"), -1;
+	su_wire_put_u32(frame, (uint32_t)req_len);
+	if (send_all(fd, frame, sizeof(frame), deadline) != 0 ||
+	    send_all(fd, req, req_len, deadline) != 0)
+		return io_why(why, why_size, "sending the request");
+	if (recv_all(fd, frame, sizeof(frame), deadline) != 0)
+		return io_why(why, why_size, "reading the answer's length");
+	len = su_wire_peek_u32(frame);
+	if (len == 0 || len > SU_AGENT_MSG_MAX)
+		return su_why(why, why_size, "answer of %u bytes (at most %d)", len,
+			      SU_AGENT_MSG_MAX), -1;
+	if ((body = malloc(len)) == NULL)
+		return su_why(why, why_size, "out of memory"), -1;
+	if (recv_all(fd, body, len, deadline) != 0) {
+		free(body);
+		return io_why(why, why_size, "reading the answer");
+	}
+	*resp = body;
+	*resp_len = len;
+	return 0;
+}
+
+int su_agent_list(int fd, const struct timespec *deadline, su_agent_ids *out, char *why,
+		  size_t why_size)
+{
+	static const unsigned char req[] = {SU_AGENTC_REQUEST_IDENTITIES};
+	unsigned char *resp;
+	size_t len;
+	int rc;
+
+	out->ids = NULL;
+	out->count = 0;
+	if (su_agent_call(fd, req, sizeof(req), deadline, &resp, &len, why, why_size) != 0)
+		return -1;
+	rc = su_agent_parse_identities(resp, len, out, why, why_size);
+	free(resp);
+	return rc;
+}
+
+int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *blob,
+		  size_t blob_len, const unsigned char *data, size_t data_len,
+		  unsigned char **sig, size_t *sig_len, char *why, size_t why_size)
+{
+	unsigned char *req, *resp;
+	size_t req_len, len;
+	int rc;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (su_agent_sign_request(blob, blob_len, data, data_len, &req, &req_len) != 0)
+		return su_why(why, why_size, "key or message too large for a sign request"), -1;
+	rc = su_agent_call(fd, req, req_len, deadline, &resp, &len, why, why_size);
+	free(req);
+	if (rc != 0)
+		return -1;
+	rc = su_agent_parse_sign_response(resp, len, sig, sig_len, why, why_size);
+	free(resp);
+	return rc;
+}
+
+/* --- connecting ------------------------------------------------------------
+ *
+ * Why a child rather than setfsuid around connect(): connect() on a path
+ * is judged with the caller's filesystem ids AND its supplementary groups
+ * (and, for root, capabilities). setfsuid/setfsgid change only the first;
+ * the supplementary groups of the process (root's, in sudo, su and sshd)
+ * would still open a socket of group root or any group root is in, and
+ * setgroups() changes them for every thread of the host program, not just
+ * ours, and may not be undone safely if it fails half way. A child that
+ * drops uid, gid and groups for good reaches exactly what the user
+ * reaches (less: no supplementary groups), cannot regain root, and its
+ * descriptor is the only thing that comes back. Its cost (a fork per
+ * step-up) is small beside the touch the user is asked for.
+ *
+ * The child only makes system calls after fork (no allocation, no NSS, no
+ * locks: a threaded host may have held one), and ends with _exit. It is
+ * not dumpable (the user cannot ptrace it and read what it inherited); it
+ * closes every descriptor but its end of the pair first. */
+
+static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun_len,
+			  uid_t uid, gid_t gid)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct msghdr mh = {0};
+	struct cmsghdr *c;
+	struct iovec iov;
+	char byte = 0;
+	int fd;
+
+	/* Every descriptor but the pair's end (the host's files, its
+	 * sockets), so that the user's process holds none of them. */
+	if (chan > 3 && close_range(3, (unsigned)chan - 1, 0) != 0)
+		_exit(2);
+	if (close_range((unsigned)chan + 1, ~0U, 0) != 0)
+		_exit(2);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		_exit(2);
+	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0)
+		_exit(2);
+	/* Verify the drop: a process that could get root back did not drop. */
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		_exit(2);
+	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
+		_exit(2);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		_exit(3);
+	/* Non-blocking: a listener with a full backlog is EAGAIN, not a wait. */
+	if (connect(fd, (const struct sockaddr *)sun, sun_len) != 0)
+		_exit(4);
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(chan, &mh, MSG_NOSIGNAL) != 1)
+		_exit(5);
+	_exit(0);
+}
+
+/* The descriptor the child sent, or -1. */
+static int receive_fd(int chan, const struct timespec *deadline)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct msghdr mh = {0};
+	struct cmsghdr *c;
+	struct iovec iov;
+	char byte;
+	ssize_t n;
+	int fd = -1;
+
+	for (;;) {
+		if (wait_fd(chan, POLLIN, deadline) != 0)
+			return -1;
+		iov.iov_base = &byte;
+		iov.iov_len = 1;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+		n = recvmsg(chan, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		break;
+	}
+	if (n != 1)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The child is reaped; one that did not answer in time is killed first
+ * (one that answered ends by itself at once). A host that ignores SIGCHLD
+ * has it reaped already (ECHILD), which is as good. */
+static void reap(pid_t pid, bool answered)
+{
+	if (!answered)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* The descriptor is an AF_UNIX stream socket whose peer is uid or root. */
+static int check_peer(int fd, uid_t uid, char *why, size_t why_size)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int domain = 0, type = 0;
+	socklen_t ilen = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &ilen) != 0 || domain != AF_UNIX ||
+	    (ilen = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ilen)) != 0 ||
+	    type != SOCK_STREAM)
+		return su_why(why, why_size, "not a local stream socket"), -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
+		return su_why(why, why_size, "cannot tell who the agent is"), -1;
+	if (cred.uid != uid && cred.uid != 0)
+		return su_why(why, why_size, "the agent socket is another user's (uid %u)",
+			      (unsigned)cred.uid), -1;
+	return 0;
+}
+
+int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timespec *deadline,
+		     int *fd, char *why, size_t why_size)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t path_len;
+	int pair[2] = {-1, -1}, got = -1, rc = -1;
+	pid_t pid;
+
+	*fd = -1;
+	if (path == NULL || path[0] != '/')
+		return su_why(why, why_size, "the agent socket path is not absolute"), -1;
+	path_len = strnlen(path, sizeof(sun.sun_path));
+	if (path_len >= sizeof(sun.sun_path))
+		return su_why(why, why_size, "the agent socket path is too long"), -1;
+	memcpy(sun.sun_path, path, path_len);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+		return su_why(why, why_size, "socketpair: %s", strerror(errno)), -1;
+	pid = fork();
+	if (pid < 0) {
+		su_why(why, why_size, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(pair[0]);
+		connect_child(pair[1], &sun,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + 1),
+			      uid, gid);
+		_exit(1); /* not reached */
+	}
+	close(pair[1]);
+	pair[1] = -1;
+	got = receive_fd(pair[0], deadline);
+	reap(pid, got >= 0);
+	if (got < 0) {
+		su_why(why, why_size, "cannot connect to the agent socket as the user");
+		goto out;
+	}
+	if (check_peer(got, uid, why, why_size) != 0)
+		goto out;
+	*fd = got;
+	got = -1;
+	rc = 0;
+out:
+	if (got >= 0)
+		close(got);
+	if (pair[0] >= 0)
+		close(pair[0]);
+	if (pair[1] >= 0)
+		close(pair[1]);
+	return rc;
+}
