@@ -24,7 +24,7 @@ FAKE=$TOP_SRCDIR/tests/integration/sshsk_fake_agent.py
 SK=$(realpath "$SK")
 U=stepupsk$$
 
-tap_plan 27
+tap_plan 28
 install_traps
 add_cleanup "userdel '$U' 2>/dev/null"
 make_tree sshsk
@@ -71,10 +71,11 @@ keygen() { # TYPE FILE KEY-TYPE
 }
 tap_check "ssh-keygen -t ecdsa-sk makes a key with sk_soft" keygen ecdsa-sk "$A/ecdsa" sk-ecdsa-sha2-nistp256@openssh.com
 tap_check "ssh-keygen -t ed25519-sk makes a key with sk_soft" keygen ed25519-sk "$A/ed25519" sk-ssh-ed25519@openssh.com
+keygen ecdsa-sk "$A/ecdsa2" sk-ecdsa-sha2-nistp256@openssh.com || tap_bail "ssh-keygen (a second key) failed"
 keygen ed25519-sk "$A/absent" sk-ssh-ed25519@openssh.com || tap_bail "ssh-keygen (a key never added) failed"
 
 added() {
-	SSH_AUTH_SOCK=$SOCK as_user ssh-add -S "$SK" "$A/ecdsa" "$A/ed25519" 2>&1 | tap_log
+	SSH_AUTH_SOCK=$SOCK as_user ssh-add -S "$SK" "$A/ecdsa" "$A/ed25519" "$A/ecdsa2" 2>&1 | tap_log
 	SSH_AUTH_SOCK=$SOCK as_user ssh-add -L >"$A/listed" 2>&1
 	tap_log <"$A/listed"
 	grep -qF "$(cut -d' ' -f2 "$A/ecdsa.pub")" "$A/listed" &&
@@ -89,7 +90,7 @@ fingerprints_match() {
 		fp=$(ssh-keygen -lf "$A/$f.pub" | cut -d' ' -f2)
 		grep -qx "sk $fp ssh:" "$A/probe.out" || return 1
 	done
-	grep -qx "count=2" "$A/probe.out"
+	grep -qx "count=3" "$A/probe.out"
 }
 tap_check "the agent's identities parse, fingerprints as ssh-keygen -lf prints them" fingerprints_match
 
@@ -188,11 +189,15 @@ tap_check "an agent announcing a 4 GiB answer: refused from the length" hostile 
 tap_check "an agent claiming 100000 identities: refused" hostile many "100000 identities"
 tap_check "an agent that hangs up mid-answer: no key" hostile short "closed the connection"
 
-# A proxy that has the real agent sign with the ed25519 key when asked for
-# the ecdsa one: a signature by another key is not verified.
-start_fake swap "$A/swap.sock" 1 "$SOCK" "$A/ecdsa.pub" "$A/ed25519.pub"
-tap_check "a signature by another key than the one asked for: not verified" \
-	probe_says invalid 1 sign "$A/swap.sock" "$A/ecdsa.pub"
+# Proxies that have the real agent sign with another key than the one
+# asked for: a signature by another key of the same type fails the
+# signature check; one of another type is refused by its type.
+start_fake swap "$A/swap.sock" 1 "$SOCK" "$A/ecdsa.pub" "$A/ecdsa2.pub"
+other_key() { probe_says invalid 1 sign "$A/swap.sock" "$A/ecdsa.pub" && grep -q "does not verify" "$A/probe.out"; }
+tap_check "a signature by another ecdsa-sk key than the one asked for: not verified" other_key
+start_fake swap "$A/swap2.sock" 1 "$SOCK" "$A/ed25519.pub" "$A/ecdsa.pub"
+other_type() { probe_says invalid 1 sign "$A/swap2.sock" "$A/ed25519.pub" && grep -q "not a signature of type" "$A/probe.out"; }
+tap_check "a signature of another type than the key's: not verified" other_type
 
 no_core() { ! ls "$A"/core* >/dev/null 2>&1 && kill -0 "$agent_pid"; }
 tap_check "no crash anywhere; the real agent still runs" no_core
