@@ -10,11 +10,16 @@
  * which a short Python script built independently of sshsk.c, under the
  * sk_soft modes named beside each. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include "sshagent.h"
@@ -601,6 +606,128 @@ static void builds_sign_request(void **state)
 	assert_null(req);
 }
 
+/* --- one request and its answer on a socket -------------------------------- */
+
+static const unsigned char LIST_REQ[] = {SU_AGENTC_REQUEST_IDENTITIES};
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The peer gone before the request: an error, no SIGPIPE (which would
+ * end this test program). */
+static void call_survives_a_closed_peer(void **state)
+{
+	struct timespec deadline;
+	unsigned char *resp = (unsigned char *)"x";
+	size_t len = 1;
+	char why[256];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	su_agent_deadline(1000, &deadline);
+	assert_int_equal(su_agent_call(sv[0], LIST_REQ, 1, &deadline, &resp, &len, why,
+				       sizeof(why)),
+			 -1);
+	assert_null(resp);
+	assert_int_equal(len, 0);
+	close(sv[0]);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* A peer that never answers, and signals every 20 ms interrupting the
+ * wait (no SA_RESTART): given up at the deadline, not before, not after. */
+static void call_gives_up_at_the_deadline(void **state)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	struct itimerval tick = {{0, 20000}, {0, 20000}}, off = {{0, 0}, {0, 0}};
+	struct timespec deadline, t0;
+	unsigned char *resp;
+	size_t len;
+	char why[256] = "";
+	long ms;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	alarms = 0;
+	assert_int_equal(setitimer(ITIMER_REAL, &tick, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	su_agent_deadline(300, &deadline);
+	assert_int_equal(su_agent_call(sv[0], LIST_REQ, 1, &deadline, &resp, &len, why,
+				       sizeof(why)),
+			 -1);
+	ms = ms_since(&t0);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	assert_true(ms >= 290 && ms < 2000);
+	assert_true(alarms >= 5);
+	assert_non_null(strstr(why, "did not answer in time"));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The announced length and no byte more is read; a length over the cap is
+ * refused without waiting for its bytes. */
+static void call_reads_what_is_announced_and_no_more(void **state)
+{
+	struct timespec deadline, t0;
+	unsigned char *resp, got[8];
+	size_t len;
+	char why[256] = "";
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], "\0\0\0\x03" "abcXYZ", 10), 10);
+	su_agent_deadline(1000, &deadline);
+	assert_int_equal(su_agent_call(sv[0], LIST_REQ, 1, &deadline, &resp, &len, why,
+				       sizeof(why)),
+			 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(resp, "abc", 3);
+	free(resp);
+	assert_int_equal(recv(sv[0], got, sizeof(got), MSG_DONTWAIT), 3); /* XYZ left */
+	/* A 4 GiB answer announced (and a few bytes sent). */
+	assert_int_equal(write(sv[1], "\xff\xff\xff\xff\x0c", 5), 5);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(su_agent_call(sv[0], LIST_REQ, 1, &deadline, &resp, &len, why,
+				       sizeof(why)),
+			 -1);
+	assert_true(ms_since(&t0) < 500);
+	assert_non_null(strstr(why, "4294967295"));
+	/* A zero length. */
+	(void)recv(sv[0], got, sizeof(got), MSG_DONTWAIT);
+	assert_int_equal(write(sv[1], "\0\0\0\0", 4), 4);
+	assert_int_equal(su_agent_call(sv[0], LIST_REQ, 1, &deadline, &resp, &len, why,
+				       sizeof(why)),
+			 -1);
+	/* Half an answer, then the end of the stream. */
+	assert_int_equal(write(sv[1], "\0\0\0\x10" "abc", 7), 7);
+	shutdown(sv[1], SHUT_WR);
+	assert_int_equal(su_agent_call(sv[0], LIST_REQ, 1, &deadline, &resp, &len, why,
+				       sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "closed"));
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +747,9 @@ int main(void)
 		cmocka_unit_test(parses_identities_answer),
 		cmocka_unit_test(parses_sign_response),
 		cmocka_unit_test(builds_sign_request),
+		cmocka_unit_test(call_survives_a_closed_peer),
+		cmocka_unit_test(call_gives_up_at_the_deadline),
+		cmocka_unit_test(call_reads_what_is_announced_and_no_more),
 	};
 
 	return cmocka_run_group_tests_name("sshsk", tests, NULL, NULL);
