@@ -367,6 +367,7 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	/* Non-blocking: a listener with a full backlog is EAGAIN, not a wait. */
 	if (connect(fd, (const struct sockaddr *)sun, sun_len) != 0)
 		_exit(4);
+	memset(&cmsg, 0, sizeof(cmsg)); /* no stray stack bytes in the padding */
 	iov.iov_base = &byte;
 	iov.iov_len = 1;
 	mh.msg_iov = &iov;

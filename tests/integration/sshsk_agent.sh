@@ -24,7 +24,7 @@ FAKE=$TOP_SRCDIR/tests/integration/sshsk_fake_agent.py
 SK=$(realpath "$SK")
 U=stepupsk$$
 
-tap_plan 28
+tap_plan 29
 install_traps
 add_cleanup "userdel '$U' 2>/dev/null"
 make_tree sshsk
@@ -169,6 +169,16 @@ symlink_refused() {
 	[ "$rc" = 2 ] && grep -q "cannot connect to the agent socket as the user" "$A/probe.out"
 }
 tap_check "a symlink to a root-only socket is not followed into it" symlink_refused
+
+not_a_socket() {
+	local p
+	: >"$A/file" && chown "$U" "$A/file" || return 1
+	for p in "$A/file" "$A" relative.sock "/$(printf 'x%.0s' $(seq 200))" "$A/missing"; do
+		probe --timeout 2000 list "$p"
+		[ "$rc" = 2 ] || return 1
+	done
+}
+tap_check "a path that is a file, a directory, relative, too long or missing: no key" not_a_socket
 
 # --- hostile agents (the user's own) -------------------------------------------
 hostile() { # MODE WHAT-THE-REASON-SAYS
