@@ -31,7 +31,7 @@ make_tree sshsk
 useradd -M -N -s /usr/sbin/nologin "$U" || tap_bail "useradd $U failed"
 uid=$(id -u "$U") gid=$(id -g "$U")
 A=$T/agent
-mkdir -m 0700 "$A" && chown "$U:$gid" "$A" || tap_bail "cannot make $A"
+{ mkdir -m 0700 "$A" && chown "$U:$gid" "$A"; } || tap_bail "cannot make $A"
 MODE=$A/mode
 SOCK=$A/agent.sock
 
