@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -332,6 +333,24 @@ int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *
  * not dumpable (the user cannot ptrace it and read what it inherited); it
  * closes every descriptor but its end of the pair first. */
 
+/* close_range, or on a kernel without it (before 5.9) one close per
+ * descriptor up to the limit: system calls only, as after fork. */
+static void close_others(int keep)
+{
+	struct rlimit rl;
+
+	if ((keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+	    close_range((unsigned)keep + 1, ~0U, 0) == 0)
+		return;
+	if (errno != ENOSYS || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		_exit(2);
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
+		rl.rlim_cur = 1048576;
+	for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
+		if (fd != keep)
+			(void)close(fd);
+}
+
 static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun_len,
 			  uid_t uid, gid_t gid)
 {
@@ -347,10 +366,7 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 
 	/* Every descriptor but the pair's end (the host's files, its
 	 * sockets), so that the user's process holds none of them. */
-	if (chan > 3 && close_range(3, (unsigned)chan - 1, 0) != 0)
-		_exit(2);
-	if (close_range((unsigned)chan + 1, ~0U, 0) != 0)
-		_exit(2);
+	close_others(chan);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		_exit(2);
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
