@@ -17,10 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include "sshagent.h"
 #include "sshsk.h"
@@ -728,6 +733,114 @@ static void call_reads_what_is_announced_and_no_more(void **state)
 	close(sv[1]);
 }
 
+/* --- connecting ----------------------------------------------------------------- */
+
+/* A listening socket of our own in a fresh directory; its path in path. */
+static int listen_here(char *dir, size_t dir_size, char *path, size_t path_size)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(dir, dir_size, "/tmp/test_sshsk.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, path_size, "%s/agent", dir);
+	assert_true(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static void reap_all(int sig)
+{
+	(void)sig;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* Connected as ourselves (the peer is us), whatever the host does with
+ * SIGCHLD: the default, ignored (children reaped by the kernel), or a
+ * handler that reaps every child itself. */
+static void connects_whatever_the_host_does_with_sigchld(void **state)
+{
+	void (*const dispositions[])(int) = {SIG_DFL, SIG_IGN, reap_all};
+	char dir[64], path[128], why[256];
+	struct timespec deadline;
+	int lfd, fd;
+
+	(void)state;
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	for (size_t i = 0; i < 3; i++) {
+		struct sigaction sa = {.sa_handler = dispositions[i]}, old;
+
+		sigemptyset(&sa.sa_mask);
+		assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
+		su_agent_deadline(5000, &deadline);
+		why[0] = '\0';
+		if (su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why, sizeof(why)) != 0)
+			fail_msg("disposition %zu: %s", i, why);
+		assert_true(fd >= 0);
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		close(fd);
+		sigaction(SIGCHLD, &old, NULL);
+	}
+	/* Missing, relative, too long: refused, no descriptor. */
+	su_agent_deadline(5000, &deadline);
+	strcat(path, "-missing");
+	assert_int_equal(su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
+					  sizeof(why)),
+			 -1);
+	assert_int_equal(fd, -1);
+	assert_int_equal(su_agent_connect("agent", getuid(), getgid(), &deadline, &fd, why,
+					  sizeof(why)),
+			 -1);
+	{
+		char longpath[200];
+
+		memset(longpath, 'x', sizeof(longpath) - 1);
+		longpath[0] = '/';
+		longpath[sizeof(longpath) - 1] = '\0';
+		assert_int_equal(su_agent_connect(longpath, getuid(), getgid(), &deadline, &fd,
+						  why, sizeof(why)),
+				 -1);
+	}
+	close(lfd);
+	path[strlen(path) - strlen("-missing")] = '\0';
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Root connecting as nobody reaches no socket only root may open. */
+static void connects_as_the_user_never_as_root(void **state)
+{
+	char dir[64], path[128], why[256] = "";
+	struct timespec deadline;
+	int lfd, fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	assert_int_equal(chmod(dir, 0700), 0);
+	su_agent_deadline(5000, &deadline);
+	assert_int_equal(su_agent_connect(path, 65534, 65534, &deadline, &fd, why, sizeof(why)),
+			 -1);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(why, "as the user"));
+	/* The socket open to all: reached, but its peer (root) is allowed;
+	 * the directory open too. */
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(su_agent_connect(path, 65534, 65534, &deadline, &fd, why, sizeof(why)),
+			 0);
+	close(fd);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +863,8 @@ int main(void)
 		cmocka_unit_test(call_survives_a_closed_peer),
 		cmocka_unit_test(call_gives_up_at_the_deadline),
 		cmocka_unit_test(call_reads_what_is_announced_and_no_more),
+		cmocka_unit_test(connects_whatever_the_host_does_with_sigchld),
+		cmocka_unit_test(connects_as_the_user_never_as_root),
 	};
 
 	return cmocka_run_group_tests_name("sshsk", tests, NULL, NULL);
