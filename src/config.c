@@ -74,7 +74,7 @@ static void set_sshsk_require_pin(su_settings *s, unsigned v)
  * service, and a service with its own rule would reset or shorten it for
  * all the others. */
 static const struct key keys[] = {
-	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery"),
+	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery,sshsk"),
 	UINT(grace, 0, 86400, KEY_ARG, 300),
 	WORD(missing, missing_words, set_missing, KEY_ARG, "deny"),
 	UINT(tries, 1, 10, KEY_ARG, 3),
