@@ -106,6 +106,13 @@ enum outcome su_flow_sshsk_ask(struct stepup *s, const struct method *m)
 	int fd = -1, rc;
 
 	memset(&pwent, 0, sizeof(pwent));
+	/* The variable is the caller's. Another user (su USER with identity =
+	 * user) could name the socket of the user's own agent, which the
+	 * child, as the user, would reach: the user's key, touched by a user
+	 * who thinks it is for them, must not step up someone else. */
+	if (!su_flow_caller_is_user(s))
+		return fall_back(s, m, "not-callers", "the SSH agent would be another user's "
+				 "(you are not the user who steps up)");
 	if (path == NULL)
 		return fall_back(s, m, "no-agent", "no SSH agent (SSH_AUTH_SOCK not set)");
 	if (!s->have_uid || su_userdb_uid(&pwent, s->uid, &pw) != 0 || pw == NULL) {

@@ -24,7 +24,7 @@ U=stepupsa$$ V=stepupsb$$ W=stepupsc$$
 SERVICE=stepup-sshsk-$$
 SERVICE_FILES=()
 
-tap_plan 24
+tap_plan 25
 check_services_gone() {
 	local f
 	for f in "${SERVICE_FILES[@]}"; do rm -f "$f"; done
@@ -287,6 +287,29 @@ stall() { skpt "$DU/stall.sock" main "$U" "$(code "$SU")" && said "did not list 
 tap_check "the user's socket that never answers: fallback at sshsk_timeout (3 s)" stall
 ungrace "$U"
 ctl unlock "$U" >/dev/null
+# Another user (V) as the caller (real uid V, effective uid 0, like su
+# run by V with identity = user) names U's own agent: the child would
+# reach it as U, and U's key would step U up for V.
+as_caller() { # CALLER SOCKET SERVICE USER: pamtester with that real uid (no faketime)
+	timeout -k 5 60 env SSH_AUTH_SOCK="$2" "${IN_NS[@]}" "$TEST_PYTHON" -c '
+import os, pwd, sys
+os.setresuid(pwd.getpwnam(sys.argv[1]).pw_uid, 0, 0)
+os.execvp("pamtester", ["pamtester", sys.argv[2], sys.argv[3], "authenticate"])
+' "$1" "$SERVICE-$3" "$4" </dev/null >"$T/pt.out" 2>&1
+	local rc=$?
+	{ echo "--- (ruid $1) SSH_AUTH_SOCK=$2 pamtester $3 $4: exit $rc"; cat "$T/pt.out"; } | tap_log
+	return $rc
+}
+ctl unlock "$U" >/dev/null
+ungrace "$U"
+set_mode "$U" up=1 uv=0
+not_callers() {
+	local before after
+	before=$(state_of "$U" | grep '^sshsk_counter_')
+	! as_caller "$V" "$DU/sock" main "$U" && said "the SSH agent would be another user's" &&
+		! said "Touch" && after=$(state_of "$U" | grep '^sshsk_counter_') && [ "$before" = "$after" ]
+}
+tap_check "another user as the caller naming the user's own agent: not asked, fallback" not_callers
 add_keys "$U" spare
 start_fake swap "$DU/swap.sock" "$U" "$DU/sock" "$DU/ecdsa.pub" "$DU/spare.pub"
 swapped() {
