@@ -85,14 +85,17 @@ int su_sshsk_enrolled_parse(const char *line, su_sshsk_enrolled *out, char *why,
 	memset(out, 0, sizeof(*out));
 	if (su_sshsk_parse_line(line, &out->key, why, why_size) != 0)
 		return -1;
-	if (comment_of(line, out->comment, why, why_size) != 0 ||
-	    key_id(&out->key, out->id) != 0 || su_sshsk_fingerprint(&out->key, out->fp) != 0) {
-		if (out->id[0] == '\0' || out->fp[0] == '\0')
-			su_why(why, why_size, "cannot hash the key");
-		su_sshsk_key_free(&out->key);
-		return -1;
+	if (comment_of(line, out->comment, why, why_size) != 0)
+		goto fail;
+	if (key_id(&out->key, out->id) != 0 || su_sshsk_fingerprint(&out->key, out->fp) != 0) {
+		su_why(why, why_size, "cannot hash the key");
+		goto fail;
 	}
 	return 0;
+fail:
+	su_sshsk_key_free(&out->key);
+	memset(out, 0, sizeof(*out));
+	return -1;
 }
 
 char *su_sshsk_enrolled_line(const su_sshsk_enrolled *e)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include "kv.h"
 #include "log.h"
+#include "safefile.h" /* SU_OK, SU_ERR */
 #include "sshsk.h"
 
 #define SU_SSHSK_KEYS_MAX 16
