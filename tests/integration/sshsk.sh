@@ -14,7 +14,7 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 require_root
 require_env
-require_program pamtester oathtool ssh-agent ssh-add ssh-keygen useradd userdel setpriv realpath unshare
+require_program pamtester oathtool valgrind ssh-agent ssh-add ssh-keygen useradd userdel setpriv realpath unshare
 
 SK=$TOP_BUILDDIR/tests/helpers/.libs/sk_soft.so
 FAKE=$TOP_SRCDIR/tests/integration/sshsk_fake_agent.py
@@ -24,7 +24,7 @@ U=stepupsa$$ V=stepupsb$$ W=stepupsc$$
 SERVICE=stepup-sshsk-$$
 SERVICE_FILES=()
 
-tap_plan 25
+tap_plan 26
 check_services_gone() {
 	local f
 	for f in "${SERVICE_FILES[@]}"; do rm -f "$f"; done
@@ -45,6 +45,7 @@ make_tree sshsk "methods = totp,sshsk" "grace = 120" "sshsk_timeout = 3" "lockou
 write_conf "$T/pin.conf" "methods = totp,sshsk" "sshsk_require_pin = yes" "sshsk_timeout = 3" \
 	"lockout_attempts = 50"
 write_conf "$T/nosk.conf" "methods = totp" "lockout_attempts = 50"
+write_conf "$T/vg.conf" "methods = totp,sshsk" "sshsk_timeout = 60" "lockout_attempts = 50"
 for u in "$U" "$V" "$W"; do useradd -M -N -s /usr/sbin/nologin "$u" || tap_bail "useradd $u failed"; done
 
 service() { # NAME CONF
@@ -56,6 +57,7 @@ service() { # NAME CONF
 service main "$CONF"
 service pin "$T/pin.conf"
 service nosk "$T/nosk.conf"
+service vg "$T/vg.conf"
 log_receiver "$T/log"
 
 # An agent for user NAME in $T/agent-NAME (0700, theirs), keys made there.
@@ -318,5 +320,26 @@ swapped() {
 }
 tap_check "a signature by another key than the one asked for: refused, counted" swapped
 ctl unlock "$U" >/dev/null
+# valgrind, the real clock: an accepted key (the fork, the agent, the
+# verification, the state write), then a refused one (no touch).
+ctl unlock "$U" >/dev/null
+set_mode "$U" up=1 uv=0
+vg() { # LABEL
+	timeout -k 5 300 env SSH_AUTH_SOCK="$DU/sock" valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite pamtester "$SERVICE-vg" "$U" authenticate \
+		</dev/null >"$T/vg.$1.out" 2>&1
+	local rc=$?
+	{ echo "--- valgrind ($1): exit $rc"; cat "$T/vg.$1.out"; } | tap_log
+	return $rc
+}
+valgrind_clean() {
+	vg ok && grep -q "Security key accepted" "$T/vg.ok.out" || return 1
+	set_mode "$U" up=0
+	vg nouv
+	local rc=$?
+	set_mode "$U" up=1
+	[ $rc = 1 ] && grep -q "it was not touched" "$T/vg.nouv.out"
+}
+tap_check "valgrind: a key accepted, and one refused: no errors, no definite leaks" valgrind_clean
 no_core() { ! ls core* "$T"/core* >/dev/null 2>&1 && SSH_AUTH_SOCK=$DU/sock as "$U" ssh-add -l >/dev/null; }
 tap_check "no crash anywhere; the user's agent still answers" no_core
