@@ -24,7 +24,7 @@ U=stepupsa$$ V=stepupsb$$ W=stepupsc$$
 SERVICE=stepup-sshsk-$$
 SERVICE_FILES=()
 
-tap_plan 26
+tap_plan 27
 check_services_gone() {
 	local f
 	for f in "${SERVICE_FILES[@]}"; do rm -f "$f"; done
@@ -312,6 +312,15 @@ not_callers() {
 		! said "Touch" && after=$(state_of "$U" | grep '^sshsk_counter_') && [ "$before" = "$after" ]
 }
 tap_check "another user as the caller naming the user's own agent: not asked, fallback" not_callers
+ungrace "$U"
+start_fake slowsign "$DU/slowsign.sock" "$U" "$DU/sock"
+never_touched() {
+	skpt "$DU/slowsign.sock" main "$U" "$(code "$SU")" && said "Touch your security key" &&
+		said "No security key: no signature from your SSH agent in time; enter a verification code." &&
+		[ "$ELAPSED" -ge 2900 ] && [ "$ELAPSED" -lt 6000 ] && [ "$(fails "$U")" = "" ]
+}
+tap_check "the key never touched (the agent lists, never signs): fallback at sshsk_timeout (3 s), not counted" never_touched
+ungrace "$U"
 add_keys "$U" spare
 start_fake swap "$DU/swap.sock" "$U" "$DU/sock" "$DU/ecdsa.pub" "$DU/spare.pub"
 swapped() {

@@ -14,6 +14,8 @@ each connection as MODE says:
     swap     a proxy to the real agent at REAL_SOCKET that, asked to sign
              with SWAP_FROM's key, has the agent sign with SWAP_TO's key
              instead (a signature by another key)
+    slowsign a proxy to the real agent at REAL_SOCKET that lists its keys
+             and never answers a sign request (a key nobody touches)
 """
 import base64
 import os
@@ -83,6 +85,19 @@ def serve(conn, mode, args):
             if mode == "short":
                 conn.sendall(struct.pack(">I", 100) + b"\x0c" * 10)
                 return
+            if mode == "slowsign" and body[:1] == b"\x0d":
+                time.sleep(3600)
+                return
+            if mode == "slowsign":
+                real = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                real.connect(args[0])
+                real.sendall(frame(body))
+                answer = recv_msg(real)
+                real.close()
+                if answer is None:
+                    return
+                conn.sendall(frame(answer))
+                continue
             if mode == "swap":
                 real = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 real.connect(args[0])
