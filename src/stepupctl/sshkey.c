@@ -64,6 +64,11 @@ static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 	char *line = text, *next;
 
 	memset(set, 0, sizeof(*set));
+	/* The likeliest mistake, the key file for its .pub: said so, and no
+	 * line of it is echoed. */
+	if (strstr(text, "PRIVATE KEY-----") != NULL)
+		return refuse("enroll: %s is a private key; give its public key (%s.pub)", path,
+			      path);
 	for (; line != NULL && *line != '\0'; line = next) {
 		const char *p;
 

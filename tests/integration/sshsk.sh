@@ -24,7 +24,7 @@ U=stepupsa$$ V=stepupsb$$ W=stepupsc$$
 SERVICE=stepup-sshsk-$$
 SERVICE_FILES=()
 
-tap_plan 27
+tap_plan 28
 check_services_gone() {
 	local f
 	for f in "${SERVICE_FILES[@]}"; do rm -f "$f"; done
@@ -126,6 +126,11 @@ refuse_plain() {
 		ctl status "$U" && ! grep -qF "$(fp "$DU/spare.pub")" "$T/ctl.out"
 }
 tap_check "a file with an ssh-ed25519 key: refused naming line 2, nothing enrolled" refuse_plain
+private_key() {
+	! ctl enroll "$U" sshkey "$DU/spare" && grep -q "is a private key; give its public key" "$T/ctl.out" &&
+		! grep -q "BEGIN" "$T/ctl.out"
+}
+tap_check "the private key file given for its .pub: refused as such, none of it echoed" private_key
 stdin_enrol() {
 	"$STEPUPCTL" -c "$CONF" enroll "$U" sshkey - <"$DU/spare.pub" >"$T/ctl.out" 2>&1 &&
 		ctl status "$U" && grep -qF "$(fp "$DU/spare.pub")" "$T/ctl.out"
