@@ -25,6 +25,7 @@
 #include "fuzz.h"
 #include "sshagent.h"
 #include "sshsk.h"
+#include "sshsk_record.h"
 
 static const char *const KEY_LINES[] = {
 	"sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNhLXNoYTItbmlzdHAyNTZAb3BlbnNzaC5jb20"
@@ -158,9 +159,28 @@ static void as_key_line(const uint8_t *data, size_t size)
 	char *line = fuzz_cstr(data, size), why[256];
 	su_sshsk_key key;
 
+	su_sshsk_enrolled e, again;
+	char *back;
+
 	if (su_sshsk_parse_line(line, &key, why, sizeof(why)) == 0) {
 		FUZZ_CHECK(key.blob != NULL && key.blob_len <= SU_SSHSK_BLOB_MAX);
 		su_sshsk_key_free(&key);
+	}
+	/* As stepupctl enrols it (sshsk_record.c): the comment printable
+	 * ASCII, single-spaced and capped, the id 16 hex digits, and the
+	 * record line written back reads as the same key and comment. */
+	if (su_sshsk_enrolled_parse(line, &e, why, sizeof(why)) == 0) {
+		FUZZ_CHECK(strlen(e.comment) <= SU_SSHSK_COMMENT_MAX);
+		for (const char *c = e.comment; *c != '\0'; c++)
+			FUZZ_CHECK(*c >= 0x20 && *c <= 0x7e && !(c[0] == ' ' && c[1] == ' '));
+		FUZZ_CHECK(strlen(e.id) == 16 && strspn(e.id, "0123456789abcdef") == 16);
+		back = su_sshsk_enrolled_line(&e);
+		FUZZ_CHECK(back != NULL);
+		FUZZ_CHECK(su_sshsk_enrolled_parse(back, &again, why, sizeof(why)) == 0);
+		FUZZ_CHECK(strcmp(again.id, e.id) == 0 && strcmp(again.comment, e.comment) == 0);
+		su_sshsk_key_free(&again.key);
+		free(back);
+		su_sshsk_key_free(&e.key);
 	}
 	free(line);
 }
