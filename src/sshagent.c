@@ -8,11 +8,13 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -351,8 +353,22 @@ static void close_others(int keep)
 			(void)close(fd);
 }
 
+#ifdef SU_AGENT_TEST_HOOKS
+/* tests/unit/test_sshagent_child.c only (it includes this file): the
+ * child stops for good after its drop (1) or after sending (2). */
+static int su_agent_test_stall;
+#define SU_AGENT_TEST_STALL(n)                                                                 \
+	do {                                                                                   \
+		if (su_agent_test_stall == (n))                                                \
+			for (;;)                                                               \
+				pause();                                                       \
+	} while (0)
+#else
+#define SU_AGENT_TEST_STALL(n) ((void)0)
+#endif
+
 static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun_len,
-			  uid_t uid, gid_t gid)
+			  uid_t uid, gid_t gid, bool go)
 {
 	union {
 		struct cmsghdr align;
@@ -367,6 +383,15 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	/* Every descriptor but the pair's end (the host's files, its
 	 * sockets), so that the user's process holds none of them. */
 	close_others(chan);
+	/* The fork fallback: nothing before the parent holds our pidfd. */
+	if (go) {
+		char b;
+
+		while ((b = 1, read(chan, &b, 1)) < 0 && errno == EINTR)
+			;
+		if (b != 0)
+			_exit(1);
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		_exit(2);
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
@@ -377,6 +402,7 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 		_exit(2);
 	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
 		_exit(2);
+	SU_AGENT_TEST_STALL(1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		_exit(3);
@@ -397,6 +423,7 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	if (sendmsg(chan, &mh, MSG_NOSIGNAL) != 1)
 		_exit(5);
+	SU_AGENT_TEST_STALL(2);
 	_exit(0);
 }
 
@@ -444,15 +471,119 @@ static int receive_fd(int chan, const struct timespec *deadline)
 	return fd;
 }
 
-/* The child is reaped; one that did not answer in time is killed first
- * (one that answered ends by itself at once). A host that ignores SIGCHLD
- * has it reaped already (ECHILD), which is as good. */
-static void reap(pid_t pid, bool answered)
+/* --- the child, by its pidfd ---------------------------------------------
+ *
+ * The child is never signalled or waited for by its pid: a host that
+ * ignores SIGCHLD (su and stepup-gate inherit that from the user's exec)
+ * has it reaped by the kernel the moment it ends, and the pid may then be
+ * reused by another process, the user's or anyone's, before a kill(pid)
+ * (the user can stop su with SIGSTOP to widen that window at will). A
+ * pidfd refers to that one process for good: signalling it once it has
+ * ended is ESRCH, never another process.
+ *
+ * The pidfd comes from clone3 (CLONE_PIDFD), which creates it with the
+ * child: no window at all. On a kernel without clone3 (before 5.3) the
+ * child is forked and then opened with pidfd_open; the child waits for a
+ * byte from the parent before it does anything, so that it cannot have
+ * ended (and its pid been reused) before the pidfd is open. The one
+ * residual race: the child killed by someone else before pidfd_open
+ * while it waits, as root, which only root can do. A kernel with neither
+ * (before 5.3) is refused: no connection, no signal by pid. */
+
+/* P_PIDFD (Linux 5.4); glibc's idtype_t has it as an enumerator, which
+ * #ifdef cannot see, so the number. */
+#define SU_P_PIDFD ((idtype_t)3)
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+/* struct clone_args as of Linux 5.3 (CLONE_ARGS_SIZE_VER0, 64 bytes). */
+struct su_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* The child's pid in the parent (0 in the child, -1 on failure) and its
+ * pidfd in *pidfd (-1 in the child). *go: whether the child must wait for
+ * a byte on its end of the channel before it starts (the fork fallback). */
+static pid_t spawn(int *pidfd, bool *go)
 {
-	if (!answered)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	int pfd = -1;
+	struct su_clone_args args = {
+		.flags = CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pfd,
+		.exit_signal = SIGCHLD,
+	};
+	long r;
+
+	*pidfd = -1;
+	*go = false;
+	r = syscall(SYS_clone3, &args, sizeof(args));
+	if (r >= 0) {
+		if (r > 0) {
+			*pidfd = pfd;
+			(void)fcntl(pfd, F_SETFD, FD_CLOEXEC); /* clone3 sets it; be sure */
+		}
+		return (pid_t)r;
+	}
+	if (errno != ENOSYS)
+		return -1;
+	*go = true;
+	return fork(); /* the parent opens the pidfd, then says go */
+}
+
+/* Send the fallback child its go, once its pidfd is open: 0, or -1 (the
+ * child then ends on the end of stream of the channel). */
+static int say_go(int chan, pid_t pid, int *pidfd)
+{
+	char byte = 0;
+
+	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (*pidfd < 0)
+		return -1;
+	(void)fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+	return send(chan, &byte, 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Whether the process ended, waiting until the deadline at most. */
+static bool ended_by(int pidfd, const struct timespec *deadline)
+{
+	for (;;) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		int n = poll(&p, 1, ms_left(deadline));
+
+		if (n > 0)
+			return true;
+		if (n == 0)
+			return false;
+		if (errno != EINTR)
+			return false;
+	}
+}
+
+/* The child is reaped, never waited for without a deadline: one that
+ * does not end by the deadline (it did not answer, or the user stopped it
+ * between its answer and its end) is killed through its pidfd, then
+ * waited for. A host that ignores SIGCHLD has it reaped already (ECHILD),
+ * which is as good. The pidfd is closed. */
+static void reap(int pidfd, const struct timespec *deadline)
+{
+	siginfo_t si;
+
+	if (pidfd < 0)
+		return;
+	if (!ended_by(pidfd, deadline)) {
+		struct timespec grace;
+
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		/* SIGKILL ends even a stopped process; bounded all the same. */
+		su_agent_deadline(2000, &grace);
+		(void)ended_by(pidfd, &grace);
+	}
+	memset(&si, 0, sizeof(si));
+	while (waitid(SU_P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
 		;
+	close(pidfd);
 }
 
 /* The descriptor is an AF_UNIX stream socket whose peer is uid or root. */
@@ -480,8 +611,9 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	size_t path_len;
-	int pair[2] = {-1, -1}, got = -1, rc = -1;
+	int pair[2] = {-1, -1}, got = -1, rc = -1, pidfd = -1;
 	pid_t pid;
+	bool go;
 
 	*fd = -1;
 	if (path == NULL || path[0] != '/')
@@ -492,22 +624,34 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 	memcpy(sun.sun_path, path, path_len);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
 		return su_why(why, why_size, "socketpair: %s", strerror(errno)), -1;
-	pid = fork();
+	pid = spawn(&pidfd, &go);
 	if (pid < 0) {
-		su_why(why, why_size, "fork: %s", strerror(errno));
+		su_why(why, why_size, "clone3/fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
 		close(pair[0]);
 		connect_child(pair[1], &sun,
 			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + 1),
-			      uid, gid);
+			      uid, gid, go);
 		_exit(1); /* not reached */
 	}
 	close(pair[1]);
 	pair[1] = -1;
+	if (go && say_go(pair[0], pid, &pidfd) != 0) {
+		/* No pidfd (a kernel before 5.3): the child, still waiting as
+		 * root, ends on the end of stream; it is not signalled. */
+		su_why(why, why_size, "pidfd_open: %s", strerror(errno));
+		close(pair[0]);
+		pair[0] = -1;
+		if (pidfd < 0)
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		reap(pidfd, deadline);
+		goto out;
+	}
 	got = receive_fd(pair[0], deadline);
-	reap(pid, got >= 0);
+	reap(pidfd, deadline);
 	if (got < 0) {
 		su_why(why, why_size, "cannot connect to the agent socket as the user");
 		goto out;

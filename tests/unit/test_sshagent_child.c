@@ -1,0 +1,147 @@
+/* Unit tests: the child su_agent_connect creates (sshagent.c, included
+ * here with its test hooks, SU_AGENT_TEST_HOOKS, which no other build
+ * has): how it is signalled and reaped, bounded, when it stalls. */
+#define SU_AGENT_TEST_HOOKS 1
+#include "../../src/sshagent.c"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <cmocka.h>
+
+/* Every kill(2) by pid the code under test makes is counted (and made). */
+static int kill_calls;
+
+int kill(pid_t pid, int sig)
+{
+	kill_calls++;
+	return (int)syscall(SYS_kill, pid, sig);
+}
+
+static int listen_here(char *dir, size_t dir_size, char *path, size_t path_size)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(dir, dir_size, "/tmp/test_sshagent.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(path, path_size, "%s/agent", dir);
+	assert_true(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static void unlisten(int lfd, const char *dir, const char *path)
+{
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* No child of ours left, alive or zombie. */
+static void no_child_left(void)
+{
+	int st;
+
+	errno = 0;
+	assert_int_equal(waitpid(-1, &st, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+/* The host ignores SIGCHLD (the kernel reaps the child the moment it
+ * ends, and its pid may be reused at once) and the child never answers:
+ * su_agent_connect gives up at the deadline, kills the child through its
+ * pidfd, never by pid, and leaves no child. The race itself (a pid
+ * reused between the kernel's reaping and a kill) cannot be staged
+ * reliably here; that no kill(2) by pid is made at all is what rules it
+ * out. */
+static void stalled_child_killed_by_pidfd_never_by_pid(void **state)
+{
+	struct sigaction sa = {.sa_handler = SIG_IGN}, old;
+	char dir[64], path[128], why[256] = "";
+	struct timespec deadline;
+	double t0;
+	int lfd, fd;
+
+	(void)state;
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
+	su_agent_test_stall = 1;
+	kill_calls = 0;
+	t0 = now_s();
+	su_agent_deadline(300, &deadline);
+	assert_int_equal(su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
+					  sizeof(why)),
+			 -1);
+	assert_int_equal(fd, -1);
+	assert_true(now_s() - t0 < 2.5);
+	assert_int_equal(kill_calls, 0);
+	no_child_left();
+	su_agent_test_stall = 0;
+	sigaction(SIGCHLD, &old, NULL);
+	unlisten(lfd, dir, path);
+}
+
+/* The child answered, then stopped before it ended (the user can stop
+ * it: it is theirs by then): the host is not held past the deadline. */
+static void child_stopped_after_answering_does_not_hold_the_host(void **state)
+{
+	void (*const dispositions[])(int) = {SIG_DFL, SIG_IGN};
+	char dir[64], path[128], why[256] = "";
+	struct timespec deadline;
+	int lfd, fd;
+
+	(void)state;
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	for (size_t i = 0; i < 2; i++) {
+		struct sigaction sa = {.sa_handler = dispositions[i]}, old;
+		double t0;
+
+		sigemptyset(&sa.sa_mask);
+		assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
+		su_agent_test_stall = 2;
+		kill_calls = 0;
+		alarm(20); /* unfixed, the wait never ends: the test dies */
+		t0 = now_s();
+		su_agent_deadline(300, &deadline);
+		if (su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
+				     sizeof(why)) != 0)
+			fail_msg("disposition %zu: %s", i, why);
+		alarm(0);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_true(now_s() - t0 < 2.5);
+		assert_int_equal(kill_calls, 0);
+		no_child_left();
+		su_agent_test_stall = 0;
+		sigaction(SIGCHLD, &old, NULL);
+	}
+	unlisten(lfd, dir, path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stalled_child_killed_by_pidfd_never_by_pid),
+		cmocka_unit_test(child_stopped_after_answering_does_not_hold_the_host),
+	};
+
+	return cmocka_run_group_tests_name("sshagent_child", tests, NULL, NULL);
+}
