@@ -394,11 +394,16 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		_exit(2);
-	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
-	    setresuid(uid, uid, uid) != 0)
+	/* The raw system calls, not glibc's wrappers: those change the ids of
+	 * every thread glibc knows of, by signalling each and waiting for it,
+	 * and a child made by clone3 (not glibc's fork) still has the host's
+	 * thread list; in a threaded host they would wait for ever or signal
+	 * the host's threads. The child has one thread: its own ids. */
+	if (syscall(SYS_setgroups, 1, &gid) != 0 || syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+	    syscall(SYS_setresuid, uid, uid, uid) != 0)
 		_exit(2);
 	/* Verify the drop: a process that could get root back did not drop. */
-	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+	if (uid != 0 && (syscall(SYS_setuid, 0) == 0 || syscall(SYS_setresuid, -1, 0, -1) == 0))
 		_exit(2);
 	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
 		_exit(2);

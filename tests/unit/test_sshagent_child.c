@@ -4,6 +4,7 @@
 #define SU_AGENT_TEST_HOOKS 1
 #include "../../src/sshagent.c"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,11 +137,119 @@ static void child_stopped_after_answering_does_not_hold_the_host(void **state)
 	unlisten(lfd, dir, path);
 }
 
+/* A thread of the host that waits on a pipe while the call runs. */
+static int idle_pipe[2];
+static pid_t idle_tid;
+
+static void *idle(void *arg)
+{
+	char b;
+
+	(void)arg;
+	__atomic_store_n(&idle_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	while (read(idle_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Root, in a host with another thread, connects as nobody: the child
+ * drops its own ids (and only its own: the host's thread stays root). */
+static void connects_as_the_user_from_a_threaded_host(void **state)
+{
+	char dir[64], path[128], why[256] = "", p[64], buf[4096];
+	struct timespec deadline;
+	pthread_t t;
+	FILE *f;
+	size_t n;
+	int lfd, fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	assert_int_equal(pipe(idle_pipe), 0);
+	assert_int_equal(pthread_create(&t, NULL, idle, NULL), 0);
+	while (__atomic_load_n(&idle_tid, __ATOMIC_SEQ_CST) == 0)
+		usleep(1000);
+	su_agent_deadline(3000, &deadline);
+	if (su_agent_connect(path, 65534, 65534, &deadline, &fd, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	close(fd);
+	snprintf(p, sizeof(p), "/proc/self/task/%d/status", (int)idle_tid);
+	f = fopen(p, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\nUid:\t0\t0\t0\t0\n"));
+	close(idle_pipe[1]);
+	pthread_join(t, NULL);
+	close(idle_pipe[0]);
+	no_child_left();
+	unlisten(lfd, dir, path);
+}
+
+/* Threads come and go in the host while it connects as nobody (glibc's
+ * setgroups and setres*id wrappers, in a child clone3 made, would wait
+ * for threads of the host's list: for ever, for one being created). */
+static volatile int churn_stop;
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	while (!churn_stop) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, nothing, NULL) == 0)
+			pthread_join(t, NULL);
+	}
+	return NULL;
+}
+
+static void connects_while_threads_come_and_go(void **state)
+{
+	char dir[64], path[128], why[256] = "";
+	struct timespec deadline;
+	pthread_t t;
+	int lfd, fd, failed = 0;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	churn_stop = 0;
+	assert_int_equal(pthread_create(&t, NULL, churn, NULL), 0);
+	for (int i = 0; i < 40; i++) {
+		su_agent_deadline(1000, &deadline);
+		if (su_agent_connect(path, 65534, 65534, &deadline, &fd, why, sizeof(why)) != 0)
+			failed++;
+		else {
+			int a = accept(lfd, NULL, NULL);
+
+			if (a >= 0)
+				close(a);
+			close(fd);
+		}
+	}
+	churn_stop = 1;
+	pthread_join(t, NULL);
+	no_child_left();
+	unlisten(lfd, dir, path);
+	assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stalled_child_killed_by_pidfd_never_by_pid),
 		cmocka_unit_test(child_stopped_after_answering_does_not_hold_the_host),
+		cmocka_unit_test(connects_as_the_user_from_a_threaded_host),
+		cmocka_unit_test(connects_while_threads_come_and_go),
 	};
 
 	return cmocka_run_group_tests_name("sshagent_child", tests, NULL, NULL);
