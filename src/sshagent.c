@@ -332,8 +332,9 @@ int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *
  *
  * The child only makes system calls after fork (no allocation, no NSS, no
  * locks: a threaded host may have held one), and ends with _exit. It is
- * not dumpable (the user cannot ptrace it and read what it inherited); it
- * closes every descriptor but its end of the pair first. */
+ * not dumpable, before and after the drop (the user cannot ptrace it and
+ * read what it inherited), dumps no core, closes every descriptor but its
+ * end of the pair first, and holds /dev/null as its standard ones. */
 
 /* close_range, or on a kernel without it (before 5.9) one close per
  * descriptor up to the limit: system calls only, as after fork. */
@@ -378,10 +379,19 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	struct cmsghdr *c;
 	struct iovec iov;
 	char byte = 0;
-	int fd;
+	int fd, devnull;
 
 	/* Every descriptor but the pair's end (the host's files, its
 	 * sockets), so that the user's process holds none of them. */
+	/* The channel above the standard descriptors, which become /dev/null
+	 * below (a host started with 0-2 closed has the pair there). */
+	if (chan <= 2) {
+		int moved = fcntl(chan, F_DUPFD_CLOEXEC, 3);
+
+		if (moved < 0)
+			_exit(2);
+		chan = moved;
+	}
 	close_others(chan);
 	/* The fork fallback: nothing before the parent holds our pidfd. */
 	if (go) {
@@ -392,7 +402,20 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 		if (b != 0)
 			_exit(1);
 	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+	/* The child is a copy of the host's memory (root's: keys, secrets):
+	 * no core file of it, ever, and the user (its uid after the drop)
+	 * must not ptrace it. A uid change resets dumpable to
+	 * fs.suid_dumpable, which may be 1, so it is set again after the
+	 * drop and checked. The standard descriptors are the host's (a
+	 * terminal, a log): /dev/null instead, opened while still root. */
+	{
+		struct rlimit none = {0, 0};
+
+		if (setrlimit(RLIMIT_CORE, &none) != 0)
+			_exit(2);
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		_exit(2);
 	/* The raw system calls, not glibc's wrappers: those change the ids of
 	 * every thread glibc knows of, by signalling each and waiting for it,
@@ -402,11 +425,18 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	if (syscall(SYS_setgroups, 1, &gid) != 0 || syscall(SYS_setresgid, gid, gid, gid) != 0 ||
 	    syscall(SYS_setresuid, uid, uid, uid) != 0)
 		_exit(2);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		_exit(2);
 	/* Verify the drop: a process that could get root back did not drop. */
 	if (uid != 0 && (syscall(SYS_setuid, 0) == 0 || syscall(SYS_setresuid, -1, 0, -1) == 0))
 		_exit(2);
 	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
 		_exit(2);
+	for (int std = 0; std <= 2; std++)
+		if (dup2(devnull, std) != std)
+			_exit(2);
+	if (devnull > 2)
+		(void)close(devnull);
 	SU_AGENT_TEST_STALL(1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <dirent.h>
 #include <cmocka.h>
 
 /* Every kill(2) by pid the code under test makes is counted (and made). */
@@ -137,6 +138,133 @@ static void child_stopped_after_answering_does_not_hold_the_host(void **state)
 	unlisten(lfd, dir, path);
 }
 
+/* What the watcher thread saw of the stalled child. */
+static struct {
+	pid_t pid;
+	uid_t owner;           /* of /proc/PID/status: root unless the child is dumpable */
+	int core_zero;         /* RLIMIT_CORE 0 (soft and hard) */
+	int std_devnull;       /* fds 0, 1 and 2 all /dev/null */
+} seen;
+
+/* The child of ours whose real uid is uid, or 0. */
+static pid_t child_as(uid_t uid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	char want[32];
+
+	snprintf(want, sizeof(want), "PPid:\t%d\n", (int)getpid());
+	while (d != NULL && found == 0 && (e = readdir(d)) != NULL) {
+		char p[300], buf[4096];
+		unsigned u;
+		FILE *f;
+		size_t n;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/status", e->d_name);
+		if ((f = fopen(p, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		if (strstr(buf, want) != NULL && strstr(buf, "\nUid:\t") != NULL &&
+		    sscanf(strstr(buf, "\nUid:\t"), "\nUid:\t%u", &u) == 1 && u == uid)
+			found = (pid_t)atoi(e->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+static void *watch(void *arg)
+{
+	double until = now_s() + 3;
+	pid_t pid = 0;
+	char p[64], line[256], target[64];
+	struct stat st;
+	FILE *f;
+
+	(void)arg;
+	while (pid == 0 && now_s() < until) {
+		pid = child_as(65534);
+		usleep(10000);
+	}
+	if (pid == 0)
+		return NULL;
+	usleep(100000); /* past the drop: stalled for good */
+	seen.pid = pid;
+	/* Not /proc/PID itself, which is always the euid's. */
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	if (stat(p, &st) == 0)
+		seen.owner = st.st_uid;
+	snprintf(p, sizeof(p), "/proc/%d/limits", (int)pid);
+	if ((f = fopen(p, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			unsigned long soft, hard;
+
+			if (sscanf(line, "Max core file size %lu %lu", &soft, &hard) == 2)
+				seen.core_zero = soft == 0 && hard == 0;
+		}
+		fclose(f);
+	}
+	seen.std_devnull = 1;
+	for (int i = 0; i <= 2; i++) {
+		ssize_t n;
+
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, i);
+		n = readlink(p, target, sizeof(target) - 1);
+		if (n < 0 || (target[n] = '\0', strcmp(target, "/dev/null") != 0))
+			seen.std_devnull = 0;
+	}
+	return NULL;
+}
+
+/* With fs.suid_dumpable 1 (which the uid change resets dumpable to), the
+ * child as the user is still not dumpable (its /proc files stay root's),
+ * dumps no core, and holds none of the host's standard descriptors. */
+static void child_is_not_dumpable_after_the_drop(void **state)
+{
+	char dir[64], path[128], why[256] = "", saved[16] = "";
+	struct timespec deadline;
+	pthread_t t;
+	FILE *f;
+	int lfd, fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	f = fopen("/proc/sys/fs/suid_dumpable", "r+");
+	if (f == NULL)
+		skip();
+	assert_non_null(fgets(saved, sizeof(saved), f));
+	rewind(f);
+	assert_true(fputs("1\n", f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	memset(&seen, 0, sizeof(seen));
+	seen.owner = (uid_t)-1;
+	su_agent_test_stall = 1;
+	assert_int_equal(pthread_create(&t, NULL, watch, NULL), 0);
+	su_agent_deadline(1500, &deadline);
+	assert_int_equal(su_agent_connect(path, 65534, 65534, &deadline, &fd, why,
+					  sizeof(why)),
+			 -1);
+	pthread_join(t, NULL);
+	su_agent_test_stall = 0;
+	f = fopen("/proc/sys/fs/suid_dumpable", "w");
+	assert_non_null(f);
+	fputs(saved, f);
+	assert_int_equal(fclose(f), 0);
+	unlisten(lfd, dir, path);
+	no_child_left();
+	assert_true(seen.pid > 0);
+	assert_int_equal(seen.owner, 0);
+	assert_true(seen.core_zero);
+	assert_true(seen.std_devnull);
+}
+
 /* A thread of the host that waits on a pipe while the call runs. */
 static int idle_pipe[2];
 static pid_t idle_tid;
@@ -250,6 +378,7 @@ int main(void)
 		cmocka_unit_test(child_stopped_after_answering_does_not_hold_the_host),
 		cmocka_unit_test(connects_as_the_user_from_a_threaded_host),
 		cmocka_unit_test(connects_while_threads_come_and_go),
+		cmocka_unit_test(child_is_not_dumpable_after_the_drop),
 	};
 
 	return cmocka_run_group_tests_name("sshagent_child", tests, NULL, NULL);
