@@ -44,8 +44,48 @@ void su_sshsk_key_free(su_sshsk_key *key)
 	memset(key, 0, sizeof(*key));
 }
 
+/* Whether an Ed25519 public key is one no signature check can rely on:
+ * an encoding of y that is not below p = 2^255 - 19 (not canonical), or
+ * a point of small order (its order divides 8: with it, R = the point and
+ * S = 0 verify for any message). Those eight points have five y values:
+ * 1 (the neutral point), p - 1 (order 2), 0 (order 4, either x), and the
+ * two of order 8, y^2 = (-1 + sqrt(1 + d)) / d, each with either x. The
+ * sign bit of x (bit 255) is ignored: every encoding of them is refused.
+ * The values below are little endian, computed from the curve's d. */
+static bool ed25519_weak(const unsigned char pub[32])
+{
+	static const unsigned char small_y[][32] = {
+		{0x00}, /* 0 */
+		{0x01}, /* 1 */
+		{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, /* p - 1 */
+		{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+		 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+		 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05}, /* order 8 */
+		{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+		 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+		 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a}, /* order 8 */
+	};
+	unsigned char y[32];
+	bool all_ff = true;
+
+	memcpy(y, pub, 32);
+	y[31] &= 0x7f;
+	/* y >= p: bytes 1..30 all 0xff, byte 31 0x7f, byte 0 0xed or more. */
+	for (size_t i = 1; i < 31; i++)
+		all_ff = all_ff && y[i] == 0xff;
+	if (all_ff && y[31] == 0x7f && y[0] >= 0xed)
+		return true;
+	for (size_t i = 0; i < sizeof(small_y) / sizeof(small_y[0]); i++)
+		if (memcmp(y, small_y[i], 32) == 0)
+			return true;
+	return false;
+}
+
 /* The public key as an EVP_PKEY for OpenSSL; NULL if it is not a valid key
- * (an EC point off the curve). */
+ * (an EC point off the curve, an Ed25519 key of small order or not
+ * canonical). */
 static EVP_PKEY *pkey_of(enum su_sshsk_type type, const unsigned char *pub, size_t pub_len)
 {
 	EVP_PKEY *pkey = NULL;
@@ -53,7 +93,7 @@ static EVP_PKEY *pkey_of(enum su_sshsk_type type, const unsigned char *pub, size
 	OSSL_PARAM params[3];
 
 	if (type == SU_SSHSK_ED25519)
-		return pub_len == ED25519_KEY_BYTES
+		return pub_len == ED25519_KEY_BYTES && !ed25519_weak(pub)
 			? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, pub_len)
 			: NULL;
 	if (type != SU_SSHSK_ECDSA || pub_len != P256_POINT_BYTES || pub[0] != 0x04)

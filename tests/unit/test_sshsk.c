@@ -275,6 +275,72 @@ static void refuses_bad_blobs(void **state)
 
 /* --- the challenge --------------------------------------------------------- */
 
+/* Ed25519 keys of small order (R = the key's point and S = 0 verify for
+ * any message with them) and non-canonical encodings are refused: when
+ * parsed, and when a key somehow made of them is asked to verify. */
+static void refuses_small_order_ed25519_keys(void **state)
+{
+	static const unsigned char weak[][32] = {
+		{0x01},                                               /* neutral */
+		{0x01, [31] = 0x80},                                  /* the same, x sign set */
+		{0x00},                                               /* order 4 */
+		{0x00, [31] = 0x80},                                  /* order 4, -x */
+		{0xec, [1 ... 30] = 0xff, [31] = 0x7f},               /* order 2 */
+		{0xed, [1 ... 30] = 0xff, [31] = 0x7f},               /* y = p */
+		{0xee, [1 ... 30] = 0xff, [31] = 0xff},               /* y = p + 1 */
+		{0xff, [1 ... 30] = 0xff, [31] = 0x7f},               /* y = 2^255 - 1 */
+		{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+		 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+		 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05}, /* order 8 */
+		{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+		 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+		 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa}, /* order 8, -x */
+	};
+	static const char *const msgs[] = {"anything", "step up", ""};
+	unsigned char blob[512], sig[256], *p;
+	su_sshsk_key key, ok;
+	char why[256];
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		len = make_blob(blob, SU_SSHSK_ED25519_NAME, weak[i], 32, "ssh:");
+		if (su_sshsk_parse_blob(blob, len, &key, why, sizeof(why)) != -1)
+			fail_msg("weak key %zu parsed", i);
+		assert_string_equal(why, "not a valid public key");
+	}
+	/* The key 01 00..00 made by hand (as a record read back would hold
+	 * it), and the signature R = that point, S = 0, touched: refused
+	 * over any message. */
+	parse(ED25519_LINE, &ok);
+	memset(&key, 0, sizeof(key));
+	key.type = SU_SSHSK_ED25519;
+	memcpy(key.pub, weak[0], 32);
+	key.pub_len = 32;
+	key.application = ok.application;
+	p = sig;
+	su_wire_put_u32(p, (uint32_t)strlen(SU_SSHSK_ED25519_NAME));
+	memcpy(p + 4, SU_SSHSK_ED25519_NAME, strlen(SU_SSHSK_ED25519_NAME));
+	p += 4 + strlen(SU_SSHSK_ED25519_NAME);
+	su_wire_put_u32(p, 64);
+	memset(p + 4, 0, 64);
+	p[4] = 0x01; /* R = 01 00..00, S = 0 */
+	p += 4 + 64;
+	*p++ = SU_SSHSK_FLAG_UP;
+	su_wire_put_u32(p, 7);
+	p += 4;
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		uint8_t flags = 0;
+		uint32_t counter = 0;
+
+		assert_int_equal(su_sshsk_verify(&key, (const unsigned char *)msgs[i],
+						 strlen(msgs[i]) + 1, sig, (size_t)(p - sig), false,
+						 &flags, &counter, why, sizeof(why)),
+				 SU_SSHSK_INVALID);
+	}
+	su_sshsk_key_free(&ok);
+}
+
 static void challenge_is_unambiguous(void **state)
 {
 	unsigned char nonce[SU_SSHSK_NONCE_BYTES] = {0}, *a, *b, *m;
@@ -849,6 +915,7 @@ int main(void)
 		cmocka_unit_test(fingerprints_are_ssh_keygens),
 		cmocka_unit_test(refuses_other_lines),
 		cmocka_unit_test(refuses_bad_blobs),
+		cmocka_unit_test(refuses_small_order_ed25519_keys),
 		cmocka_unit_test(challenge_is_unambiguous),
 		cmocka_unit_test(verifies_touched_signatures),
 		cmocka_unit_test(refuses_untouched_signatures),
