@@ -22,7 +22,9 @@
 #define SU_SSHSK_FLAG_UV 0x04 /* user verification: PIN or biometric */
 
 #define SU_SSHSK_LINE_MAX 8192 /* a key line, comment included */
-#define SU_SSHSK_APP_MAX 1024  /* the FIDO application string */
+/* The FIDO application string: "ssh:" and a few bytes in practice; 256
+ * keeps SU_SSHSK_KEYS_MAX key lines well inside a record. */
+#define SU_SSHSK_APP_MAX 256
 #define SU_SSHSK_BLOB_MAX 2048 /* a key blob */
 #define SU_SSHSK_SIG_MAX 1024  /* a signature blob (about 110 bytes in practice) */
 /* "SHA256:" + 43 base64 characters + NUL */

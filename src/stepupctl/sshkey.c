@@ -140,6 +140,13 @@ int enroll_sshkey(ctl *c, const char *user, char **args)
 		added++;
 		printf("%s %s: enrolled\n", k->fp, k->comment);
 	}
+	/* A record too large to be read back would fail every step-up of the
+	 * user, and status and remove with it: refused, the record as it was. */
+	if (added > 0 && su_kv_format_to(&record, NULL, 0) > SU_RECORD_MAX_SIZE) {
+		rc = refuse("enroll: %s's record would be larger than %d bytes with these "
+			    "keys; nothing enrolled", user, SU_RECORD_MAX_SIZE);
+		goto out;
+	}
 	if (added > 0 && su_store_save_user(c->store, user, &record) != SU_OK) {
 		rc = CTL_REFUSED;
 		goto out;
