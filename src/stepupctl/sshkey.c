@@ -2,10 +2,13 @@
  * and what status shows of them: the user's OpenSSH security-key public
  * keys (sshsk_record.h), one per line of FILE as ssh-keygen wrote them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit_admin.h"
 #include "ctl.h"
@@ -13,18 +16,72 @@
 #include "util.h"
 
 #define KEYFILE_MAX (64 * 1024)
+#define PATH_MAX_SHOWN 512 /* a file name as printed, truncated */
+
+/* FILE as it may be printed: every byte that is not printable ASCII (a
+ * control character, or one of 0x7f and above, which a terminal may take
+ * for one) shown as '?'. Into buf, truncated to its size. */
+static const char *shown(const char *path, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	for (; path[i] != '\0' && i + 1 < size; i++)
+		buf[i] = (unsigned char)path[i] >= 0x20 && (unsigned char)path[i] < 0x7f
+				 ? path[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* FILE opened to be read as root on a user's behalf: not through a
+ * symbolic link (the user's ~/id_sk.pub pointing at /etc/shadow), never
+ * waiting (a FIFO, a device), a regular file of at most KEYFILE_MAX
+ * bytes. A FILE * or NULL (refused, said). */
+static FILE *open_keyfile(const char *path, int *rc)
+{
+	char p[PATH_MAX_SHOWN];
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		*rc = errno == ELOOP
+			      ? refuse("enroll: %s is a symbolic link; give the key file itself",
+				       shown(path, p, sizeof(p)))
+			      : refuse("enroll: cannot open %s: %s", shown(path, p, sizeof(p)),
+				       strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*rc = refuse("enroll: %s is not a regular file", shown(path, p, sizeof(p)));
+		return NULL;
+	}
+	if (st.st_size > KEYFILE_MAX) {
+		close(fd);
+		*rc = refuse("enroll: %s is longer than %d bytes; it should hold public key "
+			     "lines (FILE.pub)", shown(path, p, sizeof(p)), KEYFILE_MAX);
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		*rc = out_of_memory();
+	}
+	return f;
+}
 
 /* FILE (or stdin for "-") whole, NUL-terminated: at most KEYFILE_MAX bytes. */
 static int read_keyfile(const char *path, char **out)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	char *buf = NULL;
+	FILE *f;
+	char *buf = NULL, p[PATH_MAX_SHOWN];
 	size_t n = 0;
 	int rc = CTL_OK;
 
 	*out = NULL;
+	f = strcmp(path, "-") == 0 ? stdin : open_keyfile(path, &rc);
 	if (f == NULL)
-		return refuse("enroll: cannot open %s: %s", path, strerror(errno));
+		return rc;
+	path = shown(path, p, sizeof(p)); /* from here on, only printed */
 	buf = malloc(KEYFILE_MAX + 2);
 	if (buf == NULL) {
 		rc = out_of_memory();
@@ -59,11 +116,12 @@ out:
  * its line. */
 static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 {
-	char why[256];
+	char why[256], name[PATH_MAX_SHOWN];
 	unsigned lineno = 0;
 	char *line = text, *next;
 
 	memset(set, 0, sizeof(*set));
+	path = shown(path, name, sizeof(name));
 	/* The likeliest mistake, the key file for its .pub: said so, and no
 	 * line of it is echoed. */
 	if (strstr(text, "PRIVATE KEY-----") != NULL)
@@ -85,7 +143,10 @@ static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 		}
 		if (su_sshsk_enrolled_parse(line, &set->keys[set->count], why, sizeof(why)) != 0) {
 			su_sshsk_set_free(set);
-			return refuse("enroll: %s: line %u: %s; nothing enrolled", path, lineno, why);
+			/* why names no byte of the line (sshsk.c, sshsk_record.c);
+			 * made printable all the same. */
+			return refuse("enroll: %s line %u: %s; nothing enrolled", path, lineno,
+				      shown(why, why, sizeof(why)));
 		}
 		set->count++;
 	}

@@ -122,7 +122,7 @@ tap_check "enroll USER sshkey FILE: both key types; status lists them by fingerp
 refuse_plain() {
 	cat "$DU/spare.pub" "$T/plain.pub" >"$T/mixed.pub"
 	! ctl enroll "$U" sshkey "$T/mixed.pub" &&
-		grep -q "line 2: ssh-ed25519 is not a security key" "$T/ctl.out" &&
+		grep -q "line 2: not a security-key public key" "$T/ctl.out" &&
 		ctl status "$U" && ! grep -qF "$(fp "$DU/spare.pub")" "$T/ctl.out"
 }
 tap_check "a file with an ssh-ed25519 key: refused naming line 2, nothing enrolled" refuse_plain

@@ -210,9 +210,17 @@ static void refuses_other_lines(void **state)
 		assert_true(why[0] != '\0');
 	}
 	assert_int_equal(su_sshsk_parse_line(NULL, &key, why, sizeof(why)), -1);
-	/* The reason names a plain key's type. */
+	/* The reason names the types wanted, never the line's (it may be
+	 * another file's, through a symbolic link). */
 	assert_int_equal(su_sshsk_parse_line(PLAIN_ED25519_LINE, &key, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "ssh-ed25519 is not a security key"));
+	assert_non_null(strstr(why, "not a security-key public key"));
+	assert_null(strstr(why, "ssh-ed25519 "));
+	assert_int_equal(su_sshsk_parse_line("root:$y$j9T$SECRETTOKEN:19000:0:99999:7:::", &key,
+					     why, sizeof(why)), -1);
+	assert_null(strstr(why, "SECRETTOKEN"));
+	assert_int_equal(su_sshsk_parse_line("\x9b\x32J key", &key, why, sizeof(why)), -1);
+	for (const char *c = why; *c != '\0'; c++)
+		assert_true((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
 	/* An overlong line. */
 	{
 		char *line = malloc(SU_SSHSK_LINE_MAX + 10);
