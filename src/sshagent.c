@@ -621,7 +621,21 @@ static void reap(int pidfd, const struct timespec *deadline)
 	close(pidfd);
 }
 
-/* The descriptor is an AF_UNIX stream socket whose peer is uid or root. */
+/* The descriptor is an AF_UNIX stream socket whose peer is uid or root.
+ *
+ * "The user or root", as the issue asks: the user's own ssh-agent, or a
+ * root-run agent or forwarder (sshd's forwarded agent socket is the
+ * user's). Root as peer also lets through any socket whose listener root
+ * created: every systemd socket-activated service (the listener is
+ * systemd's, so SO_PEERCRED names uid 0 whatever the service runs as),
+ * and any root daemon's socket the user can reach. Such a peer is
+ * harmless here: the client only speaks the agent protocol to it, every
+ * answer is parsed with caps and a deadline, and only a signature that
+ * verifies with a key enrolled in the user's record counts. A service
+ * that is not an agent answers garbage, nothing or closes: "no key", and
+ * the prompt falls back to the next method. What the other service sees
+ * is one request of a few hundred bytes it cannot use, sent as the user
+ * could send it themselves. */
 static int check_peer(int fd, uid_t uid, char *why, size_t why_size)
 {
 	struct ucred cred;
