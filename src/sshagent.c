@@ -336,6 +336,24 @@ int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *
  * read what it inherited), dumps no core, closes every descriptor but its
  * end of the pair first, and holds /dev/null as its standard ones. */
 
+#ifdef SU_AGENT_TEST_HOOKS
+/* tests/unit/test_sshagent_child.c only (it includes this file): the
+ * child stops for good after its drop (1) or after sending (2); the
+ * fork fallback taken. */
+static int su_agent_test_stall;
+static bool su_agent_test_no_clone3; /* as on a kernel without clone3 */
+#define SU_AGENT_TEST_STALL(n)                                                                 \
+	do {                                                                                   \
+		if (su_agent_test_stall == (n))                                                \
+			for (;;)                                                               \
+				pause();                                                       \
+	} while (0)
+#define SU_AGENT_TEST_NO_CLONE3 su_agent_test_no_clone3
+#else
+#define SU_AGENT_TEST_STALL(n) ((void)0)
+#define SU_AGENT_TEST_NO_CLONE3 false
+#endif
+
 /* close_range, or on a kernel without it (before 5.9) one close per
  * descriptor up to the limit: system calls only, as after fork. */
 static void close_others(int keep)
@@ -354,19 +372,6 @@ static void close_others(int keep)
 			(void)close(fd);
 }
 
-#ifdef SU_AGENT_TEST_HOOKS
-/* tests/unit/test_sshagent_child.c only (it includes this file): the
- * child stops for good after its drop (1) or after sending (2). */
-static int su_agent_test_stall;
-#define SU_AGENT_TEST_STALL(n)                                                                 \
-	do {                                                                                   \
-		if (su_agent_test_stall == (n))                                                \
-			for (;;)                                                               \
-				pause();                                                       \
-	} while (0)
-#else
-#define SU_AGENT_TEST_STALL(n) ((void)0)
-#endif
 
 static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun_len,
 			  uid_t uid, gid_t gid, bool go)
@@ -553,7 +558,12 @@ static pid_t spawn(int *pidfd, bool *go)
 
 	*pidfd = -1;
 	*go = false;
-	r = syscall(SYS_clone3, &args, sizeof(args));
+	if (SU_AGENT_TEST_NO_CLONE3) {
+		r = -1;
+		errno = ENOSYS;
+	} else {
+		r = syscall(SYS_clone3, &args, sizeof(args));
+	}
 	if (r >= 0) {
 		if (r > 0) {
 			*pidfd = pfd;

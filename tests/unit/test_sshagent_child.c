@@ -371,6 +371,29 @@ static void connects_while_threads_come_and_go(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* The same, as on a kernel without clone3: forked, its pidfd opened
+ * before it is told to start. */
+static void the_same_without_clone3(void **state)
+{
+	char dir[64], path[128], why[256] = "";
+	struct timespec deadline;
+	int lfd, fd;
+
+	su_agent_test_no_clone3 = true;
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	su_agent_deadline(3000, &deadline);
+	if (su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	close(fd);
+	unlisten(lfd, dir, path);
+	no_child_left();
+	stalled_child_killed_by_pidfd_never_by_pid(state);
+	child_stopped_after_answering_does_not_hold_the_host(state);
+	connects_as_the_user_from_a_threaded_host(state);
+	child_is_not_dumpable_after_the_drop(state);
+	su_agent_test_no_clone3 = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +402,7 @@ int main(void)
 		cmocka_unit_test(connects_as_the_user_from_a_threaded_host),
 		cmocka_unit_test(connects_while_threads_come_and_go),
 		cmocka_unit_test(child_is_not_dumpable_after_the_drop),
+		cmocka_unit_test(the_same_without_clone3),
 	};
 
 	return cmocka_run_group_tests_name("sshagent_child", tests, NULL, NULL);
