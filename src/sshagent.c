@@ -330,7 +330,7 @@ int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *
  * descriptor is the only thing that comes back. Its cost (a fork per
  * step-up) is small beside the touch the user is asked for.
  *
- * The child only makes system calls after fork (no allocation, no NSS, no
+ * The child only makes system calls (no allocation, no NSS, no
  * locks: a threaded host may have held one), and ends with _exit. It is
  * not dumpable, before and after the drop (the user cannot ptrace it and
  * read what it inherited), dumps no core, closes every descriptor but its
@@ -372,7 +372,6 @@ static void close_others(int keep)
 			(void)close(fd);
 }
 
-
 static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun_len,
 			  uid_t uid, gid_t gid, bool go)
 {
@@ -386,8 +385,6 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	char byte = 0;
 	int fd, devnull;
 
-	/* Every descriptor but the pair's end (the host's files, its
-	 * sockets), so that the user's process holds none of them. */
 	/* The channel above the standard descriptors, which become /dev/null
 	 * below (a host started with 0-2 closed has the pair there). */
 	if (chan <= 2) {
@@ -397,6 +394,8 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 			_exit(2);
 		chan = moved;
 	}
+	/* Every descriptor but the pair's end (the host's files, its
+	 * sockets), so that the user's process holds none of them. */
 	close_others(chan);
 	/* The fork fallback: nothing before the parent holds our pidfd. */
 	if (go) {
