@@ -342,6 +342,7 @@ int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *
  * fork fallback taken. */
 static int su_agent_test_stall;
 static bool su_agent_test_no_clone3; /* as on a kernel without clone3 */
+static bool su_agent_test_no_pidfd;  /* nor pidfd_open (or under valgrind) */
 #define SU_AGENT_TEST_STALL(n)                                                                 \
 	do {                                                                                   \
 		if (su_agent_test_stall == (n))                                                \
@@ -349,9 +350,11 @@ static bool su_agent_test_no_clone3; /* as on a kernel without clone3 */
 				pause();                                                       \
 	} while (0)
 #define SU_AGENT_TEST_NO_CLONE3 su_agent_test_no_clone3
+#define SU_AGENT_TEST_NO_PIDFD su_agent_test_no_pidfd
 #else
 #define SU_AGENT_TEST_STALL(n) ((void)0)
 #define SU_AGENT_TEST_NO_CLONE3 false
+#define SU_AGENT_TEST_NO_PIDFD false
 #endif
 
 /* close_range, or on a kernel without it (before 5.9) one close per
@@ -373,7 +376,7 @@ static void close_others(int keep)
 }
 
 static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun_len,
-			  uid_t uid, gid_t gid, bool go)
+			  uid_t uid, gid_t gid, bool go, unsigned alarm_s)
 {
 	union {
 		struct cmsghdr align;
@@ -406,6 +409,20 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 		if (b != 0)
 			_exit(1);
 	}
+	/* The child ends by itself soon after the deadline, whatever the
+	 * parent does: the only end a child without a pidfd gets. */
+	{
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		sigset_t alrm;
+
+		sigemptyset(&dfl.sa_mask);
+		sigemptyset(&alrm);
+		sigaddset(&alrm, SIGALRM);
+		if (sigaction(SIGALRM, &dfl, NULL) != 0 ||
+		    sigprocmask(SIG_UNBLOCK, &alrm, NULL) != 0)
+			_exit(2);
+	}
+	alarm(alarm_s);
 	/* The child is a copy of the host's memory (root's: keys, secrets):
 	 * no core file of it, ever, and the user (its uid after the drop)
 	 * must not ptrace it. A uid change resets dumpable to
@@ -526,8 +543,9 @@ static int receive_fd(int chan, const struct timespec *deadline)
  * byte from the parent before it does anything, so that it cannot have
  * ended (and its pid been reused) before the pidfd is open. The one
  * residual race: the child killed by someone else before pidfd_open
- * while it waits, as root, which only root can do. A kernel with neither
- * (before 5.3) is refused: no connection, no signal by pid. */
+ * while it waits, as root, which only root can do. With neither (Linux
+ * before 5.3, or valgrind) the child is never signalled: it ends by its
+ * own alarm set for just after the deadline (reap_by_pid). */
 
 /* P_PIDFD (Linux 5.4); glibc's idtype_t has it as an enumerator, which
  * #ifdef cannot see, so the number. */
@@ -582,11 +600,37 @@ static int say_go(int chan, pid_t pid, int *pidfd)
 {
 	char byte = 0;
 
-	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (*pidfd < 0)
+	if (SU_AGENT_TEST_NO_PIDFD) {
+		*pidfd = -1;
+		errno = ENOSYS;
+	} else {
+		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	}
+	if (*pidfd < 0 && errno != ENOSYS)
 		return -1;
-	(void)fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+	if (*pidfd >= 0)
+		(void)fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
 	return send(chan, &byte, 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* No pidfd at all (Linux before 5.3, or valgrind, which knows neither
+ * clone3 nor pidfd_open): the child is never signalled, it ends by its
+ * own alarm. waitpid(WNOHANG) until the deadline reaps it: it cannot reap
+ * another process, since a child not yet reaped keeps its pid, and a
+ * host that ignores SIGCHLD has no child to reap (ECHILD). A child the
+ * user stopped past the deadline is left (reaped by the host, or by
+ * init once the host ends). */
+static void reap_by_pid(pid_t pid, const struct timespec *deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r != 0 && !(r < 0 && errno == EINTR))
+			return; /* reaped, or ECHILD */
+		if (ms_left(deadline) == 0)
+			return;
+		(void)poll(NULL, 0, 10);
+	}
 }
 
 /* Whether the process ended, waiting until the deadline at most. */
@@ -609,13 +653,15 @@ static bool ended_by(int pidfd, const struct timespec *deadline)
  * does not end by the deadline (it did not answer, or the user stopped it
  * between its answer and its end) is killed through its pidfd, then
  * waited for. A host that ignores SIGCHLD has it reaped already (ECHILD),
- * which is as good. The pidfd is closed. */
-static void reap(int pidfd, const struct timespec *deadline)
+ * which is as good. The pidfd is closed. Without a pidfd, reap_by_pid. */
+static void reap(pid_t pid, int pidfd, const struct timespec *deadline)
 {
 	siginfo_t si;
 
-	if (pidfd < 0)
+	if (pidfd < 0) {
+		reap_by_pid(pid, deadline);
 		return;
+	}
 	if (!ended_by(pidfd, deadline)) {
 		struct timespec grace;
 
@@ -672,6 +718,7 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 	int pair[2] = {-1, -1}, got = -1, rc = -1, pidfd = -1;
 	pid_t pid;
 	bool go;
+	unsigned alarm_s;
 
 	*fd = -1;
 	if (path == NULL || path[0] != '/')
@@ -682,6 +729,7 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 	memcpy(sun.sun_path, path, path_len);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
 		return su_why(why, why_size, "socketpair: %s", strerror(errno)), -1;
+	alarm_s = (unsigned)(ms_left(deadline) / 1000) + 2;
 	pid = spawn(&pidfd, &go);
 	if (pid < 0) {
 		su_why(why, why_size, "clone3/fork: %s", strerror(errno));
@@ -691,25 +739,22 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 		close(pair[0]);
 		connect_child(pair[1], &sun,
 			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + 1),
-			      uid, gid, go);
+			      uid, gid, go, alarm_s);
 		_exit(1); /* not reached */
 	}
 	close(pair[1]);
 	pair[1] = -1;
 	if (go && say_go(pair[0], pid, &pidfd) != 0) {
-		/* No pidfd (a kernel before 5.3): the child, still waiting as
-		 * root, ends on the end of stream; it is not signalled. */
+		/* The child, still waiting as root, ends on the end of
+		 * stream; it is not signalled by pid. */
 		su_why(why, why_size, "pidfd_open: %s", strerror(errno));
 		close(pair[0]);
 		pair[0] = -1;
-		if (pidfd < 0)
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-		reap(pidfd, deadline);
+		reap(pid, pidfd, deadline);
 		goto out;
 	}
 	got = receive_fd(pair[0], deadline);
-	reap(pidfd, deadline);
+	reap(pid, pidfd, deadline);
 	if (got < 0) {
 		su_why(why, why_size, "cannot connect to the agent socket as the user");
 		goto out;

@@ -394,6 +394,63 @@ static void the_same_without_clone3(void **state)
 	su_agent_test_no_clone3 = false;
 }
 
+/* Without any pidfd (Linux before 5.3, valgrind): never a signal; the
+ * host waits until the deadline at most, and a stalled child ends by its
+ * own alarm soon after it. */
+static void without_any_pidfd_no_signal_at_all(void **state)
+{
+	struct sigaction sa = {.sa_handler = SIG_IGN}, old;
+	char dir[64], path[128], why[256] = "";
+	struct timespec deadline;
+	double t0;
+	int lfd, fd;
+
+	(void)state;
+	su_agent_test_no_clone3 = true;
+	su_agent_test_no_pidfd = true;
+	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
+	su_agent_deadline(3000, &deadline);
+	if (su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	close(fd);
+	no_child_left();
+	for (int ign = 0; ign < 2; ign++) {
+		if (ign) {
+			sigemptyset(&sa.sa_mask);
+			assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
+		}
+		su_agent_test_stall = 1;
+		kill_calls = 0;
+		t0 = now_s();
+		su_agent_deadline(300, &deadline);
+		assert_int_equal(su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
+						  sizeof(why)),
+				 -1);
+		assert_true(now_s() - t0 < 1.5);
+		assert_int_equal(kill_calls, 0);
+		/* Its alarm: 0 s left + 2. */
+		for (int i = 0; i < 50; i++) {
+			if (ign) {
+				int st;
+
+				errno = 0;
+				if (waitpid(-1, &st, WNOHANG) < 0 && errno == ECHILD)
+					break;
+			} else if (waitpid(-1, NULL, WNOHANG) > 0) {
+				break;
+			}
+			usleep(100000);
+		}
+		no_child_left();
+		su_agent_test_stall = 0;
+		if (ign)
+			sigaction(SIGCHLD, &old, NULL);
+	}
+	unlisten(lfd, dir, path);
+	su_agent_test_no_pidfd = false;
+	su_agent_test_no_clone3 = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +460,7 @@ int main(void)
 		cmocka_unit_test(connects_while_threads_come_and_go),
 		cmocka_unit_test(child_is_not_dumpable_after_the_drop),
 		cmocka_unit_test(the_same_without_clone3),
+		cmocka_unit_test(without_any_pidfd_no_signal_at_all),
 	};
 
 	return cmocka_run_group_tests_name("sshagent_child", tests, NULL, NULL);
