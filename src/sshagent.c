@@ -483,8 +483,10 @@ static void connect_child(int chan, const struct sockaddr_un *sun, socklen_t sun
 	_exit(0);
 }
 
-/* The descriptor the child sent, or -1. */
-static int receive_fd(int chan, const struct timespec *deadline)
+/* The descriptor the child sent, or -1; *answered: whether the child
+ * said anything or closed its end (it is ending), rather than the
+ * deadline passing. */
+static int receive_fd(int chan, const struct timespec *deadline, bool *answered)
 {
 	union {
 		struct cmsghdr align;
@@ -497,6 +499,7 @@ static int receive_fd(int chan, const struct timespec *deadline)
 	ssize_t n;
 	int fd = -1;
 
+	*answered = false;
 	for (;;) {
 		if (wait_fd(chan, POLLIN, deadline) != 0)
 			return -1;
@@ -512,6 +515,7 @@ static int receive_fd(int chan, const struct timespec *deadline)
 			continue;
 		break;
 	}
+	*answered = n >= 0;
 	if (n != 1)
 		return -1;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
@@ -633,6 +637,14 @@ static void reap_by_pid(pid_t pid, const struct timespec *deadline)
 	}
 }
 
+/* The later of two deadlines. */
+static const struct timespec *later(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec > b->tv_sec ? a : b;
+	return a->tv_nsec > b->tv_nsec ? a : b;
+}
+
 /* Whether the process ended, waiting until the deadline at most. */
 static bool ended_by(int pidfd, const struct timespec *deadline)
 {
@@ -717,7 +729,7 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 	size_t path_len;
 	int pair[2] = {-1, -1}, got = -1, rc = -1, pidfd = -1;
 	pid_t pid;
-	bool go;
+	bool go, answered = false;
 	unsigned alarm_s;
 
 	*fd = -1;
@@ -753,8 +765,17 @@ int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timesp
 		reap(pid, pidfd, deadline);
 		goto out;
 	}
-	got = receive_fd(pair[0], deadline);
-	reap(pid, pidfd, deadline);
+	got = receive_fd(pair[0], deadline, &answered);
+	/* A child that answered or closed its end is ending by itself: it is
+	 * given a moment past the deadline before any kill. */
+	if (answered) {
+		struct timespec soon;
+
+		su_agent_deadline(500, &soon);
+		reap(pid, pidfd, later(deadline, &soon));
+	} else {
+		reap(pid, pidfd, deadline);
+	}
 	if (got < 0) {
 		su_why(why, why_size, "cannot connect to the agent socket as the user");
 		goto out;
