@@ -542,7 +542,8 @@ static int receive_fd(int chan, const struct timespec *deadline, bool *answered)
  * ended is ESRCH, never another process.
  *
  * The pidfd comes from clone3 (CLONE_PIDFD), which creates it with the
- * child: no window at all. On a kernel without clone3 (before 5.3) the
+ * child: no window at all. Without clone3 (a seccomp filter that answers
+ * ENOSYS to it, as container runtimes' do, or Linux before 5.3) the
  * child is forked and then opened with pidfd_open; the child waits for a
  * byte from the parent before it does anything, so that it cannot have
  * ended (and its pid been reused) before the pidfd is open. The one
@@ -683,8 +684,15 @@ static void reap(pid_t pid, int pidfd, const struct timespec *deadline)
 		(void)ended_by(pidfd, &grace);
 	}
 	memset(&si, 0, sizeof(si));
-	while (waitid(SU_P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
-		;
+	while (waitid(SU_P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) < 0) {
+		if (errno == EINTR)
+			continue;
+		/* P_PIDFD unknown (Linux 5.3): the child has ended (its pidfd
+		 * said so) and, not yet reaped, still holds its pid. */
+		if (errno == EINVAL)
+			(void)waitpid(pid, NULL, WNOHANG);
+		break;
+	}
 	close(pidfd);
 }
 

@@ -102,7 +102,9 @@ int su_agent_sign(int fd, const struct timespec *deadline, const unsigned char *
  * back over a socket pair (SCM_RIGHTS); see sshagent.c for why a child.
  * Then the peer is checked (SO_PEERCRED): its uid must be uid or 0. The
  * descriptor (close-on-exec) in *fd, or -1 (why) and *fd -1. path must be
- * absolute. The whole is bounded by the deadline. */
+ * absolute. The whole is bounded by the deadline (a child that answered
+ * is given 500 ms more to end): the child is signalled and reaped only
+ * through its pidfd, never by pid, whatever the host does with SIGCHLD. */
 int su_agent_connect(const char *path, uid_t uid, gid_t gid, const struct timespec *deadline,
 		     int *fd, char *why, size_t why_size);
 
