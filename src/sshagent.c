@@ -654,10 +654,8 @@ static bool ended_by(int pidfd, const struct timespec *deadline)
 		int n = poll(&p, 1, ms_left(deadline));
 
 		if (n > 0)
-			return true;
-		if (n == 0)
-			return false;
-		if (errno != EINTR)
+			return (p.revents & POLLIN) != 0; /* not POLLNVAL: a bad pidfd */
+		if (n == 0 || errno != EINTR)
 			return false;
 	}
 }
