@@ -18,7 +18,11 @@ static int verdict_rank(enum verdict v)
 {
 	switch (v) {
 	case VERDICT_MALFORMED: return 0;
-	case VERDICT_WRONG: return 1;
+	case VERDICT_WRONG:
+	case VERDICT_BAD_SIGNATURE:
+	case VERDICT_NO_PRESENCE:
+	case VERDICT_NO_PIN:
+	case VERDICT_CLONED: return 1;
 	case VERDICT_VOIDED: return 2;
 	case VERDICT_EXPIRED: return 3;
 	case VERDICT_REPLAYED: return 4;
@@ -42,10 +46,14 @@ static enum verdict judge(struct stepup *s, struct answer *a, su_state_txn *txn,
 	bool shaped[SU_FLOW_METHODS_MAX] = {false};
 
 	*by = s->offered;
+	if (a->direct != NULL) {
+		*by = a->direct;
+		return a->direct->check(s, a, txn, state);
+	}
 	for (size_t i = 0; a->code != NULL && i < su_flow_method_count; i++) {
 		const struct method *m = &su_flow_methods[i];
 
-		shaped[i] = (s->usable & m->id) && m->shaped(s, a->code);
+		shaped[i] = (s->usable & m->id) && m->shaped != NULL && m->shaped(s, a->code);
 		if (shaped[i])
 			m->work(s, a);
 	}
@@ -94,16 +102,17 @@ static int prepare_attempt(struct stepup *s)
  * SU_CONFLICT: another host wrote the user's entry first (the directory
  * store): nothing was written, the judgement's log lines are dropped, and
  * the caller judges again from the entry as it now is. */
-static int judge_once(struct stepup *s, const char *code, struct attempt_result *r)
+static int judge_once(struct stepup *s, const struct answer *given, struct attempt_result *r)
 {
 	su_lockout_rule rule = {s->settings.lockout_attempts, s->settings.lockout_time};
-	struct answer a = {.code = code};
+	struct answer a = *given;
 	su_state_txn *txn = NULL;
 	su_kv *state;
 	time_t until = 0;
 	int rc = SU_ERR;
 
-	*r = (struct attempt_result){VERDICT_ERROR, s->offered, 0, false};
+	*r = (struct attempt_result){VERDICT_ERROR, given->direct ? given->direct : s->offered,
+				     0, false};
 	if (prepare_attempt(s) != 0 || su_state_begin(s->store, s->user, &txn, &state) != SU_OK)
 		goto out;
 	switch (su_lockout_locked(&s->log, su_state_name(txn), state, time(NULL),
@@ -127,7 +136,8 @@ static int judge_once(struct stepup *s, const char *code, struct attempt_result 
 	}
 	if (rc == SU_CONFLICT) {
 		su_log_drop();
-		*r = (struct attempt_result){VERDICT_ERROR, s->offered, 0, false};
+		*r = (struct attempt_result){VERDICT_ERROR,
+					     given->direct ? given->direct : s->offered, 0, false};
 		goto out;
 	}
 	if (r->verdict != VERDICT_ACCEPTED && (r->verdict != VERDICT_ERROR || r->counted))
@@ -140,9 +150,10 @@ out:
 	return rc;
 }
 
-static void judge_and_record(struct stepup *s, const char *code, struct attempt_result *r)
+static void judge_and_record(struct stepup *s, const struct answer *a,
+			     struct attempt_result *r)
 {
-	while (judge_once(s, code, r) == SU_CONFLICT)
+	while (judge_once(s, a, r) == SU_CONFLICT)
 		if (!su_store_may_retry(s->store)) {
 			su_logf(&s->log, LOG_ERR, "%s: other hosts kept writing the user's entry; "
 				"the answer was not judged (ldap_retries, ldap_timeout)", s->user);
@@ -203,9 +214,37 @@ static enum outcome attempt(struct stepup *s)
 		su_erase(code, sizeof(code));
 		return su_flow_refuse(s, s->offered, "no-answer", "No code entered.");
 	}
-	judge_and_record(s, rc > 0 ? code : NULL, &r);
+	judge_and_record(s, &(struct answer){.code = rc > 0 ? code : NULL}, &r);
 	su_erase(code, sizeof(code));
 	return judged(s, &r);
+}
+
+enum outcome su_flow_judge(struct stepup *s, struct answer *a)
+{
+	struct attempt_result r;
+
+	judge_and_record(s, a, &r);
+	return judged(s, &r);
+}
+
+/* The methods that ask for their answer themselves (a security key),
+ * before the first prompt: each refusal costs one of the tries. */
+static enum outcome ask_first(struct stepup *s, unsigned *tries)
+{
+	enum outcome o = OUTCOME_FALLBACK;
+
+	for (size_t i = 0; i < su_flow_method_count; i++) {
+		const struct method *m = &su_flow_methods[i];
+
+		if (!(s->usable & m->id) || m->ask == NULL || *tries >= s->settings.tries)
+			continue;
+		o = m->ask(s, m);
+		if (o == OUTCOME_RETRY)
+			(*tries)++;
+		if (o != OUTCOME_RETRY && o != OUTCOME_FALLBACK)
+			break;
+	}
+	return o;
 }
 
 /* The log line that ends a step-up that did not succeed, however it
@@ -217,6 +256,7 @@ static enum step not_stepped_up(struct stepup *s, enum outcome o, unsigned tries
 		 o == OUTCOME_CONV_ENDED ? "conversation-ended" :
 		 o == OUTCOME_ERROR ? "store-error" :
 		 o == OUTCOME_LOCKED ? "locked-out" :
+		 o == OUTCOME_FALLBACK ? "no-method-left" :
 		 tries == 0 ? "email-not-sent" : "tries-exhausted");
 	s->deny = o == OUTCOME_CONV_ENDED ? PAM_CONV_ERR : PAM_AUTH_ERR;
 	return STEP_DENY;
@@ -228,7 +268,7 @@ enum step su_flow_prompts(struct stepup *s)
 	unsigned tries = 0;
 
 	for (size_t i = 0; s->offered == NULL && i < su_flow_method_count; i++)
-		if (s->usable & su_flow_methods[i].id)
+		if ((s->usable & su_flow_methods[i].id) && su_flow_methods[i].ask == NULL)
 			s->offered = &su_flow_methods[i];
 	/* Each failed call costs a guesser this long (libpam randomises it and
 	 * applies the longest any module asked for), as pam_unix does. */
@@ -238,6 +278,15 @@ enum step su_flow_prompts(struct stepup *s)
 		su_conv_info(s->pamh, "Step-up required to run as %s: %s", s->runas, s->command);
 	if (!s->silent)
 		su_conv_info(s->pamh, "Step-up authentication required for %s.", s->service);
+	o = ask_first(s, &tries);
+	if (o == OUTCOME_ACCEPTED)
+		return STEP_ALLOW;
+	if (o != OUTCOME_RETRY && o != OUTCOME_FALLBACK)
+		return not_stepped_up(s, o, tries);
+	/* Nothing left to prompt for: a security key was all there was. */
+	if (s->offered == NULL || tries >= s->settings.tries)
+		return not_stepped_up(s, o, tries);
+	o = OUTCOME_RETRY;
 	/* Asking for an email costs no try; it can happen once per call
 	 * (email_requested), so the loop is bounded by tries + 1 prompts. */
 	if (su_flow_email_first(s, &o)) {

@@ -55,6 +55,11 @@ static void set_debug(su_settings *s, unsigned v)
 	s->debug = v == 1;
 }
 
+static void set_sshsk_require_pin(su_settings *s, unsigned v)
+{
+	s->sshsk_require_pin = v == 1;
+}
+
 #define F(field) offsetof(su_settings, field)
 #define UINT(name, lo, hi, flags, def) \
 	{ #name, K_UINT, flags, F(name), lo, hi, NULL, NULL, #def }
@@ -69,7 +74,7 @@ static void set_debug(su_settings *s, unsigned v)
  * service, and a service with its own rule would reset or shorten it for
  * all the others. */
 static const struct key keys[] = {
-	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery"),
+	STR(methods, K_METHODS, KEY_ARG, "totp,email,recovery,sshsk"),
 	UINT(grace, 0, 86400, KEY_ARG, 300),
 	WORD(missing, missing_words, set_missing, KEY_ARG, "deny"),
 	UINT(tries, 1, 10, KEY_ARG, 3),
@@ -84,6 +89,8 @@ static const struct key keys[] = {
 	UINT(email_code_ttl, 30, 3600, 0, 300),
 	UINT(email_min_interval, 0, 3600, 0, 30),
 	UINT(email_max_per_hour, 1, 300, 0, 10),
+	UINT(sshsk_timeout, 1, 120, 0, 30),
+	WORD(sshsk_require_pin, bool_words, set_sshsk_require_pin, 0, "no"),
 	STR(exempt_groups, K_GROUPS, 0, NULL),
 	/* Grace is per service: a step-up for su is not one for sudo unless
 	 * sudo's rule says so (docs/decisions.md). */

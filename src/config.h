@@ -13,8 +13,9 @@ enum su_method {
 	SU_METHOD_TOTP = 1u << 0,
 	SU_METHOD_EMAIL = 1u << 1,
 	SU_METHOD_RECOVERY = 1u << 2,
+	SU_METHOD_SSHSK = 1u << 3, /* a security key through the user's ssh-agent */
 };
-#define SU_METHODS_ALL (SU_METHOD_TOTP | SU_METHOD_EMAIL | SU_METHOD_RECOVERY)
+#define SU_METHODS_ALL (SU_METHOD_TOTP | SU_METHOD_EMAIL | SU_METHOD_RECOVERY | SU_METHOD_SSHSK)
 
 enum su_missing { SU_MISSING_DENY, SU_MISSING_ALLOW };
 enum su_smtp_tls { SU_SMTP_TLS_REQUIRED, SU_SMTP_TLS_NONE };
@@ -39,6 +40,8 @@ typedef struct su_settings {
 	unsigned email_code_ttl;    /* seconds */
 	unsigned email_min_interval;
 	unsigned email_max_per_hour;
+	unsigned sshsk_timeout;     /* seconds for the agent and the touch */
+	bool sshsk_require_pin;     /* a security key's signature must be verified (UV) */
 	char *exempt_groups;        /* comma-separated group names, or NULL */
 	char *grace_from;           /* services whose grace counts here too:
 				       "su,login" (lower case) or "*" (any);

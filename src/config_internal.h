@@ -56,7 +56,7 @@ union val {
 
 /* The rows of keys[]; a layer (config_parse.c) holds one value per row, so
  * the count must be known where keys[] is not: config.c asserts it. */
-#define CONF_KEY_COUNT 37
+#define CONF_KEY_COUNT 39
 extern const struct key *const conf_keys;
 
 /* The row named by len bytes at name, or NULL. */

@@ -27,6 +27,7 @@ static const struct {
 	{ "totp", SU_METHOD_TOTP },
 	{ "email", SU_METHOD_EMAIL },
 	{ "recovery", SU_METHOD_RECOVERY },
+	{ "sshsk", SU_METHOD_SSHSK },
 };
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
 
@@ -56,7 +57,7 @@ static bool parse_methods(const char *list, unsigned *out, char *why,
 
 	p += strspn(p, " \t");
 	if (*p == '\0')
-		return su_why(why, size, "empty list (use totp, email, recovery)");
+		return su_why(why, size, "empty list (use totp, email, recovery, sshsk)");
 	for (;;) {
 		size_t len;
 		unsigned bit;
@@ -70,7 +71,7 @@ static bool parse_methods(const char *list, unsigned *out, char *why,
 		bit = method_bit(p, len);
 		if (bit == 0)
 			return su_why(why, size,
-					"unknown method '%.*s' (use totp, email, recovery)",
+					"unknown method '%.*s' (use totp, email, recovery, sshsk)",
 					echo_len(len), p);
 		if (bits & bit)
 			return su_why(why, size, "method '%.*s' listed twice",

@@ -221,7 +221,8 @@ enum outcome su_flow_email_request(struct stepup *s)
 	return failed ? su_flow_unavailable(s, email) : OUTCOME_EMAILED;
 }
 
-/* A user whose only usable method is email gets the code at once. False
+/* A user whose only usable method with a prompt is email gets the code
+ * at once (after a security key, when there is one, was not used). False
  * when there is nothing worth prompting for (the send failed, or the rate
  * limit holds and no earlier code is valid).
  * Not when someone else runs the call (su USER by another user, with a
@@ -233,7 +234,7 @@ bool su_flow_email_first(struct stepup *s, enum outcome *o)
 {
 	bool failed = false;
 
-	if (s->usable != SU_METHOD_EMAIL || !su_flow_caller_is_user(s))
+	if (su_flow_prompted(s) != SU_METHOD_EMAIL || !su_flow_caller_is_user(s))
 		return true;
 	if (send_email_code(s, &failed))
 		return true;

@@ -3,7 +3,8 @@
  *
  *   stepup.c    the entry point and the flow, step by step
  *   identity.c  who steps up: PAM_USER or the caller, as NSS spells them
- *   methods.c   the methods (TOTP, email, recovery): a table of hooks
+ *   methods.c   the methods (TOTP, email, recovery, sshsk): a table of hooks
+ *   sshsk_flow.c  the method sshsk: the user's ssh-agent and security key
  *   attempt.c   the prompts, and each answer judged and counted in one write
  *   email_flow.c  sending an email code when the user asks for one
  *   words.c     what the user is told and what the log says
@@ -22,6 +23,7 @@
 #include "kv.h"
 #include "log.h"
 #include "mail.h"
+#include "sshsk_record.h"
 #include "store.h"
 #include "totp.h"
 #include "userdb.h"
@@ -35,6 +37,10 @@ enum verdict {
 	VERDICT_EXPIRED,   /* matched an emailed code past its expiry */
 	VERDICT_VOIDED,    /* wrong, and the emailed code is now void */
 	VERDICT_MALFORMED, /* not the shape of any accepted code */
+	VERDICT_BAD_SIGNATURE, /* a security key's signature that does not verify */
+	VERDICT_NO_PRESENCE,   /* ... verifies, but the key was not touched */
+	VERDICT_NO_PIN,        /* ... touched, but no PIN (sshsk_require_pin) */
+	VERDICT_CLONED,        /* ... its counter went backwards: a possible clone */
 	VERDICT_LOCKED,    /* the user is locked out: not judged */
 	VERDICT_ERROR,     /* store or crypto failure: fail closed */
 };
@@ -51,6 +57,8 @@ enum outcome {
 	OUTCOME_CONV_ENDED, /* no answer could be had (EOF, Ctrl-C) */
 	OUTCOME_LOCKED,     /* locked out (now or by a concurrent attempt) */
 	OUTCOME_ERROR,      /* store or crypto failure: stop */
+	OUTCOME_FALLBACK,   /* a method that asks itself had nothing to judge
+			     * (no agent, no key, no touch): nothing counted */
 };
 
 struct method;
@@ -68,6 +76,11 @@ struct answer {
 	int recovery;         /* 0 matched (index) or not (0), -1 error */
 	unsigned recovery_index;
 	su_kv record_now;     /* the record as it is now, read under the lock */
+	/* A method that asks itself (sshsk): only it judges, what it got. */
+	const struct method *direct;
+	size_t sk_index;      /* the enrolled key (s->sshsk) that signed */
+	const unsigned char *sk_msg, *sk_sig;
+	size_t sk_msg_len, sk_sig_len;
 };
 
 /* The longest command shown at the prompt and in the mail. */
@@ -100,6 +113,8 @@ struct stepup {
 	unsigned accepted;    /* the method whose answer was accepted */
 	time_t locked_until;  /* set when a lockout is found or imposed */
 	unsigned recovery_left; /* after a recovery code was accepted */
+	su_sshsk_set sshsk;   /* the enrolled security keys (sshsk_record.h) */
+	size_t sshsk_used;    /* the one whose signature was accepted */
 	su_pwent pw;          /* the user's entry and its strings */
 	/* identity = ruser from the real uid: a copy, since pw is reused by
 	 * the next lookup (a name looked up from inside the buffer the lookup
@@ -122,6 +137,14 @@ struct method {
 	bool (*enrolled)(const su_kv *record);
 	/* Read what judging needs from the record; SU_OK or SU_ERR (logged). */
 	int (*load)(struct stepup *s);
+	/* A method with no typed code (sshsk) gets its answer itself, once,
+	 * before the first prompt, and has it judged with su_flow_judge:
+	 * OUTCOME_ACCEPTED, OUTCOME_RETRY (refused and counted), OUTCOME_FALLBACK
+	 * (nothing to judge, the reason told: the prompt follows), or an end
+	 * (LOCKED, ERROR, CONV_ENDED). NULL for a method of typed codes. A
+	 * method that asks has no shaped or work and is never the one the
+	 * prompt offers. */
+	enum outcome (*ask)(struct stepup *s, const struct method *m);
 	/* Whether the answer has the shape of this method's codes: the
 	 * caller knows that much already, so it may decide work. */
 	bool (*shaped)(const struct stepup *s, const char *code);
@@ -145,6 +168,8 @@ extern const struct method su_flow_methods[];
 extern const size_t su_flow_method_count;
 const struct method *su_flow_method(enum su_method id);
 unsigned su_flow_enrolled(const su_kv *record);
+/* The usable methods the prompt asks for (no ask hook). */
+unsigned su_flow_prompted(const struct stepup *s);
 int su_flow_need_hostkey(struct stepup *s);
 
 /* identity.c: 0, -1 (refused: invalid user) or USERDB_ERROR (logged). */
@@ -156,6 +181,17 @@ bool su_flow_caller_is_user(const struct stepup *s);
 
 /* attempt.c: the prompts of a user who is enrolled and not locked out. */
 enum step su_flow_prompts(struct stepup *s);
+/* An answer a method got itself (a->direct), judged and counted in one
+ * write as a typed one is, and said. */
+enum outcome su_flow_judge(struct stepup *s, struct answer *a);
+
+/* sshsk_flow.c: the hooks of the method sshsk. */
+bool su_flow_sshsk_enrolled(const su_kv *record);
+int su_flow_sshsk_load(struct stepup *s);
+enum outcome su_flow_sshsk_ask(struct stepup *s, const struct method *m);
+enum verdict su_flow_sshsk_check(struct stepup *s, struct answer *a, su_state_txn *txn,
+				 su_kv *state);
+void su_flow_sshsk_accepted(struct stepup *s, const struct method *m);
 
 /* email_flow.c */
 bool su_flow_offers_email(const struct stepup *s);

@@ -213,12 +213,16 @@ static void recovery_accepted(struct stepup *s, const struct method *m)
 /* In the order an answer is judged and the prompt offers them. Only an
  * app's code has a next one to wait for. */
 const struct method su_flow_methods[] = {
-	{SU_METHOD_TOTP, "totp", false, su_totp_enrolled, totp_load, totp_shaped, totp_work,
-	 totp_check, NULL, "That code has already been used. Wait for the next one."},
-	{SU_METHOD_EMAIL, "email", true, su_email_enrolled, email_load, email_shaped,
+	{SU_METHOD_TOTP, "totp", false, su_totp_enrolled, totp_load, NULL, totp_shaped,
+	 totp_work, totp_check, NULL, "That code has already been used. Wait for the next one."},
+	{SU_METHOD_EMAIL, "email", true, su_email_enrolled, email_load, NULL, email_shaped,
 	 email_work, email_check, NULL, "That code has already been used."},
-	{SU_METHOD_RECOVERY, "recovery", true, su_recovery_enrolled, NULL, recovery_shaped,
-	 recovery_work, recovery_check, recovery_accepted, "That code has already been used."},
+	{SU_METHOD_RECOVERY, "recovery", true, su_recovery_enrolled, NULL, NULL,
+	 recovery_shaped, recovery_work, recovery_check, recovery_accepted,
+	 "That code has already been used."},
+	/* No typed code: asked for before the first prompt (sshsk_flow.c). */
+	{SU_METHOD_SSHSK, "sshsk", false, su_flow_sshsk_enrolled, su_flow_sshsk_load,
+	 su_flow_sshsk_ask, NULL, NULL, su_flow_sshsk_check, su_flow_sshsk_accepted, NULL},
 };
 const size_t su_flow_method_count = sizeof(su_flow_methods) / sizeof(su_flow_methods[0]);
 _Static_assert(sizeof(su_flow_methods) / sizeof(su_flow_methods[0]) <= SU_FLOW_METHODS_MAX,
@@ -239,6 +243,16 @@ unsigned su_flow_enrolled(const su_kv *record)
 
 	for (size_t i = 0; i < su_flow_method_count; i++)
 		if (su_flow_methods[i].enrolled(record))
+			bits |= su_flow_methods[i].id;
+	return bits;
+}
+
+unsigned su_flow_prompted(const struct stepup *s)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < su_flow_method_count; i++)
+		if ((s->usable & su_flow_methods[i].id) && su_flow_methods[i].ask == NULL)
 			bits |= su_flow_methods[i].id;
 	return bits;
 }

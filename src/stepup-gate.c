@@ -13,7 +13,9 @@
  *     reaches the module or the command but TERM, LANG, LC_*, TZ and what
  *     sshd sets (SSH_*); HOME, USER, LOGNAME, SHELL and PATH are set from
  *     the passwd entry. (ld.so has already ignored LD_PRELOAD and friends:
- *     the kernel marks a setuid run as secure.)
+ *     the kernel marks a setuid run as secure.) SSH_AUTH_SOCK, allow-listed,
+ *     is handed to the PAM environment for the method sshsk, which reaches
+ *     it only as the user (sshagent.c).
  *  3. The command ($SSH_ORIGINAL_COMMAND) runs without a step-up only when
  *     it matches an exempt_command pattern of [gate] in the fixed config
  *     file and is plain words to the shell (no ; | & $ ` etc.: a pattern
@@ -309,6 +311,19 @@ static int service_installed(void)
 	return 0;
 }
 
+/* The module's method sshsk finds the user's agent through SSH_AUTH_SOCK;
+ * the environment was cleared (2.), so the allow-listed value goes to the
+ * PAM environment, where the module reads it first. Nothing else does. */
+static int hand_agent(pam_handle_t *pamh, const struct inherited *in)
+{
+	static const char name[] = "SSH_AUTH_SOCK=";
+
+	for (size_t i = 0; i < in->nkeep; i++)
+		if (strncmp(in->keep[i], name, sizeof(name) - 1) == 0)
+			return pam_putenv(pamh, in->keep[i]);
+	return PAM_SUCCESS;
+}
+
 static int step_up(const struct account *a, const struct inherited *in)
 {
 	struct pam_conv conv = { converse, NULL };
@@ -322,6 +337,8 @@ static int step_up(const struct account *a, const struct inherited *in)
 		rc = pam_set_item(pamh, PAM_TTY, tty ? tty : "ssh");
 	if (rc == PAM_SUCCESS && in->client != NULL && in->client[0] != '\0')
 		rc = pam_set_item(pamh, PAM_RHOST, in->client);
+	if (rc == PAM_SUCCESS)
+		rc = hand_agent(pamh, in);
 	if (rc == PAM_SUCCESS)
 		rc = pam_authenticate(pamh, 0);
 	if (rc == PAM_SUCCESS)

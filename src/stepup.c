@@ -279,6 +279,7 @@ static void stepup_free(struct stepup *s)
 	if (s->oath_ready)
 		su_totp_done();
 	su_kv_free(&s->record);
+	su_sshsk_set_free(&s->sshsk);
 	su_pwent_free(&s->pw);
 	su_store_close(s->store);
 	su_settings_free(&s->settings);

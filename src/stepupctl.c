@@ -30,6 +30,7 @@
 #include "email.h"
 #include "recovery.h"
 #include "secret.h"
+#include "sshsk_record.h"
 #include "stepupctl/ctl.h"
 #include "totp.h"
 #include "util.h"
@@ -108,8 +109,10 @@ static const char *const enroll_help[][2] = {
 static const ctl_command commands[] = {
 	{ "init", cmd_init, 0, 0, "",
 	  "create the directories and the host key", plain_options, NULL, false },
-	{ "enroll", cmd_enroll, 2, 3, "USER totp [OPTIONS] | USER email ADDRESS",
-	  "enrol USER for TOTP (prints the otpauth URI and QR code) or email",
+	{ "enroll", cmd_enroll, 2, 3,
+	  "USER totp [OPTIONS] | USER email ADDRESS | USER sshkey FILE|-",
+	  "enrol USER for TOTP (prints the otpauth URI and QR code), email, or "
+	  "their OpenSSH security keys (FILE.pub lines; '-': stdin)",
 	  enroll_options, enroll_help, true },
 	{ "status", cmd_status, 0, 1, "[USER]",
 	  "list enrolled users, or show one user", plain_options, NULL, true },
@@ -118,8 +121,8 @@ static const ctl_command commands[] = {
 	  recovery_options, recovery_help, true },
 	{ "unlock", cmd_unlock, 1, 1, "USER",
 	  "end USER's lockout and clear the failure tally", plain_options, NULL, true },
-	{ "remove", cmd_remove, 1, 2, "USER [totp|email|recovery]",
-	  "remove USER entirely, or only one method", plain_options,
+	{ "remove", cmd_remove, 1, 3, "USER [totp|email|recovery|sshkey [FINGERPRINT]]",
+	  "remove USER entirely, or only one method, or one security key", plain_options,
 	  NULL, true },
 	{ "check-config", cmd_check_config, 0, 0, "",
 	  "check the config file, print every error; with store = ldap, check the "
@@ -160,6 +163,8 @@ static const ctl_method methods[] = {
 	  email_summary, email_details },
 	{ "recovery", "recovery codes", su_recovery_enrolled, su_recovery_remove, 0,
 	  NULL, recovery_summary, recovery_details },
+	{ "sshkey", "security keys", su_sshsk_enrolled_in, su_sshsk_remove, 1, enroll_sshkey,
+	  sshkey_summary, sshkey_details },
 };
 
 const ctl_method *method_at(size_t i)

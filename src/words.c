@@ -37,6 +37,10 @@ const char *su_flow_reason(enum verdict v)
 	case VERDICT_EXPIRED: return "expired-code";
 	case VERDICT_VOIDED: return "too-many-wrong-codes";
 	case VERDICT_LOCKED: return "locked-out";
+	case VERDICT_BAD_SIGNATURE: return "bad-signature";
+	case VERDICT_NO_PRESENCE: return "no-user-presence";
+	case VERDICT_NO_PIN: return "no-user-verification";
+	case VERDICT_CLONED: return "counter-backwards";
 	case VERDICT_ERROR: break;
 	}
 	return "store-error";
@@ -66,6 +70,18 @@ enum outcome su_flow_refused(struct stepup *s, enum verdict v, const struct meth
 		return su_flow_refuse(s, m, reason,
 				      "Invalid verification code. Too many wrong codes: "
 				      "the code sent by email is void; ask for a new one.");
+	case VERDICT_BAD_SIGNATURE:
+		return su_flow_refuse(s, m, reason, "Security key refused: the signature "
+				      "does not verify.");
+	case VERDICT_NO_PRESENCE:
+		return su_flow_refuse(s, m, reason, "Security key refused: it was not "
+				      "touched (a key made with no-touch-required cannot step up).");
+	case VERDICT_NO_PIN:
+		return su_flow_refuse(s, m, reason, "Security key refused: a PIN is "
+				      "required (a key made with verify-required).");
+	case VERDICT_CLONED:
+		return su_flow_refuse(s, m, reason, "Security key refused: its signature "
+				      "counter went backwards; see the system log.");
 	default:
 		return su_flow_refuse(s, m, reason, "Invalid verification code.");
 	}

@@ -116,6 +116,11 @@ int unknown_method(const char *command);
 /* What methods[] points to: enroll.c */
 int enroll_totp(ctl *c, const char *user, char **args);
 int enroll_email(ctl *c, const char *user, char **args);
+/* sshkey.c */
+int enroll_sshkey(ctl *c, const char *user, char **args);
+int remove_sshkey(ctl *c, const char *user, const char *fingerprint);
+int sshkey_summary(const user_view *v, char *buf, size_t size);
+int sshkey_details(const user_view *v);
 /* status.c */
 int totp_summary(const user_view *v, char *buf, size_t size);
 int totp_details(const user_view *v);

@@ -2,6 +2,7 @@
  * state, or one method; the lockout and the failure tally. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "audit.h"
@@ -63,11 +64,15 @@ int cmd_remove(ctl *c, char **args, int nargs)
 	bool known;
 	int rc;
 
-	if (nargs == 2 && (m = find_method(args[1])) == NULL)
+	if (nargs >= 2 && (m = find_method(args[1])) == NULL)
 		return unknown_method("remove");
+	if (nargs == 3 && strcmp(m->name, "sshkey") != 0)
+		return usage_error("remove: only sshkey takes a FINGERPRINT after the method name");
 	rc = user_arg(args[0], user, sizeof(user), &known, NULL);
 	if (rc != CTL_OK)
 		return rc;
+	if (nargs == 3)
+		return remove_sshkey(c, user, args[2]);
 	return m == NULL ? remove_user(c, user) : remove_method(c, user, m);
 }
 

@@ -95,9 +95,9 @@ cleanup() {
 	return 0
 }
 
-tap_plan 12
+tap_plan 14
 install_traps
-make_tree gate "grace = 300" "methods = totp, recovery" "lockout_attempts = 0"
+make_tree gate "grace = 300" "methods = totp, recovery, sshsk" "lockout_attempts = 0" "sshsk_timeout = 10"
 add_cleanup cleanup
 
 # --- /etc: the gate's PAM service and its fixed config -------------------------
@@ -205,7 +205,7 @@ AcceptEnv LANG LC_* LD_PRELOAD LD_LIBRARY_PATH EVIL_VAR
 PermitUserEnvironment no
 X11Forwarding no
 AllowTcpForwarding no
-AllowAgentForwarding no
+AllowAgentForwarding yes
 PermitTunnel no
 PrintMotd no
 PrintLastLog no
@@ -544,6 +544,51 @@ mv "$T/pam-file.aside" "$PAM_FILE"
 [ "$(rc_of i)" = 1 ] && ! asked i && grep -q "^stepup-gate: /etc/pam.d/stepup-gate is missing" "$T/i.err" &&
 	[ ! -e "$HOME_U/marker-i" ] && ! grep -q ran-i "$T/i.out"
 verdict "i: without /etc/pam.d/stepup-gate the gate refuses (no fallback to 'other') and runs nothing" $? i
+
+# --- j: a security key through the forwarded agent (method sshsk) ---------------------
+# The user's own ssh-agent with an sk_soft key (no hardware), forwarded by
+# ssh -A: sshd's forwarding socket reaches the gate as SSH_AUTH_SOCK, which
+# the gate hands to PAM (it clears its own environment), and the module
+# connects to it as the user. Touched: no code asked. No touch: one line
+# says why and the TOTP prompt follows.
+SK=$TOP_BUILDDIR/tests/helpers/.libs/sk_soft.so
+AD=$T/agent
+as_u() { setpriv --reuid "$UID_U" --regid "$GID1" --clear-groups -- "$@"; }
+if [ -f "$SK" ] && command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null; then
+	SK=$(realpath "$SK")
+	{ mkdir -m 0700 "$AD" && chown "$U:$G1" "$AD" && printf 'up=1\n' >"$AD/mode" &&
+		chown "$U" "$AD/mode"; } || tap_bail "cannot make $AD"
+	SK_SOFT_MODE=$AD/mode as_u ssh-agent -a "$AD/sock" -P "${SK%/*}/*" >"$AD/env" 2>&1 ||
+		tap_bail "ssh-agent failed: $(cat "$AD/env")"
+	agent_pid=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$AD/env")
+	[ -n "$agent_pid" ] && add_cleanup "kill '$agent_pid' 2>/dev/null"
+	as_u ssh-keygen -q -t ed25519-sk -w "$SK" -f "$AD/key" -N '' -C "$U-sk" >"$AD/keygen.out" 2>&1 &&
+		SSH_AUTH_SOCK=$AD/sock as_u ssh-add -S "$SK" "$AD/key" >"$AD/add.out" 2>&1 &&
+		"$STEPUPCTL" -c "$CONF" enroll "$U" sshkey "$AD/key.pub" >"$AD/enroll.out" 2>&1 ||
+		tap_bail "the security key could not be made, added or enrolled: $(cat "$AD"/*.out)"
+	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >/dev/null 2>&1
+	SAVED_OPTS=("${SSH_OPTS[@]}")
+	# ssh forwards only an agent it has (IdentityAgent=none unsets
+	# SSH_AUTH_SOCK); IdentitiesOnly keeps the login to the file's key.
+	SSH_OPTS=("${SSH_OPTS[@]/ForwardAgent=no/ForwardAgent=yes}")
+	SSH_OPTS=("${SSH_OPTS[@]/IdentityAgent=none/IdentityAgent=$AD/sock}")
+	ssh_run j @null 'echo hello-j'
+	[ "$(rc_of j)" = 0 ] && grep -qx hello-j "$T/j.out" && ! asked j &&
+		grep -qF "Touch your security key to continue" "$T/j.err" &&
+		grep -qF "Security key accepted." "$T/j.err"
+	verdict "j: ssh -A with a security key in the agent: touched through the gate, no code asked, the command runs" $? j
+	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >/dev/null 2>&1
+	printf 'refuse=1\n' >"$AD/mode"
+	next_recovery
+	ssh_run j2 "$CODE" 'echo hello-j2'
+	[ "$(rc_of j2)" = 0 ] && grep -qx hello-j2 "$T/j2.out" && asked j2 &&
+		grep -qF "No security key: the security key was not touched, or the agent refused; enter a verification code." "$T/j2.err"
+	verdict "j2: ssh -A, the key not touched: one line says why, a code is asked (a recovery code: this step's TOTP code is used) and works" $? j2
+	SSH_OPTS=("${SAVED_OPTS[@]}")
+else
+	tap_skip "j: ssh -A with a security key" "sk_soft or ssh-agent missing"
+	tap_skip "j2: ssh -A, the key not touched" "sk_soft or ssh-agent missing"
+fi
 
 # --- cleanup ----------------------------------------------------------------------------
 sshd_was=$SSHD_PID

@@ -24,14 +24,14 @@ cleanup() {
 	groupdel "$G" 2>/dev/null
 }
 
-tap_plan 8
+tap_plan 12
 # sudo_plugin.sh rewrites /etc/sudo.conf for its run (a plugin whose test
 # rules may ask for every command): not while this test runs sudo.
 exec {SUDO_CONF_LOCK}>>/run/stepup-test-sudo-conf.lock
 flock -w 600 "$SUDO_CONF_LOCK" || tap_bail "the sudo.conf lock is held too long"
 install_traps
 add_cleanup cleanup
-make_tree sudo "grace = 300" "methods = totp"
+make_tree sudo "grace = 300" "methods = totp, sshsk" "sshsk_timeout = 10"
 
 groupadd "$G" || tap_bail "groupadd failed"
 for u in "$U" "$A" "$B"; do
@@ -47,7 +47,12 @@ cat >"$T/sudoers" <<EOF
 Defaults:$U timestamp_timeout=0
 Defaults:$U pam_service=$SUDO_SVC
 Defaults:$U !lecture
+Defaults:$U env_keep += "SSH_AUTH_SOCK"
 $U ALL=(ALL) ALL
+Defaults:$B timestamp_timeout=0
+Defaults:$B pam_service=$SUDO_SVC
+Defaults:$B !lecture
+$B ALL=(ALL) ALL
 EOF
 visudo -cqf "$T/sudoers" || tap_bail "the sudoers drop-in does not parse"
 install -m 0440 "$T/sudoers" "$SUDOERS"
@@ -115,6 +120,64 @@ identity_ruser_without_pam_ruser() {
 tap_check "identity=ruser without PAM_RUSER: the real uid's user is asked and only their code works" \
 	identity_ruser_without_pam_ruser
 rm -f "/etc/pam.d/$RUSER_SVC"
+
+# --- security keys (method sshsk): the user's own ssh-agent with an sk_soft
+# key (no hardware), found through SSH_AUTH_SOCK in sudo's and su's
+# environment, which is the caller's.
+SK=$TOP_BUILDDIR/tests/helpers/.libs/sk_soft.so
+agent_for() { # USER: an agent in $T/agent-USER with a key enrolled for USER
+	local u=$1 d=$T/agent-$1 pid
+	{ mkdir -m 0700 "$d" && chown "$u:$G" "$d" && printf 'up=1\n' >"$d/mode" &&
+		chown "$u" "$d/mode"; } || return 1
+	SK_SOFT_MODE=$d/mode setpriv --reuid="$u" --regid="$G" --clear-groups \
+		ssh-agent -a "$d/sock" -P "${SK%/*}/*" >"$d/env" 2>&1 || return 1
+	pid=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$d/env")
+	[ -n "$pid" ] && add_cleanup "kill '$pid' 2>/dev/null"
+	setpriv --reuid="$u" --regid="$G" --clear-groups ssh-keygen -q -t ecdsa-sk -w "$SK" \
+		-f "$d/key" -N '' -C "$u-sk" >"$d/out" 2>&1 &&
+		SSH_AUTH_SOCK=$d/sock setpriv --reuid="$u" --regid="$G" --clear-groups \
+			ssh-add -S "$SK" "$d/key" >>"$d/out" 2>&1 &&
+		"$STEPUPCTL" -c "$CONF" enroll "$u" sshkey "$d/key.pub" >>"$d/out" 2>&1
+}
+if [ -f "$SK" ] && command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null; then
+	SK=$(realpath "$SK")
+	agent_for "$U" && agent_for "$A" && agent_for "$B" || tap_bail "the test agents failed: $(cat "$T"/agent-*/out)"
+	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >/dev/null 2>&1
+	sudo_with_key() {
+		SSH_AUTH_SOCK=$T/agent-$U/sock as_user "$U" "" sudo -S sh -c 'echo "sock=${SSH_AUTH_SOCK:-none}"' &&
+			! asked && grep -qx "sock=$T/agent-$U/sock" "$T/out" &&
+			state_text "$T/var/lib/stepup/state/$U" | grep -q '^sshsk_counter_[0-9a-f]*=[1-9]'
+	}
+	# sudo -S without a terminal shows no PAM_TEXT_INFO: the counter kept
+	# in the state is what says the key signed.
+	tap_check "sudo with the user's agent: the key signed (its counter kept), no code asked; env_keep hands the agent to the command" sudo_with_key
+	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >/dev/null 2>&1
+	printf 'refuse=1\n' >"$T/agent-$U/mode"
+	sudo_key_refused() {
+		# The next step's code (totp_window 1): this step's may be used.
+		SSH_AUTH_SOCK=$T/agent-$U/sock as_user "$U" "$(code_at $(($(date +%s) + 30)) "$SU_SECRET")" \
+			sudo -S true && asked
+	}
+	tap_check "sudo, the key not touched: the prompt follows and the TOTP code works" sudo_key_refused
+	su_with_callers_key() {
+		SSH_AUTH_SOCK=$T/agent-$A/sock as_user "$A" "" su "$B" -c true && ! asked &&
+			grep -qF "Security key accepted." "$T/out"
+	}
+	tap_check "su B by A with identity=ruser: A's key through A's agent, no code asked" su_with_callers_key
+	# Without env_keep, sudo has already replaced its environment when it
+	# authenticates: the module sees no agent, and the prompt follows.
+	sudo_without_env_keep() {
+		SSH_AUTH_SOCK=$T/agent-$B/sock as_user "$B" "$(code_at $(($(date +%s) + 30)) "$SB")" \
+			sudo -S true && asked &&
+			! state_text "$T/var/lib/stepup/state/$B" | grep -q '^sshsk_counter_'
+	}
+	tap_check "sudo without env_keep += SSH_AUTH_SOCK: no agent seen, the TOTP prompt follows" sudo_without_env_keep
+else
+	for c in "sudo with the user's agent" "sudo, the key not touched" "su B by A with a key" \
+		"sudo without env_keep"; do
+		tap_skip "$c" "sk_soft or ssh-agent missing"
+	done
+fi
 
 run_cleanups
 left=()

@@ -28,7 +28,7 @@ static char errbuf[16384];    /* what the last captured call logged */
 /* The full example of stepup.conf(5) and etc/stepup.conf, trailing comments included. */
 static const char design_example[] =
 	"[global]\n"
-	"methods = totp, email, recovery\n"
+	"methods = totp, email, recovery, sshsk\n"
 	"grace = 300\n"
 	"missing = deny              # deny | allow\n"
 	"tries = 3\n"
@@ -889,6 +889,8 @@ static void test_parse_methods(void **state)
 	assert_true(su_parse_methods(" recovery ,totp ", &m));
 	assert_int_equal(m, SU_METHOD_TOTP | SU_METHOD_RECOVERY);
 	assert_true(su_parse_methods("totp,email,recovery", &m));
+	assert_int_equal(m, SU_METHODS_ALL & ~(unsigned)SU_METHOD_SSHSK);
+	assert_true(su_parse_methods("sshsk, totp,email,recovery", &m));
 	assert_int_equal(m, SU_METHODS_ALL);
 
 	m = 12345;
@@ -910,7 +912,7 @@ static void test_methods_str(void **state)
 
 	(void)state;
 	assert_string_equal(su_methods_str(SU_METHODS_ALL, buf, sizeof(buf)),
-			    "totp,email,recovery");
+			    "totp,email,recovery,sshsk");
 	assert_string_equal(su_methods_str(SU_METHOD_EMAIL | SU_METHOD_RECOVERY, buf,
 					   sizeof(buf)),
 			    "email,recovery");

@@ -1,0 +1,106 @@
+#!/bin/bash
+# The method sshsk with the directory store (store = ldap), on a throwaway
+# slapd with the shipped schema and access rules (tests/ldap/lib_ldap.sh):
+# the keys enrolled by the admin travel in stepupRecordExtra, the counter
+# kept by a host in stepupStateExtra, and a counter going backwards is
+# refused on another host of the fleet (the counter is the fleet's, not a
+# host's). A real ssh-agent as a test user holds an sk_soft key.
+# shellcheck shell=bash
+. "$TOP_SRCDIR/tests/lib.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_fleet.sh"
+require_root
+require_env
+require_program pamtester oathtool slapd ldapsearch ldapmodify useradd userdel \
+	ssh-agent ssh-add ssh-keygen setpriv
+
+ID=$$
+HOSTS=(hostA hostB)
+USERS=()
+SVC=stepup-sshskldap-$ID
+SK=$TOP_BUILDDIR/tests/helpers/.libs/sk_soft.so
+[ -f "$SK" ] || tap_bail "$SK is not built (make check builds tests/helpers/sk_soft.la)"
+SK=$(realpath "$SK")
+
+cleanup() {
+	local h u _
+	for h in hosta hostb; do rm -f "/etc/pam.d/$SVC-$h"; done
+	for u in "${USERS[@]}"; do
+		for _ in $(seq 50); do userdel "$u" 2>/dev/null && break; sleep 0.1; done
+	done
+	return 0
+}
+
+tap_plan 5
+install_traps
+add_cleanup cleanup
+make_tree sshskldap "methods = totp" "tries = 1" "lockout_attempts = 0"
+ldap_make_pki "${HOSTS[@]}"
+ldap_start main
+ldap_load_base main "${HOSTS[@]}"
+for h in "${HOSTS[@]}"; do
+	fleet_host "$h" "$SVC-${h,,}" "sshsk_timeout = 10"
+	sed -i 's/^methods = totp, recovery$/methods = totp, sshsk/' "$T/$h/stepup.conf"
+done
+fleet_host admin ""
+"$STEPUPCTL" -c "$T/admin/stepup.conf" fleet-key init >"$T/fleetkey.out" 2>&1 ||
+	tap_bail "fleet-key init: $(cat "$T/fleetkey.out")"
+ADMIN=("$STEPUPCTL" -c "$T/admin/stepup.conf")
+
+U=stepupsl$ID
+fleet_new_user "$U"
+gid=$(id -g "$U")
+D=$T/agent
+as_u() { setpriv --reuid "$U" --regid "$gid" --clear-groups -- "$@"; }
+{ mkdir -m 0700 "$D" && chown "$U:$gid" "$D" && printf 'up=1\n' >"$D/mode" && chown "$U" "$D/mode"; } ||
+	tap_bail "cannot make $D"
+SK_SOFT_MODE=$D/mode as_u ssh-agent -a "$D/sock" -P "${SK%/*}/*" >"$D/env" 2>&1 || tap_bail "ssh-agent failed"
+add_cleanup "kill $(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$D/env") 2>/dev/null"
+as_u ssh-keygen -q -t ecdsa-sk -w "$SK" -f "$D/key" -N '' -C "$U-key" >"$D/out" 2>&1 ||
+	tap_bail "ssh-keygen failed: $(cat "$D/out")"
+SSH_AUTH_SOCK=$D/sock as_u ssh-add -S "$SK" "$D/key" >"$D/out" 2>&1 || tap_bail "ssh-add failed"
+S=$(secret_for "$U")
+
+ctl() {
+	"${ADMIN[@]}" "$@" </dev/null >"$T/ctl.out" 2>&1
+	local rc=$?
+	{ echo "--- stepupctl $*: exit $rc"; cat "$T/ctl.out"; } | tap_log
+	return $rc
+}
+T0=$(mid_step "$(date +%s)")
+on() { # HOST USER [ANSWER]: pamtester on HOST's service with the agent
+	local rc
+	T0=$((T0 + 30))
+	printf '%s\n' "${3:-}" | at_time "$T0" env SSH_AUTH_SOCK="$D/sock" \
+		pamtester "$SVC-${1,,}" "$2" authenticate >"$T/on.out" 2>&1
+	rc=$?
+	{ echo "--- pamtester on $1 for $2: exit $rc"; cat "$T/on.out"; } | tap_log
+	return $rc
+}
+said() { grep -qF -- "$1" "$T/on.out"; }
+fp=$(ssh-keygen -lf "$D/key.pub" | cut -d' ' -f2)
+
+enrolled() {
+	ctl enroll "$U" totp --secret "$S" && ctl enroll "$U" sshkey "$D/key.pub" &&
+		ctl status "$U" && grep -qF "security key: $fp" "$T/ctl.out" &&
+		fleet_attr "$U" stepupRecordExtra | grep -q '^sshsk_key_[0-9a-f]\{16\}=sk-ecdsa'
+}
+tap_check "enroll USER sshkey into the directory: the key in stepupRecordExtra, status lists it" enrolled
+on_a() {
+	on hostA "$U" && said "Security key accepted." &&
+		fleet_attr "$U" stepupStateExtra | grep -q '^sshsk_counter_[0-9a-f]\{16\}=[1-9]'
+}
+tap_check "host A: the key accepted, its counter kept in stepupStateExtra" on_a
+on_b() { on hostB "$U" && said "Security key accepted."; }
+tap_check "host B: the same key accepted (the counter went up)" on_b
+printf 'up=1\ncounter=1\n' >"$D/mode"
+backwards_on_b() {
+	! on hostB "$U" && said "its signature counter went backwards"
+}
+tap_check "host B: a counter below the fleet's (a clone used elsewhere): refused" backwards_on_b
+printf 'up=1\n' >"$D/mode"
+remove_key() {
+	ctl remove "$U" sshkey "$fp" && ! fleet_attr "$U" stepupRecordExtra | grep -q '^sshsk_key_' &&
+		on hostA "$U" "$(code_at $((T0 + 30)) "$S")" && ! said "Touch"
+}
+tap_check "remove USER sshkey FINGERPRINT: gone from the directory; host A asks for the TOTP code" remove_key
