@@ -45,7 +45,7 @@ cleanup() {
 tap_plan 20
 # sudo_plugin.sh rewrites /etc/sudo.conf for its run (a plugin whose test
 # rules may ask for every command): not while this test runs sudo.
-exec {SUDO_CONF_LOCK}>>/run/stepup-test-sudo-conf.lock
+exec {SUDO_CONF_LOCK}>>/run/pam-test-sudo-conf.lock
 flock -w 600 "$SUDO_CONF_LOCK" || tap_bail "the sudo.conf lock is held too long"
 install_traps
 add_cleanup cleanup

@@ -20,14 +20,18 @@ created_users=()
 cleanup() {
 	local u
 	rm -f "$SUDOERS" "/etc/pam.d/$SUDO_SVC"
-	for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null; done
+	# userdel, and the sudo timestamp record a successful sudo may leave
+	for u in "${created_users[@]}"; do
+		userdel "$u" 2>/dev/null
+		rm -f "/run/sudo/ts/$u"
+	done
 	groupdel "$G" 2>/dev/null
 }
 
 tap_plan 12
 # sudo_plugin.sh rewrites /etc/sudo.conf for its run (a plugin whose test
 # rules may ask for every command): not while this test runs sudo.
-exec {SUDO_CONF_LOCK}>>/run/stepup-test-sudo-conf.lock
+exec {SUDO_CONF_LOCK}>>/run/pam-test-sudo-conf.lock
 flock -w 600 "$SUDO_CONF_LOCK" || tap_bail "the sudo.conf lock is held too long"
 install_traps
 add_cleanup cleanup

@@ -44,6 +44,8 @@ cleanup() {
 		"/etc/pam.d/$ENV_SVC"
 	[ -n "$created_user" ] && userdel "$U" 2>/dev/null
 	groupdel "$G" 2>/dev/null
+	# sudo -v left the user's timestamp record behind
+	rm -f "/run/sudo/ts/$U"
 }
 
 tap_plan 28
@@ -53,7 +55,7 @@ make_tree sudo_plugin "grace = 300" "methods = totp, email"
 log_receiver "$T/syslog"
 
 # --- /etc/sudo.conf: backed up (and its absence remembered), under the lock
-exec {SUDO_CONF_LOCK}>>/run/stepup-test-sudo-conf.lock
+exec {SUDO_CONF_LOCK}>>/run/pam-test-sudo-conf.lock
 flock -w 600 "$SUDO_CONF_LOCK" || tap_bail "the sudo.conf lock is held too long"
 SUDO_CONF_BACKUP=$(mktemp -d /tmp/stepup-sudo-conf.XXXXXX) || tap_bail "mktemp failed"
 if [ -e "$SUDO_CONF" ]; then
@@ -428,8 +430,9 @@ left=()
 [ -e "$SUDOERS" ] && left+=("$SUDOERS")
 for f in "$OWN_SVC" "$STEP_SVC" "$ROUTE_SVC" "$ENV_SVC"; do [ -e "/etc/pam.d/$f" ] && left+=("/etc/pam.d/$f"); done
 getent passwd "$U" >/dev/null && left+=("user $U")
+[ -e "/run/sudo/ts/$U" ] && left+=("/run/sudo/ts/$U")
 if [ "$SUDO_CONF_SUM" = absent ]; then [ -e "$SUDO_CONF" ] && left+=("$SUDO_CONF (was absent)")
 else [ "$(sha256sum <"$SUDO_CONF")" = "$SUDO_CONF_SUM" ] || left+=("$SUDO_CONF differs from the original"); fi
 tap_check --not-ok "cleanup: left ${left[*]}" \
-	"cleanup: user, sudoers drop-in, services removed, /etc/sudo.conf restored byte for byte" \
+	"cleanup: user, its sudo timestamp, sudoers drop-in, services removed, /etc/sudo.conf restored byte for byte" \
 	[ ${#left[@]} -eq 0 ]
