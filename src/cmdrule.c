@@ -272,6 +272,17 @@ static bool rule_matches(const struct su_cmdrule *rule, const struct su_cmdrule_
 /* Exempt rules first (they win), then the first stepup rule in file
  * order. A broken set, or a command that could not be formed (NULL),
  * needs a step-up under the scope "all". */
+bool su_cmdrules_exempted(const su_cmdrules *r, const struct su_cmdrule_runas *runas,
+			  const char *command)
+{
+	if (r->broken || command == NULL)
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].kind != SU_CMDRULE_STEPUP && rule_matches(&r->v[i], runas, command))
+			return true;
+	return false;
+}
+
 enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
 				       const struct su_cmdrule_runas *runas,
 				       const char *command, const char **scope)
@@ -279,9 +290,8 @@ enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
 	*scope = "all";
 	if (r->broken || command == NULL)
 		return SU_CMD_STEPUP;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].kind != SU_CMDRULE_STEPUP && rule_matches(&r->v[i], runas, command))
-			return SU_CMD_APPROVE;
+	if (su_cmdrules_exempted(r, runas, command))
+		return SU_CMD_APPROVE;
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->v[i].kind == SU_CMDRULE_STEPUP && rule_matches(&r->v[i], runas, command)) {
 			*scope = r->v[i].scope;

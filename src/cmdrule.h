@@ -89,8 +89,14 @@ struct su_cmdrule_runas {
 	bool (*lookup)(const char *user, unsigned long *uid);
 };
 
+/* Whether an exempt rule ([sudo] exempt_command, [gate] exempt_command)
+ * names the command. A broken set exempts nothing. */
+bool su_cmdrules_exempted(const su_cmdrules *r, const struct su_cmdrule_runas *runas,
+			  const char *command);
+
 /* What a command needs: nothing (no rule, or exempt), or a step-up under
- * a scope. */
+ * a scope. (Commands no rule names are approved: for a set of exempt
+ * rules alone, as the gate's, ask su_cmdrules_exempted instead.) */
 enum su_cmdrule_need { SU_CMD_APPROVE, SU_CMD_STEPUP };
 enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
 				       const struct su_cmdrule_runas *runas,

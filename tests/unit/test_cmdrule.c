@@ -363,8 +363,17 @@ static void test_plain(void **state)
 	assert_int_equal(su_cmdrules_compile_plain("git-upload-pack *\necho 'a  b'\n", &r), SU_OK);
 	assert_int_equal(su_cmdrules_match(&r, NULL, "git-upload-pack 'x.git'", &scope), SU_CMD_APPROVE);
 	assert_int_equal(su_cmdrules_match(&r, NULL, "echo 'a  b'", &scope), SU_CMD_APPROVE);
-	/* plain exempt rules never ask: a command matching none is approved by
-	 * the matcher; the gate asks for what is not exempt itself */
+	/* The gate asks su_cmdrules_exempted: true only for a command a
+	 * pattern names (the matcher approves what no rule names, which for
+	 * the gate would exempt every command). */
+	assert_true(su_cmdrules_exempted(&r, NULL, "git-upload-pack 'x.git'"));
+	assert_true(su_cmdrules_exempted(&r, NULL, "echo 'a  b'"));
+	assert_false(su_cmdrules_exempted(&r, NULL, "echo hello"));
+	assert_false(su_cmdrules_exempted(&r, NULL, "rm -rf /"));
+	su_cmdrules_free(&r);
+	/* a broken set exempts nothing */
+	assert_int_equal(su_cmdrules_compile_plain("ok *\n\x01bad\n", &r), SU_ERR);
+	assert_false(su_cmdrules_exempted(&r, NULL, "ok x"));
 	su_cmdrules_free(&r);
 }
 
