@@ -372,7 +372,7 @@ static void test_plain(void **state)
 	assert_false(su_cmdrules_exempted(&r, NULL, "rm -rf /"));
 	su_cmdrules_free(&r);
 	/* a broken set exempts nothing */
-	assert_int_equal(su_cmdrules_compile_plain("ok *\n\x01bad\n", &r), SU_ERR);
+	assert_int_equal(su_cmdrules_compile_plain("ok *\n\x01" "bad\n", &r), SU_ERR);
 	assert_false(su_cmdrules_exempted(&r, NULL, "ok x"));
 	su_cmdrules_free(&r);
 }
