@@ -29,6 +29,16 @@ count_suite() { # NAME LOGFILE
 	passed=$((passed + pass)); failed=$((failed + fail)); skipped=$((skipped + skip))
 }
 
+# The failed tests' names, then each failed case with the transcript the
+# test recorded for it (automake copies a failed test's .log into
+# test-suite.log), so a CI failure can be read without the machine.
+show_failures() { # LOGFILE
+	grep -h -E '^(FAIL|ERROR|XPASS)' "$1" 2>/dev/null
+	awk '/^not ok /{show=1; n=0; print; next}
+	     show && /^#/ && n < 40 {print; n++; next}
+	     {show=0}' "$1" 2>/dev/null | head -n 200
+}
+
 # A step that counts as one test of its own (a build, distcheck).
 step() { # NAME STATUS
 	if [ "$2" = 0 ]; then
@@ -51,7 +61,7 @@ cd "$top" && autoreconf -fi >/dev/null 2>&1 || { echo "test: autoreconf failed";
 (configure_in "$out/main" && make -s -j"$jobs" >/dev/null)
 step "build (-Werror)" $?
 (cd "$out/main" && make -s -j"$jobs" check >/dev/null 2>&1)
-grep -h -E '^(FAIL|ERROR|XPASS)' "$out/main/test-suite.log" 2>/dev/null
+show_failures "$out/main/test-suite.log"
 count_suite "make check" "$out/main/test-suite.log"
 
 # 2. ASan+UBSan: unit and pam_wrapper tests (the module is loaded into the
@@ -63,7 +73,7 @@ if [ -f "$out/asan/pam_stepup.la" ]; then
 	(cd "$out/asan" && ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1 \
 		make -s -j"$jobs" check TESTS="$(cd "$out/asan" && make -s print-sanitizer-tests)" >/dev/null 2>&1)
-	grep -h -E '^(FAIL|ERROR|XPASS)' "$out/asan/test-suite.log" 2>/dev/null
+	show_failures "$out/asan/test-suite.log"
 	count_suite "make check (ASan+UBSan)" "$out/asan/test-suite.log"
 	# The directory store's tests, with the instrumented module inside
 	# pamtester (the runtime preloaded after libfaketime: tests/lib.sh
@@ -76,7 +86,7 @@ if [ -f "$out/asan/pam_stepup.la" ]; then
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		make -s check TESTS="tests/integration/fleet.sh tests/integration/fleet_ctl.sh" \
 		>/dev/null 2>&1)
-	grep -h -E '^(FAIL|ERROR|XPASS)' "$out/asan/test-suite.log" 2>/dev/null
+	show_failures "$out/asan/test-suite.log"
 	count_suite "directory store (ASan+UBSan)" "$out/asan/test-suite.log"
 fi
 
