@@ -23,13 +23,7 @@
  * for one) shown as '?'. Into buf, truncated to its size. */
 static const char *shown(const char *path, char *buf, size_t size)
 {
-	size_t i = 0;
-
-	for (; path[i] != '\0' && i + 1 < size; i++)
-		buf[i] = (unsigned char)path[i] >= 0x20 && (unsigned char)path[i] < 0x7f
-				 ? path[i] : '?';
-	buf[i] = '\0';
-	return buf;
+	return su_escape(path, &su_escape_printable, size - 1, buf);
 }
 
 /* FILE opened to be read as root on a user's behalf: not through a
@@ -116,7 +110,7 @@ out:
  * its line. */
 static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 {
-	char why[256], name[PATH_MAX_SHOWN];
+	char why[256], why_shown[256], name[PATH_MAX_SHOWN];
 	unsigned lineno = 0;
 	char *line = text, *next;
 
@@ -146,7 +140,7 @@ static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 			/* why names no byte of the line (sshsk.c, sshsk_record.c);
 			 * made printable all the same. */
 			return refuse("enroll: %s line %u: %s; nothing enrolled", path, lineno,
-				      shown(why, why, sizeof(why)));
+				      shown(why, why_shown, sizeof(why_shown)));
 		}
 		set->count++;
 	}
