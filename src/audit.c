@@ -6,57 +6,26 @@
 #include <unistd.h>
 #include <security/pam_ext.h>
 #include "audit.h"
+#include "util.h"
 
 #define AUDIT_VALUE_MAX SU_AUDIT_VALUE_MAX
 
-/* One character as it goes into the log: itself or "\xHH". */
-static size_t escape_char(unsigned char c, char out[5])
-{
-	if (c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '=') {
-		out[0] = (char)c;
-		out[1] = '\0';
-		return 1;
-	}
-	snprintf(out, 5, "\\x%02x", c);
-	return 4;
-}
-
-static size_t escaped_length(const char *value)
-{
-	char piece[5];
-	size_t n = 0;
-
-	for (; *value != '\0'; value++)
-		n += escape_char((unsigned char)*value, piece);
-	return n;
-}
+/* Values come from users (rhost, tty, user names): one token each, so a
+ * crafted value can never forge another key=value field: a blank, '"',
+ * '\\' and '=' are written "\xHH" like every byte that is not printable.
+ * A value that does not fit ends in "...", and no escape is cut in half. */
+static const su_escape_style log_token = {
+	.held = " \"\\=",
+	.cut_marker = "...",
+};
 
 const char *su_audit_escape(const char *value, char *buf, size_t size)
 {
-	size_t room, n = 0;
-	char piece[5];
-
 	if (value == NULL || *value == '\0')
 		return "-";
 	if (size < 8)
 		return "?";
-	/* Values come from users (rhost, tty, user names): one token each, so
-	 * a crafted value can never forge another key=value field. A value
-	 * that does not fit ends in "...", and no escape is cut in half. */
-	room = escaped_length(value) < size ? size - 1 : size - 4;
-	for (; *value != '\0'; value++) {
-		size_t len = escape_char((unsigned char)*value, piece);
-		if (n + len > room)
-			break;
-		memcpy(buf + n, piece, len);
-		n += len;
-	}
-	if (*value != '\0') {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
+	return su_escape(value, &log_token, size - 1, buf);
 }
 
 static const char *pam_item_string(pam_handle_t *pamh, int item)

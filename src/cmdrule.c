@@ -366,30 +366,15 @@ char *su_cmdrule_join(const char *path, const char *const argv[], size_t argc)
 	return buf;
 }
 
+/* A terminal's or a mail's view of a command: blanks pass (the words stay
+ * readable); a backslash is doubled, so that "\xHH" is always an escape. */
+static const su_escape_style display_style = {
+	.backslash_doubled = true,
+	.cut_marker = "...",
+	.marker_after_max = true,
+};
+
 const char *su_cmdrule_display(const char *command, char *buf, size_t max)
 {
-	size_t n = 0;
-	const unsigned char *c = (const unsigned char *)command;
-
-	for (; *c != '\0'; c++) {
-		char piece[5];
-		size_t len;
-
-		if (*c == '\\')
-			len = (size_t)snprintf(piece, sizeof(piece), "\\\\");
-		else if (*c >= 0x20 && *c < 0x7f)
-			len = (size_t)snprintf(piece, sizeof(piece), "%c", *c);
-		else
-			len = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", *c);
-		if (n + len > max)
-			break;
-		memcpy(buf + n, piece, len);
-		n += len;
-	}
-	if (*c != '\0') {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
+	return su_escape(command, &display_style, max, buf);
 }

@@ -19,14 +19,11 @@
 #define BODY_MAX 2048
 
 /* A value from a PAM item, the host name or the user database, as it may
- * appear in a mail: printable ASCII, others as '?', at most FIELD_MAX. */
+ * appear in a mail: printable ASCII, others as '?', cut at max characters
+ * or what out holds (shown: FIELD_MAX). */
 static void shown_at_most(const char *in, char *out, size_t size, size_t max)
 {
-	size_t n = 0;
-
-	for (; in != NULL && *in != '\0' && n + 1 < size && n < max; in++)
-		out[n++] = (*in >= ' ' && *in <= '~') ? *in : '?';
-	out[n] = '\0';
+	su_escape(in, &su_escape_printable, size - 1 < max ? size - 1 : max, out);
 }
 
 static void shown(const char *in, char *out, size_t size)

@@ -75,7 +75,7 @@ static pid_t flock_holder(int fd)
 /* "PID (COMM), stopped, started N s ago" from /proc/PID/stat. */
 static void describe_process(pid_t pid, char *out, size_t size)
 {
-	char path[64], stat[1024], *close_paren, state = '?';
+	char path[64], stat[1024], comm[33], *close_paren, state = '?';
 	unsigned long long start = 0;
 	double uptime = 0;
 	long hz = sysconf(_SC_CLK_TCK);
@@ -100,17 +100,15 @@ static void describe_process(pid_t pid, char *out, size_t size)
 	/* The command name is the caller's choice (a symlink's name, up to 15
 	 * bytes): nothing but printable ASCII goes into a log or onto root's
 	 * terminal. */
-	for (char *c = stat; *c != '\0'; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
+	su_escape(strchr(stat, '(') ? strchr(stat, '(') + 1 : "?", &su_escape_printable,
+		  sizeof(comm) - 1, comm);
 	f = fopen("/proc/uptime", "re");
 	if (f != NULL) {
 		if (fscanf(f, "%lf", &uptime) != 1)
 			uptime = 0;
 		fclose(f);
 	}
-	snprintf(out, size, "process %d (%.32s), %s, started %.0f s ago", (int)pid,
-		 strchr(stat, '(') ? strchr(stat, '(') + 1 : "?",
+	snprintf(out, size, "process %d (%s), %s, started %.0f s ago", (int)pid, comm,
 		 state == 'T' || state == 't' ? "stopped" : state == 'R' ? "running" :
 		 state == 'D' ? "waiting for the disk" : "sleeping",
 		 hz > 0 && uptime > 0 ? uptime - (double)start / (double)hz : 0.0);

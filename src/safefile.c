@@ -23,8 +23,12 @@
  *     read as records. A file that must never be replaced (the host key)
  *     is created with O_EXCL instead.
  *  6. Every refusal is logged as "refusing PATH: REASON" and fails closed.
- *  7. A foreign file (SU_FILE_FOREIGN: a user's ~/.google_authenticator,
- *     read once by stepupctl import) obeys rules 1 and 2 except the owner,
+ *     PATH is shown printable (su_escape_printable): a user may name a
+ *     file stepupctl reads (rule 7), and no byte of a name may reach root's
+ *     terminal or a log as a control.
+ *  7. A foreign file (SU_FILE_FOREIGN: a user's ~/.google_authenticator
+ *     or security-key public keys, read once by stepupctl import or
+ *     enroll USER sshkey) obeys rules 1 and 2 except the owner,
  *     and is not writable by group or others. Its path runs through
  *     directories a user controls, so it is never opened for reading
  *     before it is known to be a regular file: it is opened with O_PATH
@@ -54,7 +58,10 @@
 
 int su_refuse(const su_log *log, const char *path, const char *reason)
 {
-	su_logf(log, LOG_ERR, "refusing %s: %s", path, reason);
+	char shown[PATH_MAX];
+
+	su_logf(log, LOG_ERR, "refusing %s: %s",
+		su_escape(path, &su_escape_printable, sizeof(shown) - 1, shown), reason);
 	return SU_ERR;
 }
 

@@ -23,7 +23,8 @@ enum su_file_kind {
 	SU_FILE_SECRET, /* root-owned, no group/world bits at all */
 	SU_FILE_FOREIGN, /* any owner, not group/world writable, never
 			  * opened for reading unless regular: a user's file
-			  * stepupctl reads once (~/.google_authenticator).
+			  * stepupctl reads once (~/.google_authenticator,
+			  * a security key's id_*_sk.pub).
 			  * In any directory, unless root owns it: then only
 			  * through root's directories, none a symlink. The
 			  * caller judges the owner from su_file_id.uid */

@@ -1,5 +1,6 @@
-/* Rule 7 of safefile.c: a foreign file (a user's ~/.google_authenticator,
- * read once by stepupctl import), opened for reading only once it is
+/* Rule 7 of safefile.c: a foreign file (a user's ~/.google_authenticator
+ * or security-key public keys, read once by stepupctl import or enroll
+ * USER sshkey), opened for reading only once it is
  * known to be a regular file, and when root owns it, only through root's
  * directories. Never on the module's path. */
 #include <errno.h>
@@ -81,12 +82,16 @@ static int root_chain_ok(const su_log *log, const char *path, const struct stat 
 			why = su_dir_problem(&st, holding, buf, sizeof(buf));
 		holding = false;
 	}
-	if (why != NULL)
-		su_logf(log, LOG_ERR, "refusing %s: owned by root, so read only through "
-			"directories of root's that others cannot write; %s: %s", path, abs, why);
+	if (why != NULL) {
+		char reason[PATH_MAX + 192], shown[PATH_MAX];
+
+		snprintf(reason, sizeof(reason), "owned by root, so read only through "
+			 "directories of root's that others cannot write; %s: %s",
+			 su_escape(abs, &su_escape_printable, sizeof(shown) - 1, shown), why);
+		free(abs);
+		return su_refuse(log, path, reason);
+	}
 	free(abs);
-	if (why != NULL)
-		return SU_ERR;
 	if (lstat(path, &st) != 0 || st.st_dev != pst->st_dev || st.st_ino != pst->st_ino)
 		return su_refuse(log, path, "changed while it was opened");
 	return SU_OK;
@@ -104,7 +109,8 @@ static int root_chain_ok(const su_log *log, const char *path, const struct stat 
  * changes type, so what opens is the regular file just checked; device,
  * inode and owner are compared all the same, so that a /proc that is not
  * procfs fails closed. No /proc: refused. The extra syscalls are on this
- * path only (stepupctl import), never on the module's. */
+ * path only (stepupctl import and enroll USER sshkey), never on the
+ * module's. */
 int su_open_foreign(const su_log *log, const char *path, size_t max_size,
 			int *fd_out, struct stat *st)
 {

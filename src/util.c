@@ -114,3 +114,80 @@ bool su_why(char *why, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return false;
 }
+
+const su_escape_style su_escape_printable = { .replacement = '?' };
+
+static bool escape_passes(unsigned char c, const su_escape_style *style)
+{
+	return c >= 0x20 && c < 0x7f && (style->held == NULL || strchr(style->held, c) == NULL);
+}
+
+/* One byte as style writes it, into piece (NUL-terminated); its length. */
+static size_t escape_byte(unsigned char c, const su_escape_style *style, char piece[5])
+{
+	char one = escape_passes(c, style) ? (char)c : style->replacement;
+
+	if (c == '\\' && style->backslash_doubled)
+		return (size_t)snprintf(piece, 5, "\\\\");
+	if (one != '\0') {
+		piece[0] = one;
+		piece[1] = '\0';
+		return 1;
+	}
+	return (size_t)snprintf(piece, 5, "\\x%02x", c);
+}
+
+static size_t escaped_length(const unsigned char *in, const su_escape_style *style)
+{
+	char piece[5];
+	size_t n = 0;
+
+	for (; *in != '\0'; in++)
+		n += escape_byte(*in, style, piece);
+	return n;
+}
+
+/* What a cut text ends in: the style's marker, or nothing when the marker
+ * itself would not fit within max. */
+static const char *cut_marker(const su_escape_style *style, size_t max)
+{
+	const char *marker = style->cut_marker != NULL ? style->cut_marker : "";
+
+	return style->marker_after_max || strlen(marker) <= max ? marker : "";
+}
+
+/* How many characters of escapes may come before the cut marker: max when
+ * there is no marker to make room for, when it goes after max, or when all
+ * of in fits (no marker then); else max less the marker. */
+static size_t escape_room(const unsigned char *in, const su_escape_style *style, size_t max)
+{
+	size_t marker = strlen(cut_marker(style, max));
+
+	if (marker == 0 || style->marker_after_max || escaped_length(in, style) <= max)
+		return max;
+	return max - marker;
+}
+
+const char *su_escape(const char *in, const su_escape_style *style, size_t max, char *out)
+{
+	const unsigned char *c = (const unsigned char *)(in != NULL ? in : "");
+	size_t room = escape_room(c, style, max), n = 0;
+
+	for (; *c != '\0'; c++) {
+		char piece[5];
+		size_t len = escape_byte(*c, style, piece);
+
+		if (n + len > room)
+			break;
+		memcpy(out + n, piece, len);
+		n += len;
+	}
+	if (*c != '\0') { /* cut */
+		const char *marker = cut_marker(style, max);
+
+		memcpy(out + n, marker, strlen(marker));
+		n += strlen(marker);
+	}
+	out[n] = '\0';
+	return out;
+}

@@ -2,16 +2,14 @@
  * and what status shows of them: the user's OpenSSH security-key public
  * keys (sshsk_record.h), one per line of FILE as ssh-keygen wrote them. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "audit_admin.h"
 #include "ctl.h"
+#include "safefile.h"
 #include "sshsk_record.h"
 #include "util.h"
 
@@ -23,91 +21,64 @@
  * for one) shown as '?'. Into buf, truncated to its size. */
 static const char *shown(const char *path, char *buf, size_t size)
 {
-	size_t i = 0;
-
-	for (; path[i] != '\0' && i + 1 < size; i++)
-		buf[i] = (unsigned char)path[i] >= 0x20 && (unsigned char)path[i] < 0x7f
-				 ? path[i] : '?';
-	buf[i] = '\0';
-	return buf;
+	return su_escape(path, &su_escape_printable, size - 1, buf);
 }
 
-/* FILE opened to be read as root on a user's behalf: not through a
- * symbolic link (the user's ~/id_sk.pub pointing at /etc/shadow), never
- * waiting (a FIFO, a device), a regular file of at most KEYFILE_MAX
- * bytes. A FILE * or NULL (refused, said). */
-static FILE *open_keyfile(const char *path, int *rc)
+/* "-": the key lines on stdin, at most KEYFILE_MAX bytes. */
+static int read_stdin(su_buf *out)
 {
-	char p[PATH_MAX_SHOWN];
-	struct stat st;
-	FILE *f;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	char *buf = malloc(KEYFILE_MAX + 2);
+	size_t n;
 
-	if (fd < 0) {
-		*rc = errno == ELOOP
-			      ? refuse("enroll: %s is a symbolic link; give the key file itself",
-				       shown(path, p, sizeof(p)))
-			      : refuse("enroll: cannot open %s: %s", shown(path, p, sizeof(p)),
-				       strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		*rc = refuse("enroll: %s is not a regular file", shown(path, p, sizeof(p)));
-		return NULL;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		close(fd);
-		*rc = refuse("enroll: %s is longer than %d bytes; it should hold public key "
-			     "lines (FILE.pub)", shown(path, p, sizeof(p)), KEYFILE_MAX);
-		return NULL;
-	}
-	if ((f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		*rc = out_of_memory();
-	}
-	return f;
-}
-
-/* FILE (or stdin for "-") whole, NUL-terminated: at most KEYFILE_MAX bytes. */
-static int read_keyfile(const char *path, char **out)
-{
-	FILE *f;
-	char *buf = NULL, p[PATH_MAX_SHOWN];
-	size_t n = 0;
-	int rc = CTL_OK;
-
-	*out = NULL;
-	f = strcmp(path, "-") == 0 ? stdin : open_keyfile(path, &rc);
-	if (f == NULL)
-		return rc;
-	path = shown(path, p, sizeof(p)); /* from here on, only printed */
-	buf = malloc(KEYFILE_MAX + 2);
-	if (buf == NULL) {
-		rc = out_of_memory();
-		goto out;
-	}
-	n = fread(buf, 1, KEYFILE_MAX + 1, f);
-	if (ferror(f)) {
-		rc = refuse("enroll: cannot read %s", path);
-		goto out;
+	if (buf == NULL)
+		return out_of_memory();
+	n = fread(buf, 1, KEYFILE_MAX + 1, stdin);
+	if (ferror(stdin)) {
+		free(buf);
+		return refuse("enroll: cannot read -");
 	}
 	if (n > KEYFILE_MAX) {
-		rc = refuse("enroll: %s is longer than %d bytes; it should hold public key "
-			    "lines (FILE.pub)", path, KEYFILE_MAX);
-		goto out;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
-		rc = refuse("enroll: %s holds a NUL byte: not a public key file", path);
-		goto out;
+		free(buf);
+		return refuse("enroll: - is longer than %d bytes; it should hold public key "
+			      "lines (FILE.pub)", KEYFILE_MAX);
 	}
 	buf[n] = '\0';
-	*out = buf;
-	buf = NULL;
-out:
-	free(buf);
-	if (f != stdin)
-		fclose(f);
+	*out = (su_buf){ .data = buf, .len = n };
+	return CTL_OK;
+}
+
+/* FILE, read as root on a user's behalf the way stepupctl reads a user's
+ * file (safefile.h, SU_FILE_FOREIGN): not through a symbolic link (the
+ * user's ~/id_sk.pub pointing at /etc/shadow), never opened for reading
+ * unless it is a regular file (a FIFO or a device cannot make us wait),
+ * at most KEYFILE_MAX bytes, not writable by group or others, and a
+ * root-owned one only through root's directories. Any owner will do: a
+ * public key is no secret, and which keys a user gets is the
+ * administrator's call. The helper's refusals print the name, never a
+ * byte of the file. */
+static int read_named_file(const char *path, su_buf *out)
+{
+	char p[PATH_MAX_SHOWN];
+	int rc = su_read_file(&ctl_log, path, SU_FILE_FOREIGN, KEYFILE_MAX, out);
+
+	if (rc == SU_NOTFOUND)
+		return refuse("enroll: cannot open %s: %s", shown(path, p, sizeof(p)),
+			      strerror(ENOENT));
+	return rc == SU_OK ? CTL_OK : CTL_REFUSED; /* safefile said why */
+}
+
+/* FILE (or stdin for "-") whole, NUL-terminated, with no NUL byte of its
+ * own: key lines are text. */
+static int read_keyfile(const char *path, su_buf *out)
+{
+	char p[PATH_MAX_SHOWN];
+	int rc = strcmp(path, "-") == 0 ? read_stdin(out) : read_named_file(path, out);
+
+	if (rc == CTL_OK && memchr(out->data, '\0', out->len) != NULL) {
+		su_buf_free(out);
+		rc = refuse("enroll: %s holds a NUL byte: not a public key file",
+			    shown(path, p, sizeof(p)));
+	}
 	return rc;
 }
 
@@ -116,7 +87,7 @@ out:
  * its line. */
 static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 {
-	char why[256], name[PATH_MAX_SHOWN];
+	char why[256], why_shown[256], name[PATH_MAX_SHOWN];
 	unsigned lineno = 0;
 	char *line = text, *next;
 
@@ -146,7 +117,7 @@ static int parse_keys(const char *path, char *text, su_sshsk_set *set)
 			/* why names no byte of the line (sshsk.c, sshsk_record.c);
 			 * made printable all the same. */
 			return refuse("enroll: %s line %u: %s; nothing enrolled", path, lineno,
-				      shown(why, why, sizeof(why)));
+				      shown(why, why_shown, sizeof(why_shown)));
 		}
 		set->count++;
 	}
@@ -159,7 +130,8 @@ int enroll_sshkey(ctl *c, const char *user, char **args)
 {
 	su_kv record = { 0 };
 	su_sshsk_set given = { 0 }, have = { 0 };
-	char *text = NULL, *name = NULL;
+	su_buf text = { 0 };
+	char *name = NULL;
 	size_t added = 0;
 	int rc;
 
@@ -167,7 +139,7 @@ int enroll_sshkey(ctl *c, const char *user, char **args)
 		return usage_error("enroll: %s is for totp only", c->opts.totp_option);
 	rc = read_keyfile(args[0], &text);
 	if (rc == CTL_OK)
-		rc = parse_keys(args[0], text, &given);
+		rc = parse_keys(args[0], text.data, &given);
 	if (rc == CTL_OK)
 		rc = load_record(c, user, &record, false);
 	if (rc != CTL_OK)
@@ -220,7 +192,7 @@ out:
 	su_sshsk_set_free(&have);
 	su_kv_free(&record);
 	free(name);
-	free(text);
+	su_buf_free(&text);
 	return rc;
 }
 

@@ -1194,6 +1194,27 @@ static void r7_foreign_file_keeps_rules_1_and_2(void **state)
 	}
 }
 
+/* Rule 6: a user may name a file stepupctl reads (a symlink called
+ * "\e]0;...\a" in their home): the refusal shows the name with '?' for
+ * every byte that is not printable ASCII, never the byte itself. */
+static void r6_refusal_shows_the_path_printable(void **state)
+{
+	fixture *fx = *state;
+	char link[PATH_MAX], shown[PATH_MAX], *msg;
+	su_buf buf = {0};
+	int rc = 0;
+
+	JOIN(link, fx->dir, "id\x1b]0;x\x07\x9b\x7f.pub");
+	assert_int_equal(symlink("/etc/shadow", link), 0);
+	JOIN(shown, fx->dir, "id?]0;x???.pub");
+	msg = read_logged(link, SU_FILE_FOREIGN, 4096, &buf, &rc);
+	assert_int_equal(rc, SU_ERR);
+	assert_refusal(msg, shown, "is a symbolic link");
+	for (const char *c = msg; *c != '\n'; c++)
+		assert_true(*c >= 0x20 && *c < 0x7f);
+	free(msg);
+}
+
 /* Anyone could have written a group- or world-writable file: refused.
  * Readable by others is the caller's to judge (the secret may be known). */
 static void r7_foreign_file_writable_by_others_is_refused(void **state)
@@ -1522,6 +1543,7 @@ int main(void)
 		T(lock_dangling_symlink_creates_nothing),
 		T(lock_file_of_other_owner_or_mode_is_refused),
 		T(lock_in_missing_dir_says_run_init),
+		T(r6_refusal_shows_the_path_printable),
 		T(r7_foreign_file_of_any_owner_in_a_users_dir_is_read),
 		T(r7_foreign_file_keeps_rules_1_and_2),
 		T(r7_foreign_file_writable_by_others_is_refused),

@@ -1,10 +1,12 @@
-/* Unit tests: the checked parsers and small helpers (util.c), code
- * normalisation (conv.c) and audit field escaping (audit.c). */
+/* Unit tests: the checked parsers and small helpers (util.c), the one
+ * escaper (su_escape), code normalisation (conv.c) and audit field
+ * escaping (audit.c). */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -262,6 +264,102 @@ static void normalise_code_respects_the_buffer(void **state)
 	assert_int_equal(su_normalise_code("12345678901234567890", out, sizeof(out)), -1);
 }
 
+/* --- su_escape ------------------------------------------------------------ */
+
+/* Every byte that is not printable ASCII, in one string (no NUL). */
+static void all_unprintable(char out[0x20 + 0x81 + 1])
+{
+	size_t n = 0;
+
+	for (unsigned c = 1; c < 0x20; c++)
+		out[n++] = (char)c;
+	for (unsigned c = 0x7f; c <= 0xff; c++)
+		out[n++] = (char)c;
+	out[n] = '\0';
+}
+
+static void escape_printable_replaces_every_unprintable_byte(void **state)
+{
+	char in[0x20 + 0x81 + 1], out[sizeof(in)], expected[sizeof(in)];
+
+	(void)state;
+	assert_string_equal(su_escape("a b\"=\\~", &su_escape_printable, 64, out), "a b\"=\\~");
+	all_unprintable(in);
+	memset(expected, '?', strlen(in));
+	expected[strlen(in)] = '\0';
+	assert_string_equal(su_escape(in, &su_escape_printable, sizeof(out) - 1, out), expected);
+	assert_string_equal(su_escape(NULL, &su_escape_printable, 8, out), "");
+}
+
+static void escape_printable_cuts_without_a_mark(void **state)
+{
+	char out[16];
+
+	(void)state;
+	memset(out, '#', sizeof(out));
+	assert_string_equal(su_escape("abcdefgh", &su_escape_printable, 5, out), "abcde");
+	assert_int_equal(out[6], '#'); /* max + 1 bytes written, no more */
+	assert_string_equal(su_escape("ab\x1b", &su_escape_printable, 3, out), "ab?");
+}
+
+static void escape_hex_writes_held_and_unprintable_bytes(void **state)
+{
+	const su_escape_style token = { .held = " =" };
+	char in[0x20 + 0x81 + 1], out[4 * sizeof(in)];
+
+	(void)state;
+	assert_string_equal(su_escape("a b=c\\\x7f\xc3", &token, 64, out),
+			    "a\\x20b\\x3dc\\\\x7f\\xc3");
+	all_unprintable(in);
+	su_escape(in, &token, sizeof(out) - 1, out);
+	for (size_t i = 0; in[i] != '\0'; i++) {
+		char piece[5];
+
+		snprintf(piece, sizeof(piece), "\\x%02x", (unsigned char)in[i]);
+		assert_memory_equal(out + 4 * i, piece, 4);
+	}
+	assert_int_equal(strlen(out), 4 * strlen(in));
+}
+
+static void escape_doubles_a_backslash_when_told(void **state)
+{
+	const su_escape_style display = { .backslash_doubled = true };
+	const su_escape_style held = { .held = "\\", .replacement = '?' };
+	char out[32];
+
+	(void)state;
+	assert_string_equal(su_escape("a\\x41 \t", &display, 31, out), "a\\\\x41 \\x09");
+	assert_string_equal(su_escape("a\\b", &held, 31, out), "a?b");
+}
+
+/* Cut within max: the marker counts, and a text that fits whole (even in
+ * the marker's room) is not cut. */
+static void escape_marker_within_max(void **state)
+{
+	const su_escape_style style = { .cut_marker = "..." };
+	char out[16];
+
+	(void)state;
+	assert_string_equal(su_escape("abcdefgh", &style, 8, out), "abcdefgh");
+	assert_string_equal(su_escape("abcdefghi", &style, 8, out), "abcde...");
+	/* "\x01" does not fit in the 5 characters before the marker: not halved. */
+	assert_string_equal(su_escape("abc\x01xyzw", &style, 8, out), "abc...");
+	/* No room for the marker: cut without it, never past max. */
+	assert_string_equal(su_escape("abcdefghi", &style, 2, out), "ab");
+}
+
+/* Cut after max: max characters of text, then the marker. */
+static void escape_marker_after_max(void **state)
+{
+	const su_escape_style style = { .cut_marker = "...", .marker_after_max = true };
+	char out[16];
+
+	(void)state;
+	assert_string_equal(su_escape("abcdefgh", &style, 8, out), "abcdefgh");
+	assert_string_equal(su_escape("abcdefghi", &style, 8, out), "abcdefgh...");
+	assert_string_equal(su_escape("abcdefg\x01", &style, 8, out), "abcdefg...");
+}
+
 /* --- su_audit_escape ------------------------------------------------------ */
 
 static void audit_escape_passes_plain_tokens(void **state)
@@ -388,6 +486,12 @@ int main(void)
 		cmocka_unit_test(normalise_code_strips_blanks_and_dashes),
 		cmocka_unit_test(normalise_code_refuses_other_characters),
 		cmocka_unit_test(normalise_code_respects_the_buffer),
+		cmocka_unit_test(escape_printable_replaces_every_unprintable_byte),
+		cmocka_unit_test(escape_printable_cuts_without_a_mark),
+		cmocka_unit_test(escape_hex_writes_held_and_unprintable_bytes),
+		cmocka_unit_test(escape_doubles_a_backslash_when_told),
+		cmocka_unit_test(escape_marker_within_max),
+		cmocka_unit_test(escape_marker_after_max),
 		cmocka_unit_test(audit_escape_passes_plain_tokens),
 		cmocka_unit_test(audit_escape_null_and_empty_become_dash),
 		cmocka_unit_test(audit_escape_hex_escapes_separators_and_controls),
