@@ -11,7 +11,7 @@ require_root
 require_env
 
 U=nobody
-tap_plan 5
+tap_plan 6
 make_tree sshsk_enroll "methods = totp,sshsk"
 enroll "$U" "$(secret_for "$U")" || tap_bail "enroll $U totp failed"
 RECORD=$T/etc/stepup/users/$U
@@ -105,3 +105,20 @@ high_bytes() {
 		! ctl enroll "$U" sshkey "$f" && no_high "$T/ctl.out"
 }
 tap_check "bytes 0x7f and above in the file and its name: none printed" high_bytes
+
+# A copy root made in a directory others may write in (as root's scp to
+# /tmp makes): refused, naming the directory (another user could have put
+# a hard link there); the same key on standard input is enrolled.
+root_copy_in_open_dir() {
+	local d=$T/open fp
+	mkdir -m 1777 "$d" && keylines 1 12 0 >"$d/alice.pub" || return 1
+	fp=$(ssh-keygen -lf "$d/alice.pub" | cut -d' ' -f2)
+	! ctl enroll "$U" sshkey "$d/alice.pub" &&
+		grep -qF "refusing $d/alice.pub: owned by root" "$T/ctl.out" &&
+		grep -qF "$d: directory mode 1777" "$T/ctl.out" &&
+		ctl status "$U" && ! grep -qF "$fp" "$T/ctl.out" &&
+		"$STEPUPCTL" -c "$CONF" enroll "$U" sshkey - <"$d/alice.pub" >"$T/ctl.out" 2>&1 &&
+		ctl status "$U" && grep -qF "$fp" "$T/ctl.out"
+}
+tap_check "a root-owned key file in a directory others may write: refused naming it; the same key on stdin: enrolled" \
+	root_copy_in_open_dir
