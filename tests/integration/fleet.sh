@@ -49,13 +49,9 @@ for h in "${HOSTS[@]}" admin; do fleet_host "$h" "stepup-fleet-$ID-${h,,}"; done
 ADMIN=("$STEPUPCTL" -c "$T/admin/stepup.conf")
 
 # on HOST EPOCH USER ANSWER: one pamtester call on HOST at EPOCH, in a UTS
-# namespace named HOST; output in $T/on.out, exit status pamtester's.
-on() {
-	local h=$1 e=$2 user=$3 answer=$4
-	printf '%s\n' "$answer" |
-		at_time "$e" unshare --uts sh -c 'hostname "$0"; exec "$@"' "$h" \
-			pamtester "stepup-fleet-$ID-${h,,}" "$user" authenticate >"$T/on.out" 2>&1
-}
+# namespace named HOST; output in $T/on.out, exit status pamtester's
+# (lib_fleet.sh fleet_on).
+on() { fleet_on --uts "$1" "$2" "stepup-fleet-$ID-${1,,}" "$3" "$4"; }
 said() { grep -q -- "$1" "$T/on.out"; }
 show_on() { { echo "--- last call:"; cat "$T/on.out"; } | tap_diag_stream; }
 attr() { fleet_attr "$@"; }
@@ -100,8 +96,7 @@ race() {
 	for i in 1 2 3 4; do
 		for h in "${HOSTS[@]}"; do
 			n=$((n + 1))
-			at_time "$e" unshare --uts sh -c 'hostname "$0"; exec "$@"' "$h" \
-				pamtester "stepup-fleet-$ID-${h,,}" "$user" authenticate \
+			fleet_pamtester --uts "$h" "$e" "stepup-fleet-$ID-${h,,}" "$user" \
 				<"$T/race.in" >"$T/race.$n.out" 2>&1 &
 			pids+=($!)
 		done
@@ -199,13 +194,9 @@ variant() { # NAME KEY VALUE...: hostA's config with KEY = VALUE replaced
 		shift 2
 		sed -i "s|^$k = .*|$k = $v|" "$T/hostA/$name.conf"
 	done
-	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$T/hostA/$name.conf" >"/etc/pam.d/stepup-fleet-$ID-hosta"
+	fleet_service "stepup-fleet-$ID-hosta" "$T/hostA/$name.conf"
 }
-restore_hostA() {
-	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$T/hostA/stepup.conf" >"/etc/pam.d/stepup-fleet-$ID-hosta"
-}
+restore_hostA() { fleet_service "stepup-fleet-$ID-hosta" "$T/hostA/stepup.conf"; }
 E=$((T0 + 900))
 # refused_within SECONDS: the last call failed, said "unavailable", and took
 # less than SECONDS (measured by the caller into $T/took).
@@ -242,9 +233,8 @@ planted_environment() {
 	variant planted ldap_uri "$LDAP_URI_evil"
 	mkdir -p "$d"
 	printf 'TLS_REQCERT never\nTLS_CACERT %s\nURI %s\n' "$LDAP_UNTRUSTED_CA" "$LDAP_URI_evil" >"$d/ldaprc"
-	(cd "$d" && printf '%s\n' "$(code_at "$E" "$SK")" |
-		LDAPTLS_REQCERT=never LDAPTLS_CACERT="$LDAP_UNTRUSTED_CA" LDAPURI="$LDAP_URI_evil" \
-			at_time "$E" pamtester "stepup-fleet-$ID-hosta" "$U" authenticate >"$T/on.out" 2>&1)
+	(cd "$d" && fleet_on --env LDAPTLS_REQCERT=never --env LDAPTLS_CACERT="$LDAP_UNTRUSTED_CA" \
+		--env LDAPURI="$LDAP_URI_evil" "$E" "stepup-fleet-$ID-hosta" "$U" "$(code_at "$E" "$SK")")
 	rc=$?
 	[ "$rc" != 0 ] && unavailable || { show_on; return 1; }
 }
@@ -306,9 +296,7 @@ restore_hostA
 isolated() {
 	local e=$NEXT_E rc
 	NEXT_E=$((NEXT_E + 120))
-	printf '%s\n' "$(code_at "$e" "$SK")" |
-		at_time "$e" unshare --uts --net sh -c 'hostname hostC; exec "$@"' sh \
-			pamtester "stepup-fleet-$ID-hostc" "$U" authenticate >"$T/on.out" 2>&1
+	fleet_on --uts hostC --net "$e" "stepup-fleet-$ID-hostc" "$U" "$(code_at "$e" "$SK")"
 	rc=$?
 	[ "$rc" != 0 ] && unavailable || { show_on; return 1; }
 	on hostA $((e + 30)) "$U" "$(code_at $((e + 30)) "$SK")" || { show_on; return 1; }

@@ -21,6 +21,7 @@
 # is not installed (scripts/deps.sh installs it for the suite).
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_fleet.sh"
 require_root
 require_env
 require_program pamtester oathtool ldapsearch ldapmodify ldapadd ldapwhoami useradd userdel
@@ -248,18 +249,12 @@ tap_check "anonymous and a person read nothing of ou=users; the helpdesk reads s
 	nobody_else_reads
 
 # --- 5-9: the module and stepupctl on 389-DS -------------------------------------------------
-host_conf() { # NAME BIND-DN
+host_conf() { # NAME BIND-DN: its config, host key and PAM service (lib_fleet.sh fleet_conf)
 	local h=$1 dir=$T/$1
 	mkdir -p "$dir" && install -m 0600 "$T/$h.pw" "$dir/ldap.pw" || tap_bail "$h's files"
-	write_conf "$dir/stepup.conf" "store = ldap" "ldap_uri = $LDAPI" "ldap_base = $USERS" \
+	fleet_conf "$dir" "$SVC-$h" "store = ldap" "ldap_uri = $LDAPI" "ldap_base = $USERS" \
 		"ldap_bind_dn = $2" "ldap_password_file = $dir/ldap.pw" "fleet_key = $T/fleetkey" \
 		"ldap_timeout = 5" "methods = totp" "tries = 1" "lockout_attempts = 0"
-	sed -i "s|^hostkey = .*|hostkey = $dir/hostkey|; s|^grace_dir = .*|grace_dir = $dir/grace|" \
-		"$dir/stepup.conf"
-	"$STEPUPCTL" -c "$dir/stepup.conf" init >"$dir/init.out" 2>&1 ||
-		tap_bail "stepupctl init for $h: $(cat "$dir/init.out")"
-	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$dir/stepup.conf" >"/etc/pam.d/$SVC-$h"
 }
 host_conf web1 "cn=web1,$HOSTS"
 host_conf admin "cn=admin,$HOSTS"
@@ -287,16 +282,9 @@ enrol() {
 tap_check "the admin (cn=stepup-admins) enrols a user; the entry holds the secret sealed" enrol
 
 T0=$(mid_step "$(date +%s)")
-on() { # HOST CODE [EPOCH]
-	local rc
-	printf '%s\n' "$2" | at_time "${3:-$T0}" pamtester "$SVC-$1" "$WUSER" authenticate >"$T/on.out" 2>&1
-	rc=$?
-	{
-		echo "--- pamtester on $1: exit $rc"
-		cat "$T/on.out"
-	} | tap_log
-	return $rc
-}
+# on HOST CODE [EPOCH]: pamtester for the user on HOST's service at EPOCH
+# (default T0); output in $T/on.out (lib_fleet.sh fleet_on).
+on() { fleet_on "${3:-$T0}" "$SVC-$1" "$WUSER" "$2"; }
 CODE=$(code_at "$T0" "$SECRET")
 tap_check "web1 accepts the user's code through PAM" on web1 "$CODE"
 refused_elsewhere() { ! on admin "$CODE" && grep -q 'already' "$T/on.out"; }

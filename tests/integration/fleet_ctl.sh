@@ -45,12 +45,8 @@ ldap_make_pki "${HOSTS[@]}"
 ldap_start main
 ldap_load_base main "${HOSTS[@]}"
 
-# service NAME CONFIG: the PAM service $SVC-NAME on CONFIG.
-service() {
-	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$2" >"$PAMD/$SVC-$1"
-}
-service files "$CONF"
+# the files host: the PAM service $SVC-files on the tree's own config
+fleet_service "$SVC-files" "$CONF"
 
 # Each host on the directory (lib_fleet.sh); the admin binds with the
 # admin certificate and has no PAM service.
@@ -75,17 +71,8 @@ out_has() { grep -qF -- "$1" "$T/ctl.out"; }
 err_has() { grep -qF -- "$1" "$T/ctl.err"; }
 
 # on HOST EPOCH USER ANSWER: pamtester on HOST's service at EPOCH; output in
-# $T/on.out (and the transcript), exit status pamtester's.
-on() {
-	local rc
-	printf '%s\n' "$4" | at_time "$2" pamtester "$SVC-${1,,}" "$3" authenticate >"$T/on.out" 2>&1
-	rc=$?
-	{
-		echo "--- pamtester on $1 at $2 for $3: exit $rc"
-		cat "$T/on.out"
-	} | tap_log
-	return $rc
-}
+# $T/on.out (and the transcript), exit status pamtester's (lib_fleet.sh fleet_on).
+on() { fleet_on "$2" "$SVC-${1,,}" "$3" "$4"; }
 said() { grep -q -- "$1" "$T/on.out"; }
 attr() { fleet_attr "$@"; }
 new_user() { fleet_new_user "$@"; }

@@ -17,6 +17,7 @@
 # shellcheck disable=SC2154 # LDAP*_debian are set by ldap_start_debian
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
+. "$TOP_SRCDIR/tests/ldap/lib_fleet.sh"
 require_root
 require_env
 require_program pamtester oathtool slapd slapadd slappasswd ldapsearch ldapmodify ldapadd \
@@ -101,7 +102,8 @@ sed -i "s|/etc/ldap/tls/|$T/tls/|g" "$T/examples/tls-openldap.ldif"
 # the CA where the README puts them (/etc/stepup/ is $T/NAME/ here), its
 # stepup.conf from the README's block (the servers' names replaced: ldap2
 # is a port nobody listens on, failover only), its host key, and a PAM
-# service on it. The fleet key's path follows /etc/stepup/ too.
+# service on it (lib_fleet.sh fleet_conf). The fleet key's path follows
+# /etc/stepup/ too.
 host_conf() {
 	local h=$1 cert=$2 dir=$T/$1 lines=()
 	mkdir -p "$dir" || tap_bail "mkdir $dir"
@@ -112,30 +114,15 @@ host_conf() {
 		-e "s|ldap://ldap2.example.com|ldap://127.0.0.1:$(free_port)|" \
 		-e "s|/etc/stepup/|$dir/|g")
 	[ "${#lines[@]}" -ge 5 ] || tap_bail "README.md's fleet-walk config block is too short"
-	write_conf "$dir/stepup.conf" "${lines[@]}" "fleet_key = $dir/fleetkey" \
+	fleet_conf "$dir" "$SVC-$h" "${lines[@]}" "fleet_key = $dir/fleetkey" \
 		"methods = totp" "tries = 1" "lockout_attempts = 0" "ldap_timeout = 5"
-	sed -i "s|^hostkey = .*|hostkey = $dir/hostkey|; s|^grace_dir = .*|grace_dir = $dir/grace|" \
-		"$dir/stepup.conf"
-	"$STEPUPCTL" -c "$dir/stepup.conf" init >"$dir/init.out" 2>&1 ||
-		tap_bail "stepupctl init for $h: $(cat "$dir/init.out")"
-	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-		"$STEPUP_MODULE" "$dir/stepup.conf" >"/etc/pam.d/$SVC-$h"
 }
 
 T0=$(mid_step "$(date +%s)")
 
 # on HOST CODE [EPOCH]: pamtester for the user on HOST's service at EPOCH
-# (default T0).
-on() {
-	local rc
-	printf '%s\n' "$2" | at_time "${3:-$T0}" pamtester "$SVC-$1" "$WUSER" authenticate >"$T/on.out" 2>&1
-	rc=$?
-	{
-		echo "--- pamtester on $1: exit $rc"
-		cat "$T/on.out"
-	} | tap_log
-	return $rc
-}
+# (default T0); output in $T/on.out (lib_fleet.sh fleet_on).
+on() { fleet_on "${3:-$T0}" "$SVC-$1" "$WUSER" "$2"; }
 
 # --- 1: the server as Debian's package leaves it ---------------------------------------
 debian_server() {

@@ -68,14 +68,11 @@ ctl() {
 	return $rc
 }
 T0=$(mid_step "$(date +%s)")
-on() { # HOST USER [ANSWER]: pamtester on HOST's service with the agent
-	local rc
+# on HOST USER [ANSWER]: pamtester on HOST's service with the agent, each
+# call a step later (lib_fleet.sh fleet_on)
+on() {
 	T0=$((T0 + 30))
-	printf '%s\n' "${3:-}" | at_time "$T0" env SSH_AUTH_SOCK="$D/sock" \
-		pamtester "$SVC-${1,,}" "$2" authenticate >"$T/on.out" 2>&1
-	rc=$?
-	{ echo "--- pamtester on $1 for $2: exit $rc"; cat "$T/on.out"; } | tap_log
-	return $rc
+	fleet_on --env SSH_AUTH_SOCK="$D/sock" "$T0" "$SVC-${1,,}" "$2" "${3:-}"
 }
 said() { grep -qF -- "$1" "$T/on.out"; }
 fp=$(ssh-keygen -lf "$D/key.pub" | cut -d' ' -f2)
