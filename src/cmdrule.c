@@ -269,36 +269,25 @@ static bool rule_matches(const struct su_cmdrule *rule, const struct su_cmdrule_
 	return rule->all || pattern_matches(rule->pattern, command);
 }
 
-/* Exempt rules first (they win), then the first stepup rule in file
- * order. A broken set, or a command that could not be formed (NULL),
- * needs a step-up under the scope "all". */
-bool su_cmdrules_exempted(const su_cmdrules *r, const struct su_cmdrule_runas *runas,
-			  const char *command)
-{
-	if (r->broken || command == NULL)
-		return false;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].kind != SU_CMDRULE_STEPUP && rule_matches(&r->v[i], runas, command))
-			return true;
-	return false;
-}
-
-enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
-				       const struct su_cmdrule_runas *runas,
-				       const char *command, const char **scope)
+/* Exempt rules are tried first: an exempt_command wins over every
+ * stepup_command, whatever their order in the file. */
+enum su_cmdrule_verdict su_cmdrules_match(const su_cmdrules *r,
+					  const struct su_cmdrule_runas *runas,
+					  const char *command, const char **scope)
 {
 	*scope = "all";
 	if (r->broken || command == NULL)
 		return SU_CMD_STEPUP;
-	if (su_cmdrules_exempted(r, runas, command))
-		return SU_CMD_APPROVE;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].kind != SU_CMDRULE_STEPUP && rule_matches(&r->v[i], runas, command))
+			return SU_CMD_EXEMPT;
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->v[i].kind == SU_CMDRULE_STEPUP && rule_matches(&r->v[i], runas, command)) {
 			*scope = r->v[i].scope;
 			return SU_CMD_STEPUP;
 		}
 	}
-	return SU_CMD_APPROVE;
+	return SU_CMD_UNNAMED;
 }
 
 static bool plain_word(const char *s)

@@ -89,18 +89,24 @@ struct su_cmdrule_runas {
 	bool (*lookup)(const char *user, unsigned long *uid);
 };
 
-/* Whether an exempt rule ([sudo] exempt_command, [gate] exempt_command)
- * names the command. A broken set exempts nothing. */
-bool su_cmdrules_exempted(const su_cmdrules *r, const struct su_cmdrule_runas *runas,
-			  const char *command);
+/* What the rules say of a command. Each caller decides what an unnamed
+ * command means to it (the [sudo] plugin approves it; the gate asks for a
+ * step-up, since its rules are exempt patterns only): an unnamed command
+ * is never "exempt". */
+enum su_cmdrule_verdict {
+	/* first, so that a verdict left zeroed asks (fail closed) */
+	SU_CMD_STEPUP,  /* a stepup_command names it, or the set is broken, or
+			   the command could not be formed (NULL) */
+	SU_CMD_EXEMPT,  /* an exempt_command names it (exempt rules win) */
+	SU_CMD_UNNAMED, /* no rule names it */
+};
 
-/* What a command needs: nothing (no rule, or exempt), or a step-up under
- * a scope. (Commands no rule names are approved: for a set of exempt
- * rules alone, as the gate's, ask su_cmdrules_exempted instead.) */
-enum su_cmdrule_need { SU_CMD_APPROVE, SU_CMD_STEPUP };
-enum su_cmdrule_need su_cmdrules_match(const su_cmdrules *r,
-				       const struct su_cmdrule_runas *runas,
-				       const char *command, const char **scope);
+/* Exempt rules first (they win), then the first stepup rule in file order.
+ * *scope: the stepup rule's scope for SU_CMD_STEPUP, else "all" (a broken
+ * set or a NULL command needs a step-up under "all"). */
+enum su_cmdrule_verdict su_cmdrules_match(const su_cmdrules *r,
+					  const struct su_cmdrule_runas *runas,
+					  const char *command, const char **scope);
 
 /* The canonical form of path and argv[0..argc-1] (see the top), on the
  * heap; NULL when out of memory or longer than SU_CMDRULE_COMMAND_MAX. */

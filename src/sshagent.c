@@ -194,15 +194,40 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 	}
 }
 
-static int send_all(int fd, const unsigned char *buf, size_t len, const struct timespec *deadline)
+/* Which way io_all moves the bytes. */
+enum io_way { IO_SEND, IO_RECV };
+
+/* One send or recv that does not block (wait_fd waited). MSG_NOSIGNAL: an
+ * agent that closed its end makes send fail with EPIPE rather than raise
+ * SIGPIPE, which would kill the application the module runs in. */
+static ssize_t io_once(int fd, unsigned char *buf, size_t len, enum io_way way)
+{
+	if (way == IO_SEND)
+		return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+/* Exactly len bytes sent or received, in as many pieces as the socket
+ * takes, all before the one deadline: 0, or -1 with errno (ETIMEDOUT; 0
+ * for an end of stream while receiving). */
+static int io_all(int fd, unsigned char *buf, size_t len, enum io_way way,
+		  const struct timespec *deadline)
 {
 	while (len > 0) {
 		ssize_t n;
 
-		if (wait_fd(fd, POLLOUT, deadline) != 0)
+		if (wait_fd(fd, way == IO_SEND ? POLLOUT : POLLIN, deadline) != 0)
 			return -1;
-		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = io_once(fd, buf, len, way);
+		/* recv's 0 is the agent closing its end: an error, never a
+		 * short answer (send never returns 0 for len > 0) */
+		if (n == 0 && way == IO_RECV) {
+			errno = 0;
+			return -1;
+		}
 		if (n < 0) {
+			/* a signal, or readiness that went away: wait again,
+			 * the deadline still bounds it */
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
 			return -1;
@@ -213,28 +238,16 @@ static int send_all(int fd, const unsigned char *buf, size_t len, const struct t
 	return 0;
 }
 
+static int send_all(int fd, const unsigned char *buf, size_t len, const struct timespec *deadline)
+{
+	/* io_all only reads buf when it sends */
+	return io_all(fd, (unsigned char *)buf, len, IO_SEND, deadline);
+}
+
 /* Exactly len bytes; -1 with errno (0 for an end of stream). */
 static int recv_all(int fd, unsigned char *buf, size_t len, const struct timespec *deadline)
 {
-	while (len > 0) {
-		ssize_t n;
-
-		if (wait_fd(fd, POLLIN, deadline) != 0)
-			return -1;
-		n = recv(fd, buf, len, MSG_DONTWAIT);
-		if (n == 0) {
-			errno = 0;
-			return -1;
-		}
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return io_all(fd, buf, len, IO_RECV, deadline);
 }
 
 static int io_why(char *why, size_t why_size, const char *what)

@@ -211,6 +211,22 @@ static bool plain_words(const char *command)
 	       memchr(command, '=', first_word) == NULL;
 }
 
+/* Whether the gate runs a command without a step-up: only when an
+ * exempt_command pattern names it. The gate asks for every other command,
+ * one no pattern names included (its rules are exemptions only). */
+static bool gate_exempts(enum su_cmdrule_verdict verdict)
+{
+	switch (verdict) {
+	case SU_CMD_EXEMPT:
+		return true;
+	case SU_CMD_UNNAMED:
+		return false;
+	case SU_CMD_STEPUP:
+		return false;
+	}
+	return false; /* not a verdict: fail closed */
+}
+
 /* patterns: one per line (su_settings.gate_exempt), matched by the one
  * command matcher (cmdrule.h: a plain-words command is its canonical
  * form). An interactive login (no command) is never exempt; patterns that
@@ -218,15 +234,13 @@ static bool plain_words(const char *command)
 static bool exempt(const char *patterns, const char *command)
 {
 	su_cmdrules rules;
+	const char *scope; /* the gate keeps no grace scope of its own */
 	bool yes;
 
 	if (patterns == NULL || command == NULL || !plain_words(command))
 		return false;
-	/* exempted, not "approved": the matcher approves a command that no
-	 * rule names, and every command the gate runs is asked for unless a
-	 * pattern names it. */
 	yes = su_cmdrules_compile_plain(patterns, &rules) == SU_OK &&
-	      su_cmdrules_exempted(&rules, NULL, command);
+	      gate_exempts(su_cmdrules_match(&rules, NULL, command, &scope));
 	su_cmdrules_free(&rules);
 	return yes;
 }

@@ -256,19 +256,35 @@ static char *runas_of(char *const command_info[])
 	return su_strdup(found->pw_name);
 }
 
+/* Whether sudo runs a command without a step-up. [sudo] names the commands
+ * that ask (stepup.conf(5)): an exempt command runs, and so does one no
+ * rule names, as it did before the plugin was loaded. */
+static bool sudo_approves(enum su_cmdrule_verdict verdict)
+{
+	switch (verdict) {
+	case SU_CMD_EXEMPT:
+		return true;
+	case SU_CMD_UNNAMED:
+		return true;
+	case SU_CMD_STEPUP:
+		return false;
+	}
+	return false; /* not a verdict: fail closed */
+}
+
 /* The rules see the path as sudo found it and, when that is reached
  * through a symbolic link (/bin -> /usr/bin on a merged /usr, or a link
  * the admin did not think of), the real path too: a step-up is needed if
  * either form needs one, so "sudo /bin/systemctl" cannot pass a rule on
  * /usr/bin/systemctl, nor "sudo /usr/sbin/reboot" one on itself. */
-static enum su_cmdrule_need needs_stepup(const su_log *log, const su_cmdrules *rules,
+static enum su_cmdrule_verdict command_verdict(const su_log *log, const su_cmdrules *rules,
 					 const struct su_cmdrule_runas *runas,
 					 const char *path, const char *command,
 					 char *const command_info[], char *const run_argv[],
 					 size_t argc, const char **scope)
 {
 	char *real = NULL, *canonical = NULL;
-	enum su_cmdrule_need need;
+	enum su_cmdrule_verdict verdict;
 
 	/* The path is resolved here, in the plugin's root and cwd: a relative
 	 * path (sudo runs it from cwd=/runcwd=), one under chroot=, or one
@@ -290,15 +306,15 @@ static enum su_cmdrule_need needs_stepup(const su_log *log, const su_cmdrules *r
 			strerror(errno));
 		return SU_CMD_STEPUP;
 	}
-	need = su_cmdrules_match(rules, runas, command, scope);
-	if (need == SU_CMD_APPROVE && strcmp(real, path) != 0) {
+	verdict = su_cmdrules_match(rules, runas, command, scope);
+	if (sudo_approves(verdict) && strcmp(real, path) != 0) {
 		canonical = su_cmdrule_join(real, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
 					    argc > 0 ? argc - 1 : 0);
-		need = su_cmdrules_match(rules, runas, canonical, scope);
+		verdict = su_cmdrules_match(rules, runas, canonical, scope);
 	}
 	free(canonical);
 	free(real);
-	return need;
+	return verdict;
 }
 
 /* sudoedit: command= and run_argv are the editor the user picked, then
@@ -340,7 +356,7 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 	const struct su_cmdrule_runas target = runas_uid_of(command_info);
 	const char *edit = find(command_info, "sudoedit");
 	bool sudoedit = edit != NULL && strcmp(edit, "true") == 0;
-	enum su_cmdrule_need need;
+	enum su_cmdrule_verdict verdict;
 	size_t argc = 0;
 	int rc, result = -1;
 
@@ -361,16 +377,16 @@ static int stepup_check(char *const command_info[], char *const run_argv[],
 	}
 	if (sudoedit) {
 		command = sudoedit_form(&log, command_info, run_argv, argc);
-		need = su_cmdrules_match(&rules, &target, command, &scope);
+		verdict = su_cmdrules_match(&rules, &target, command, &scope);
 		path = "sudoedit";
 	} else {
 		/* run_argv[0] is the name sudo runs it as; the rules see the path. */
 		command = su_cmdrule_join(path, argc > 0 ? (const char *const *)run_argv + 1 : NULL,
 					  argc > 0 ? argc - 1 : 0);
-		need = needs_stepup(&log, &rules, &target, path, command, command_info, run_argv,
-				    argc, &scope);
+		verdict = command_verdict(&log, &rules, &target, path, command, command_info,
+					  run_argv, argc, &scope);
 	}
-	if (need == SU_CMD_APPROVE) {
+	if (sudo_approves(verdict)) {
 		result = 1;
 	} else if (plugin.user == NULL || path == NULL) {
 		*errstr = "step-up: the invoking user or the command is unknown";

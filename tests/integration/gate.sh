@@ -2,10 +2,11 @@
 # stepup-gate end to end: a real sshd (OpenSSH, on a free loopback port, its
 # own host key and config) runs the setuid gate as its ForceCommand, and the
 # real ssh client connects with a key the test made.  Right, wrong and no
-# codes; exempt commands; what a "session" is for grace over SSH (a new
-# connection, and channels multiplexed over one connection); the
-# environment and identity the command gets; LD_PRELOAD sent by the client;
-# a copy of the gate that is not setuid.
+# codes; exempt commands, and plain ones no pattern names (asked); what a
+# "session" is for grace over SSH (a new connection, and channels
+# multiplexed over one connection); the environment and identity the
+# command gets; LD_PRELOAD sent by the client; a copy of the gate that is
+# not setuid.
 #
 # The gate's service name and config path are fixed: /etc/pam.d/stepup-gate
 # and /etc/security/stepup.conf are written for the test and put back (or
@@ -95,7 +96,7 @@ cleanup() {
 	return 0
 }
 
-tap_plan 14
+tap_plan 16
 install_traps
 make_tree gate "grace = 300" "methods = totp, recovery, sshsk" "lockout_attempts = 0" "sshsk_timeout = 10"
 add_cleanup cleanup
@@ -138,7 +139,7 @@ enroll "$U" "$SECRET" || tap_bail "enroll failed: $(cat "$T/enroll.$U.out")"
 "$STEPUPCTL" -c "$CONF" recovery "$U" >"$T/recovery.out" 2>&1 ||
 	tap_bail "stepupctl recovery failed: $(cat "$T/recovery.out")"
 mapfile -t RECOVERY < <(awk '$1 ~ /^[0-9]+\.$/ && $2 ~ /^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$/ { print $2 }' "$T/recovery.out")
-[ "${#RECOVERY[@]}" -ge 4 ] || tap_bail "no recovery codes in: $(cat "$T/recovery.out")"
+[ "${#RECOVERY[@]}" -ge 6 ] || tap_bail "no recovery codes in: $(cat "$T/recovery.out")"
 next_recovery() { # sets CODE to an unused recovery code
 	CODE=${RECOVERY[0]}
 	RECOVERY=("${RECOVERY[@]:1}")
@@ -360,6 +361,21 @@ for cmd in 'echo exempt-x; echo BYPASS' 'echo exempt-x && echo BYPASS' \
 	fi
 done
 verdict "c2: an exempt pattern never lets shell syntax through (; && | \$( \` newline >): asked, refused, nothing run" $st
+
+# c3, c4: a command of plain words that no exempt_command pattern names is
+# asked for like any other: the patterns exempt what they name, nothing
+# more. "echo exempt*" names echo with other words, not this command.
+# (A gate that took "no pattern names it" for "exempt" ran every plain
+# command without a step-up, and failed both.)
+MARK_C3=$HOME_U/marker-c3
+rm -f "$MARK_C3"
+ssh_run c3 "$(wrong_code "$(code_at "$(date +%s)" "$SECRET")")" "touch $MARK_C3"
+[ "$(rc_of c3)" = 1 ] && asked c3 && [ ! -e "$MARK_C3" ] && [ "$(gate_lines c3)" = 1 ]
+verdict "c3: a plain command no exempt pattern names (touch FILE), a wrong code: asked, refused, it did not run" $? c3
+next_recovery
+ssh_run c4 "$CODE" "touch $MARK_C3"
+[ "$(rc_of c4)" = 0 ] && asked c4 && [ -e "$MARK_C3" ]
+verdict "c4: the same command, the right code (a recovery code: a's TOTP step is used): asked, it runs" $? c4
 
 # --- d: grace over SSH ------------------------------------------------------------------
 # A new connection is a new login session (a new audit session where

@@ -55,18 +55,18 @@ static bool fake_lookup(const char *user, unsigned long *uid)
 }
 
 /* runas: a user of fake_lookup's, or NULL (not known). */
-static enum su_cmdrule_need need(const su_cmdrules *r, const char *runas, const char *path,
-				 const char *const argv[], size_t argc, const char **scope)
+static enum su_cmdrule_verdict verdict(const su_cmdrules *r, const char *runas, const char *path,
+				       const char *const argv[], size_t argc, const char **scope)
 {
 	char *command = su_cmdrule_join(path, argv, argc);
 	struct su_cmdrule_runas target = {.lookup = fake_lookup};
-	enum su_cmdrule_need n;
+	enum su_cmdrule_verdict v;
 
 	target.known = runas != NULL && fake_lookup(runas, &target.uid);
-	n = su_cmdrules_match(r, &target, command, scope);
+	v = su_cmdrules_match(r, &target, command, scope);
 
 	free(command);
-	return n;
+	return v;
 }
 
 static void test_join(void **state)
@@ -102,7 +102,7 @@ static void test_join_too_long(void **state)
 	memset(big, 'a', SU_CMDRULE_COMMAND_MAX + 1);
 	big[SU_CMDRULE_COMMAND_MAX + 1] = '\0';
 	assert_null(su_cmdrule_join("/bin/true", argv, 1));
-	assert_int_equal(need(&r, "root", "/bin/true", argv, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/bin/true", argv, 1, &scope), SU_CMD_STEPUP);
 	free(big);
 }
 
@@ -133,26 +133,28 @@ static void test_match_and_scopes(void **state)
 	assert_int_equal(r.n, 5);
 	assert_false(r.broken);
 	/* exempt wins; one argument with a blank is not two words */
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", restart_nginx, 2, &scope),
-			 SU_CMD_APPROVE);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", one_arg, 1, &scope),
-			 SU_CMD_APPROVE); /* matches neither "restart *" nor the exempt rule */
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", tricky, 3, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", restart_x, 2, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", restart_nginx, 2, &scope),
+			 SU_CMD_EXEMPT);
+	assert_string_equal(scope, "all");
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", one_arg, 1, &scope),
+			 SU_CMD_UNNAMED); /* matches neither "restart *" nor the exempt rule */
+	assert_string_equal(scope, "all");
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", tricky, 3, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", restart_x, 2, &scope), SU_CMD_STEPUP);
 	snprintf(scope_a, sizeof(scope_a), "%s", scope);
 	assert_int_equal(strncmp(scope_a, "r-", 2), 0);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", status, 1, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", status, 1, &scope), SU_CMD_UNNAMED);
 	/* a group: one scope for both rules, another than the first rule's */
-	assert_int_equal(need(&r, "root", "/usr/bin/apt", install, 2, &s1), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/dpkg", install, 2, &s2), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/apt", install, 2, &s1), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/dpkg", install, 2, &s2), SU_CMD_STEPUP);
 	assert_string_equal(s1, "g-pkg");
 	assert_string_equal(s2, "g-pkg");
 	assert_string_not_equal(s1, scope_a);
 	/* runas= */
-	assert_int_equal(need(&r, "postgres", "/usr/bin/psql", NULL, 0, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/psql", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "postgres", "/usr/bin/psql", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/psql", NULL, 0, &scope), SU_CMD_UNNAMED);
 	/* not known whom it runs as: a runas= stepup rule applies (fail closed) */
-	assert_int_equal(need(&r, NULL, "/usr/bin/psql", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, NULL, "/usr/bin/psql", NULL, 0, &scope), SU_CMD_STEPUP);
 	su_cmdrules_free(&r);
 }
 
@@ -179,20 +181,20 @@ static void test_runas_uid(void **state)
 	assert_int_equal(compile(text, &r, &log), SU_OK);
 	free(log);
 	/* toor is uid 0: the exempt runas=root applies to it */
-	assert_int_equal(need(&r, "toor", "/bin/true", NULL, 0, &scope), SU_CMD_APPROVE);
-	assert_int_equal(need(&r, "alice", "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, NULL, "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "toor", "/bin/true", NULL, 0, &scope), SU_CMD_EXEMPT);
+	assert_int_equal(verdict(&r, "alice", "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, NULL, "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
 	/* the stepup runas=root rule (its own scope, not ALL's) for toor */
-	assert_int_equal(need(&r, "toor", "/usr/bin/id", y, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "toor", "/usr/bin/id", y, 1, &scope), SU_CMD_STEPUP);
 	assert_int_equal(strncmp(scope, "r-", 2), 0);
-	assert_int_equal(need(&r, NULL, "/usr/bin/id", y, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, NULL, "/usr/bin/id", y, 1, &scope), SU_CMD_STEPUP);
 	assert_int_equal(strncmp(scope, "r-", 2), 0);
-	assert_int_equal(need(&r, "toor", "/usr/bin/id", x, 1, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "toor", "/usr/bin/id", x, 1, &scope), SU_CMD_EXEMPT);
 	/* a rule's user that does not resolve: its stepup rule applies, its
 	 * exempt rule never */
-	assert_int_equal(need(&r, "alice", "/usr/bin/who", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "alice", "/usr/bin/who", NULL, 0, &scope), SU_CMD_STEPUP);
 	assert_int_equal(strncmp(scope, "r-", 2), 0);
-	assert_int_equal(need(&r, "alice", "/bin/false", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "alice", "/bin/false", NULL, 0, &scope), SU_CMD_STEPUP);
 	su_cmdrules_free(&r);
 }
 
@@ -206,13 +208,13 @@ static void test_all(void **state)
 	assert_int_equal(compile("[sudo]\nstepup_command = ALL\nexempt_command = /bin/true\n", &r, &log),
 			 SU_OK);
 	free(log);
-	assert_int_equal(need(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/bin/true", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/bin/true", NULL, 0, &scope), SU_CMD_EXEMPT);
 	su_cmdrules_free(&r);
-	/* no rules: nothing asks */
+	/* no rules: nothing asks, and nothing is exempt */
 	assert_int_equal(compile("grace = 1\n", &r, &log), SU_OK);
 	free(log);
-	assert_int_equal(need(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_UNNAMED);
 	su_cmdrules_free(&r);
 }
 
@@ -241,17 +243,17 @@ static void test_readme_rules(void **state)
 	assert_int_equal(compile(text, &r, &log), SU_OK);
 	assert_string_equal(log, "");
 	free(log);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", q_restart, 3, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", no_block, 3, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", try_restart, 2, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", status_more, 4, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", NULL, 0, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/bin/systemctl", status, 2, &scope), SU_CMD_APPROVE);
-	assert_int_equal(need(&r, "root", "/usr/bin/apt", install, 2, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", q_restart, 3, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", no_block, 3, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", try_restart, 2, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", status_more, 4, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/systemctl", status, 2, &scope), SU_CMD_EXEMPT);
+	assert_int_equal(verdict(&r, "root", "/usr/bin/apt", install, 2, &scope), SU_CMD_STEPUP);
 	assert_string_equal(scope, "g-pkg");
 	/* "/usr/sbin/reboot *" names a bare "/usr/sbin/reboot" too */
-	assert_int_equal(need(&r, "root", "/usr/sbin/reboot", NULL, 0, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/usr/sbin/rebootx", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "root", "/usr/sbin/reboot", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/usr/sbin/rebootx", NULL, 0, &scope), SU_CMD_UNNAMED);
 	su_cmdrules_free(&r);
 	/* sudoedit is matched on its files: "sudoedit FILE..." */
 	assert_int_equal(compile("[sudo]\nstepup_command = sudoedit /etc/*\n", &r, &log), SU_OK);
@@ -260,17 +262,17 @@ static void test_readme_rules(void **state)
 	{
 		const char *const files[] = {"/etc/hostname"};
 		const char *const other[] = {"/srv/x"};
-		assert_int_equal(need(&r, "root", "sudoedit", files, 1, &scope), SU_CMD_STEPUP);
-		assert_int_equal(need(&r, "root", "sudoedit", other, 1, &scope), SU_CMD_APPROVE);
-		assert_int_equal(need(&r, "root", "/usr/bin/vi", files, 1, &scope), SU_CMD_APPROVE);
+		assert_int_equal(verdict(&r, "root", "sudoedit", files, 1, &scope), SU_CMD_STEPUP);
+		assert_int_equal(verdict(&r, "root", "sudoedit", other, 1, &scope), SU_CMD_UNNAMED);
+		assert_int_equal(verdict(&r, "root", "/usr/bin/vi", files, 1, &scope), SU_CMD_UNNAMED);
 	}
 	su_cmdrules_free(&r);
 	/* the same for an exempt pattern; an escaped blank is not " *" */
 	assert_int_equal(compile("[sudo]\nstepup_command = ALL\nexempt_command = /bin/id *\n"
 				 "exempt_command = /bin/ls\\ *\n", &r, &log), SU_OK);
 	free(log);
-	assert_int_equal(need(&r, "root", "/bin/id", NULL, 0, &scope), SU_CMD_APPROVE);
-	assert_int_equal(need(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/bin/id", NULL, 0, &scope), SU_CMD_EXEMPT);
+	assert_int_equal(verdict(&r, "root", "/bin/ls", NULL, 0, &scope), SU_CMD_STEPUP);
 	su_cmdrules_free(&r);
 }
 
@@ -292,9 +294,9 @@ static void test_quoted_path(void **state)
 			 SU_OK);
 	assert_string_equal(log, "");
 	free(log);
-	assert_int_equal(need(&r, "root", "/opt/Vendor Tool/x", args, 1, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/opt/Vendor Tool/x", NULL, 0, &scope), SU_CMD_STEPUP);
-	assert_int_equal(need(&r, "root", "/opt/Vendor Tool/y", NULL, 0, &scope), SU_CMD_APPROVE);
+	assert_int_equal(verdict(&r, "root", "/opt/Vendor Tool/x", args, 1, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/opt/Vendor Tool/x", NULL, 0, &scope), SU_CMD_STEPUP);
+	assert_int_equal(verdict(&r, "root", "/opt/Vendor Tool/y", NULL, 0, &scope), SU_CMD_UNNAMED);
 	su_cmdrules_free(&r);
 	/* still no bare words */
 	assert_int_equal(compile("[sudo]\nstepup_command = 'x' *\n", &r, &log), SU_ERR);
@@ -329,7 +331,7 @@ static void test_malformed(void **state)
 			fail_msg("case %zu: expected '%s' in '%s'", i, cases[i].error, log);
 		free(log);
 		assert_true(r.broken);
-		assert_int_equal(need(&r, "root", "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
+		assert_int_equal(verdict(&r, "root", "/bin/true", NULL, 0, &scope), SU_CMD_STEPUP);
 		assert_string_equal(scope, "all");
 		su_cmdrules_free(&r);
 	}
@@ -361,19 +363,17 @@ static void test_plain(void **state)
 
 	(void)state;
 	assert_int_equal(su_cmdrules_compile_plain("git-upload-pack *\necho 'a  b'\n", &r), SU_OK);
-	assert_int_equal(su_cmdrules_match(&r, NULL, "git-upload-pack 'x.git'", &scope), SU_CMD_APPROVE);
-	assert_int_equal(su_cmdrules_match(&r, NULL, "echo 'a  b'", &scope), SU_CMD_APPROVE);
-	/* The gate asks su_cmdrules_exempted: true only for a command a
-	 * pattern names (the matcher approves what no rule names, which for
-	 * the gate would exempt every command). */
-	assert_true(su_cmdrules_exempted(&r, NULL, "git-upload-pack 'x.git'"));
-	assert_true(su_cmdrules_exempted(&r, NULL, "echo 'a  b'"));
-	assert_false(su_cmdrules_exempted(&r, NULL, "echo hello"));
-	assert_false(su_cmdrules_exempted(&r, NULL, "rm -rf /"));
+	assert_int_equal(su_cmdrules_match(&r, NULL, "git-upload-pack 'x.git'", &scope), SU_CMD_EXEMPT);
+	assert_int_equal(su_cmdrules_match(&r, NULL, "echo 'a  b'", &scope), SU_CMD_EXEMPT);
+	/* A command no pattern names is unnamed, never exempt: the gate asks
+	 * for it (when the two were one value, every command passed). */
+	assert_int_equal(su_cmdrules_match(&r, NULL, "echo hello", &scope), SU_CMD_UNNAMED);
+	assert_int_equal(su_cmdrules_match(&r, NULL, "rm -rf /", &scope), SU_CMD_UNNAMED);
 	su_cmdrules_free(&r);
-	/* a broken set exempts nothing */
+	/* a broken set exempts nothing: every command asks, under "all" */
 	assert_int_equal(su_cmdrules_compile_plain("ok *\n\x01" "bad\n", &r), SU_ERR);
-	assert_false(su_cmdrules_exempted(&r, NULL, "ok x"));
+	assert_int_equal(su_cmdrules_match(&r, NULL, "ok x", &scope), SU_CMD_STEPUP);
+	assert_string_equal(scope, "all");
 	su_cmdrules_free(&r);
 }
 
