@@ -18,7 +18,7 @@
  * store) is tried again from a fresh read while the store allows. Prints
  * each value of n it committed ("n=V", unbuffered: what was printed was
  * acknowledged by the store), then "done COUNT"; exits 1 if an increment
- * could not be made.
+ * could not be made, saying whether only the retries can have ended it.
  *
  *   state_writer CONFIG USER --hold
  *
@@ -91,9 +91,33 @@ static int increment(su_store *store, const char *user, uint64_t *now)
 	return rc;
 }
 
-static int increments(su_store *store, const char *user, unsigned long count)
+/* Seconds since the first call. */
+static double seconds_since_start(void)
+{
+	static struct timespec start;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (start.tv_sec == 0 && start.tv_nsec == 0)
+		start = now;
+	return (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+}
+
+/* Why the store gave up a write another writer kept beating: its retries,
+ * or the connection's time budget (ldap_timeout covers the connection's
+ * whole life, all increments). Only a writer that has not yet lived that
+ * long can be sure it was the retries. */
+static const char *why_given_up(unsigned budget_s)
+{
+	return seconds_since_start() < budget_s ? "conflicts beyond ldap_retries"
+						: "conflicts beyond ldap_retries or ldap_timeout spent";
+}
+
+static int increments(su_store *store, const char *user, unsigned long count, unsigned budget_s)
 {
 	unsigned long done = 0;
+
+	seconds_since_start();
 
 	while (done < count) {
 		uint64_t now = 0;
@@ -110,7 +134,7 @@ static int increments(su_store *store, const char *user, unsigned long count)
 			nanosleep(&pause, NULL);
 		} else if (rc != SU_CONFLICT || !su_store_may_retry(store)) {
 			fprintf(stderr, "state_writer: increment %lu: %s\n", done + 1,
-				rc == SU_CONFLICT ? "conflicts beyond ldap_retries" : "failed");
+				rc == SU_CONFLICT ? why_given_up(budget_s) : "failed");
 			break;
 		}
 	}
@@ -150,7 +174,8 @@ int main(int argc, char **argv)
 	if (argc == 4)
 		return hold(store, argv[2]);
 	if (argc == 5)
-		return increments(store, argv[2], strtoul(argv[4], NULL, 10));
+		return increments(store, argv[2], strtoul(argv[4], NULL, 10),
+				  settings.ldap_timeout);
 	for (;;) {
 		if (one_round(store, argv[2], &n) != 0)
 			return 1;
