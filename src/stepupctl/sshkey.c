@@ -2,6 +2,7 @@
  * and what status shows of them: the user's OpenSSH security-key public
  * keys (sshsk_record.h), one per line of FILE as ssh-keygen wrote them. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "ctl.h"
 #include "safefile.h"
 #include "sshsk_record.h"
+#include "userdb.h"
 #include "util.h"
 
 #define KEYFILE_MAX (64 * 1024)
@@ -47,32 +49,57 @@ static int read_stdin(su_buf *out)
 	return CTL_OK;
 }
 
+/* Whose keys these are is the file's owner's say: root's copy, or the
+ * user's own file. A file of a third user is refused, as import refuses
+ * one: alice could otherwise hand root a /tmp/bob.pub of her own, holding
+ * her key, and step up as bob. A key from elsewhere goes on stdin, where
+ * the administrator has taken it. */
+static int key_owner_ok(const char *path, const char *user, const su_file_id *id)
+{
+	char p[PATH_MAX_SHOWN];
+	su_pwent e = { 0 };
+	const struct passwd *pw = NULL;
+	bool users_own = id->uid != 0 && su_userdb_name(&e, user, &pw) == 0 && pw != NULL &&
+			 pw->pw_uid == id->uid;
+
+	su_pwent_free(&e);
+	if (id->uid == 0 || users_own)
+		return CTL_OK;
+	return refuse("refusing %s: owned by uid %u, not by %s or root; give %s's own key "
+		      "file, or the key on standard input (- <FILE) if you trust where it came from",
+		      shown(path, p, sizeof(p)), (unsigned)id->uid, user, user);
+}
+
 /* FILE, read as root on a user's behalf the way stepupctl reads a user's
  * file (safefile.h, SU_FILE_FOREIGN): not through a symbolic link (the
  * user's ~/id_sk.pub pointing at /etc/shadow), never opened for reading
  * unless it is a regular file (a FIFO or a device cannot make us wait),
  * at most KEYFILE_MAX bytes, not writable by group or others, and a
- * root-owned one only through root's directories. Any owner will do: a
- * public key is no secret, and which keys a user gets is the
- * administrator's call. The helper's refusals print the name, never a
- * byte of the file. */
-static int read_named_file(const char *path, su_buf *out)
+ * root-owned one only through root's directories. The helper's refusals
+ * print the name, never a byte of the file. */
+static int read_named_file(const char *path, const char *user, su_buf *out)
 {
 	char p[PATH_MAX_SHOWN];
-	int rc = su_read_file(&ctl_log, path, SU_FILE_FOREIGN, KEYFILE_MAX, out);
+	su_file_id id;
+	int rc = su_read_file_id(&ctl_log, path, SU_FILE_FOREIGN, KEYFILE_MAX, out, &id);
 
 	if (rc == SU_NOTFOUND)
 		return refuse("enroll: cannot open %s: %s", shown(path, p, sizeof(p)),
 			      strerror(ENOENT));
-	return rc == SU_OK ? CTL_OK : CTL_REFUSED; /* safefile said why */
+	if (rc != SU_OK)
+		return CTL_REFUSED; /* safefile said why */
+	rc = key_owner_ok(path, user, &id);
+	if (rc != CTL_OK)
+		su_buf_free(out);
+	return rc;
 }
 
 /* FILE (or stdin for "-") whole, NUL-terminated, with no NUL byte of its
  * own: key lines are text. */
-static int read_keyfile(const char *path, su_buf *out)
+static int read_keyfile(const char *path, const char *user, su_buf *out)
 {
 	char p[PATH_MAX_SHOWN];
-	int rc = strcmp(path, "-") == 0 ? read_stdin(out) : read_named_file(path, out);
+	int rc = strcmp(path, "-") == 0 ? read_stdin(out) : read_named_file(path, user, out);
 
 	if (rc == CTL_OK && memchr(out->data, '\0', out->len) != NULL) {
 		su_buf_free(out);
@@ -137,7 +164,7 @@ int enroll_sshkey(ctl *c, const char *user, char **args)
 
 	if (c->opts.totp_option != NULL)
 		return usage_error("enroll: %s is for totp only", c->opts.totp_option);
-	rc = read_keyfile(args[0], &text);
+	rc = read_keyfile(args[0], user, &text);
 	if (rc == CTL_OK)
 		rc = parse_keys(args[0], text.data, &given);
 	if (rc == CTL_OK)

@@ -11,7 +11,7 @@ require_root
 require_env
 
 U=nobody
-tap_plan 6
+tap_plan 7
 make_tree sshsk_enroll "methods = totp,sshsk"
 enroll "$U" "$(secret_for "$U")" || tap_bail "enroll $U totp failed"
 RECORD=$T/etc/stepup/users/$U
@@ -122,3 +122,19 @@ root_copy_in_open_dir() {
 }
 tap_check "a root-owned key file in a directory others may write: refused naming it; the same key on stdin: enrolled" \
 	root_copy_in_open_dir
+
+# A key file of a third user, as alice could leave a /tmp/bob.pub of her
+# own holding her key: refused, naming its owner; the user's own file is
+# enrolled.
+third_users_file() {
+	local d=$T/third fp
+	mkdir -m 0755 "$d" && keylines 1 14 0 >"$d/key.pub" && chown daemon "$d/key.pub" || return 1
+	fp=$(ssh-keygen -lf "$d/key.pub" | cut -d' ' -f2)
+	! ctl enroll "$U" sshkey "$d/key.pub" &&
+		grep -qF "refusing $d/key.pub: owned by uid $(id -u daemon), not by $U or root" "$T/ctl.out" &&
+		ctl status "$U" && ! grep -qF "$fp" "$T/ctl.out" &&
+		chown "$U" "$d/key.pub" && ctl enroll "$U" sshkey "$d/key.pub" &&
+		ctl status "$U" && grep -qF "$fp" "$T/ctl.out"
+}
+tap_check "a key file owned by a third user: refused naming its owner; the user's own file: enrolled" \
+	third_users_file
