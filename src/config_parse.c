@@ -133,30 +133,21 @@ static void enter_scratch(struct parser *p, bool global)
 	p->in_sudo = false;
 }
 
-/* [gate]: settings of stepup-gate alone (the module ignores them). */
-static void enter_gate(struct parser *p)
+/* [gate] (settings of stepup-gate alone) and [sudo] (the approval
+ * plugin's rules): sections the module ignores, each given at most once. */
+static void enter_once_section(struct parser *p, const char *name, unsigned *first_line,
+			       bool *in_it)
 {
-	if (p->gate_line != 0) {
-		line_error(p, NULL, "section [gate] given twice (first at line %u)", p->gate_line);
+	if (*first_line != 0) {
+		line_error(p, NULL, "section [%s] given twice (first at line %u)", name,
+			   *first_line);
 		enter_scratch(p, false);
 		return;
 	}
-	p->gate_line = p->lineno;
-	p->in_gate = true;
-	p->in_sudo = false;
-}
-
-/* [sudo]: the approval plugin's rules (the module ignores them). */
-static void enter_sudo(struct parser *p)
-{
-	if (p->sudo_line != 0) {
-		line_error(p, NULL, "section [sudo] given twice (first at line %u)", p->sudo_line);
-		enter_scratch(p, false);
-		return;
-	}
-	p->sudo_line = p->lineno;
+	*first_line = p->lineno;
 	p->in_gate = false;
-	p->in_sudo = true;
+	p->in_sudo = false;
+	*in_it = true;
 }
 
 /* Only the key is judged here; the value is kept with its line for
@@ -314,10 +305,10 @@ static void parse_header(struct parser *p, char *line)
 		enter_global(p);
 		break;
 	case CONF_GATE:
-		enter_gate(p);
+		enter_once_section(p, "gate", &p->gate_line, &p->in_gate);
 		break;
 	case CONF_SUDO:
-		enter_sudo(p);
+		enter_once_section(p, "sudo", &p->sudo_line, &p->in_sudo);
 		break;
 	case CONF_SERVICE:
 		enter_service(p, trim(name));
