@@ -66,6 +66,29 @@ static void no_child_left(void)
 	assert_int_equal(errno, ECHILD);
 }
 
+/* su_agent_connect to path with a child that never answers, a deadline
+ * 300 ms away: it fails, gives no descriptor, returns within within_s
+ * seconds, and sends no signal by pid. The child is left to the caller's
+ * checks. */
+static void stalled_connect_gives_up(const char *path, double within_s)
+{
+	char why[256] = "";
+	struct timespec deadline;
+	double t0;
+	int fd = 0;
+
+	su_agent_test_stall = 1;
+	kill_calls = 0;
+	t0 = now_s();
+	su_agent_deadline(300, &deadline);
+	assert_int_equal(su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
+					  sizeof(why)),
+			 -1);
+	assert_int_equal(fd, -1);
+	assert_true(now_s() - t0 < within_s);
+	assert_int_equal(kill_calls, 0);
+}
+
 /* The host ignores SIGCHLD (the kernel reaps the child the moment it
  * ends, and its pid may be reused at once) and the child never answers:
  * su_agent_connect gives up at the deadline, kills the child through its
@@ -76,25 +99,14 @@ static void no_child_left(void)
 static void stalled_child_killed_by_pidfd_never_by_pid(void **state)
 {
 	struct sigaction sa = {.sa_handler = SIG_IGN}, old;
-	char dir[64], path[128], why[256] = "";
-	struct timespec deadline;
-	double t0;
-	int lfd, fd;
+	char dir[64], path[128];
+	int lfd;
 
 	(void)state;
 	lfd = listen_here(dir, sizeof(dir), path, sizeof(path));
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
-	su_agent_test_stall = 1;
-	kill_calls = 0;
-	t0 = now_s();
-	su_agent_deadline(300, &deadline);
-	assert_int_equal(su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
-					  sizeof(why)),
-			 -1);
-	assert_int_equal(fd, -1);
-	assert_true(now_s() - t0 < 2.5);
-	assert_int_equal(kill_calls, 0);
+	stalled_connect_gives_up(path, 2.5);
 	no_child_left();
 	su_agent_test_stall = 0;
 	sigaction(SIGCHLD, &old, NULL);
@@ -402,7 +414,6 @@ static void without_any_pidfd_no_signal_at_all(void **state)
 	struct sigaction sa = {.sa_handler = SIG_IGN}, old;
 	char dir[64], path[128], why[256] = "";
 	struct timespec deadline;
-	double t0;
 	int lfd, fd;
 
 	(void)state;
@@ -419,15 +430,7 @@ static void without_any_pidfd_no_signal_at_all(void **state)
 			sigemptyset(&sa.sa_mask);
 			assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
 		}
-		su_agent_test_stall = 1;
-		kill_calls = 0;
-		t0 = now_s();
-		su_agent_deadline(300, &deadline);
-		assert_int_equal(su_agent_connect(path, getuid(), getgid(), &deadline, &fd, why,
-						  sizeof(why)),
-				 -1);
-		assert_true(now_s() - t0 < 1.5);
-		assert_int_equal(kill_calls, 0);
+		stalled_connect_gives_up(path, 1.5);
 		/* Its alarm: 0 s left + 2. */
 		for (int i = 0; i < 50; i++) {
 			if (ign) {
