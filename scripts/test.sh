@@ -29,14 +29,27 @@ count_suite() { # NAME LOGFILE
 	passed=$((passed + pass)); failed=$((failed + fail)); skipped=$((skipped + skip))
 }
 
-# The failed tests' names, then each failed case with the transcript the
-# test recorded for it (automake copies a failed test's .log into
-# test-suite.log), so a CI failure can be read without the machine.
-show_failures() { # LOGFILE
-	grep -h -E '^(FAIL|ERROR|XPASS)' "$1" 2>/dev/null
-	awk '/^not ok /{show=1; n=0; print; next}
-	     show && /^#/ && n < 40 {print; n++; next}
-	     {show=0}' "$1" 2>/dev/null | head -n 200
+# The failed tests' names, then each failed case with the diagnostics the
+# test printed around it (automake copies a failed test's .log into
+# test-suite.log: the tap_diag lines just before "not ok" say what was
+# measured, the ones after show the transcript), so a CI failure can be
+# read without the machine. Collected in $failures and printed again at
+# the very end, just above the summary line, where a shortened CI log
+# still shows them.
+failures="$out/failures.txt"
+mkdir -p "$out" && : >"$failures"
+show_failures() { # SUITE-NAME LOGFILE
+	{
+		grep -h -E '^(FAIL|ERROR|XPASS)' "$2" 2>/dev/null | sed "s|^|$1: |"
+		awk '/^ok /{n=0; show=0}
+		     /^#/ && !show {before[n % 12] = $0; n++; next}
+		     /^not ok /{show=1; k=0
+		                for (i = (n > 12 ? n - 12 : 0); i < n; i++) print before[i % 12]
+		                n=0; print; next}
+		     show && /^#/ && k < 40 {print; k++; next}
+		     /^Bail out!/{print; next}
+		     {show=0}' "$2" 2>/dev/null | head -n 200
+	} | tee -a "$failures"
 }
 
 # A step that counts as one test of its own (a build, distcheck).
@@ -61,7 +74,7 @@ cd "$top" && autoreconf -fi >/dev/null 2>&1 || { echo "test: autoreconf failed";
 (configure_in "$out/main" && make -s -j"$jobs" >/dev/null)
 step "build (-Werror)" $?
 (cd "$out/main" && make -s -j"$jobs" check >/dev/null 2>&1)
-show_failures "$out/main/test-suite.log"
+show_failures "make check" "$out/main/test-suite.log"
 count_suite "make check" "$out/main/test-suite.log"
 
 # 2. ASan+UBSan: unit and pam_wrapper tests (the module is loaded into the
@@ -73,7 +86,7 @@ if [ -f "$out/asan/pam_stepup.la" ]; then
 	(cd "$out/asan" && ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1 \
 		make -s -j"$jobs" check TESTS="$(cd "$out/asan" && make -s print-sanitizer-tests)" >/dev/null 2>&1)
-	show_failures "$out/asan/test-suite.log"
+	show_failures "ASan" "$out/asan/test-suite.log"
 	count_suite "make check (ASan+UBSan)" "$out/asan/test-suite.log"
 	# The directory store's tests, with the instrumented module inside
 	# pamtester (the runtime preloaded after libfaketime: tests/lib.sh
@@ -86,13 +99,25 @@ if [ -f "$out/asan/pam_stepup.la" ]; then
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		make -s check TESTS="tests/integration/fleet.sh tests/integration/fleet_ctl.sh" \
 		>/dev/null 2>&1)
-	show_failures "$out/asan/test-suite.log"
+	show_failures "directory store" "$out/asan/test-suite.log"
 	count_suite "directory store (ASan+UBSan)" "$out/asan/test-suite.log"
 fi
 
 # 3. The release tarball builds and passes its own tests.
-(cd "$out/main" && make -s distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; exit 1; })
-step "make distcheck" $?
+(cd "$out/main" && make -s distcheck >distcheck.out 2>&1)
+distcheck_rc=$?
+if [ "$distcheck_rc" != 0 ]; then
+	# distcheck keeps its tree when it fails: the suite's own log names
+	# the case; without one (a build or install step failed) its output's
+	# end says why.
+	dc_log=$(ls "$out"/main/pam_stepup-*/_build/sub/test-suite.log 2>/dev/null | head -1)
+	if [ -n "$dc_log" ] && grep -qE '^(FAIL|ERROR|XPASS)' "$dc_log"; then
+		show_failures "distcheck" "$dc_log"
+	else
+		tail -40 "$out/main/distcheck.out" | tee -a "$failures"
+	fi
+fi
+step "make distcheck" "$distcheck_rc"
 
 # 4. libFuzzer (ASan+UBSan) on every parser of a file or an answer, 60 s
 #    each (FUZZ_SECONDS), from the seeds in tests/fuzz/corpus.
@@ -127,5 +152,9 @@ if [ "$(id -u)" = 0 ]; then
 	passed=$((passed + dp - ds)); failed=$((failed + df)); skipped=$((skipped + ds))
 fi
 
+if [ -s "$failures" ]; then
+	echo "--- the failures again (diagnostics before and after each failed case):"
+	head -n 150 "$failures"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
