@@ -29,25 +29,23 @@ count_suite() { # NAME LOGFILE
 	passed=$((passed + pass)); failed=$((failed + fail)); skipped=$((skipped + skip))
 }
 
-# The failed tests' names, then each failed case with the diagnostics the
-# test printed around it (automake copies a failed test's .log into
-# test-suite.log: the tap_diag lines just before "not ok" say what was
-# measured, the ones after show the transcript), so a CI failure can be
-# read without the machine. Collected in $failures and printed again at
-# the very end, just above the summary line, where a shortened CI log
-# still shows them.
+# The failed tests' names, then each failed case with its transcript:
+# what the case recorded and measured (tap_log, tap_diag), which
+# tests/lib.sh prints right under its "not ok" line; automake copies a
+# failed test's .log into test-suite.log and puts its own PASS/FAIL line
+# under each result, which is skipped here. So a CI failure can be read
+# without the machine. Collected in $failures and printed again at the
+# very end, just above the summary line, where a shortened CI log still
+# shows them.
 failures="$out/failures.txt"
 mkdir -p "$out" && : >"$failures"
 show_failures() { # SUITE-NAME LOGFILE
 	{
 		grep -h -E '^(FAIL|ERROR|XPASS)' "$2" 2>/dev/null | sed "s|^|$1: |"
-		awk '/^ok /{n=0; show=0}
-		     /^#/ && !show {before[n % 12] = $0; n++; next}
-		     /^not ok /{show=1; k=0
-		                for (i = (n > 12 ? n - 12 : 0); i < n; i++) print before[i % 12]
-		                n=0; print; next}
-		     show && /^#/ && k < 40 {print; k++; next}
+		awk '/^not ok /{show=1; k=0; print; next}
 		     /^Bail out!/{print; next}
+		     show && /^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR): /{next}
+		     show && /^#/ && k < 60 {print; k++; next}
 		     {show=0}' "$2" 2>/dev/null | head -n 200
 	} | tee -a "$failures"
 }

@@ -115,12 +115,23 @@ _tap_indent() {
 	done
 }
 
-# Diagnostics go to stderr, which the automake driver keeps in the .log file.
+# Diagnostics go to stderr, which the automake driver keeps in the .log
+# file, but all of a test's stderr lands above its results there. So each
+# line also goes into the current case's transcript, which a failed case
+# prints right under its "not ok" line: what the case measured stays next
+# to its verdict (scripts/test.sh shows that part from a CI log).
 tap_diag() {
 	local line
 	printf '%s\n' "$@" | while IFS= read -r line; do
 		printf '# %s\n' "$line" >&2
+		_tap_case_note "$line"
 	done
+}
+
+_tap_case_note() {
+	if [ -n "$TAP_CASE_LOG" ] && [ -d "${TAP_CASE_LOG%/*}" ]; then
+		printf '%s\n' "$1" >>"$TAP_CASE_LOG"
+	fi
 }
 
 # Bailing out shows what the case in progress recorded.
@@ -468,6 +479,7 @@ tap_diag_stream() {
 	local line
 	while IFS= read -r line || [ -n "$line" ]; do
 		printf '#   %s\n' "$line" >&2
+		_tap_case_note "  $line"
 	done
 }
 
