@@ -257,6 +257,18 @@ make_tree() {
 		tap_bail "stepupctl init failed: $(cat "$T/init.out")"
 }
 
+# make_sock_dir: sets SOCKS, a root-owned 0755 directory under /tmp for the
+# test's Unix sockets (agents, fake agents), removed at exit like $T.  A
+# socket's path must fit sun_path (107 bytes), and $T under a deep build tree
+# leaves too few: in `make distcheck` from a long checkout path a fake agent
+# could not bind its socket there.
+make_sock_dir() {
+	SOCKS=$(mktemp -d /tmp/stepup.XXXXXX) || tap_bail "mktemp -d /tmp/stepup.XXXXXX failed"
+	chmod 0755 "$SOCKS"
+	check_dir_chain "$SOCKS"
+	add_cleanup _remove_tree "'$SOCKS'"
+}
+
 # The module trusts a file only if every directory above it is root-owned
 # and not writable by group or others (unless sticky, like /tmp).  Say so
 # plainly instead of letting every test fail with "refusing".

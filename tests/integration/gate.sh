@@ -99,6 +99,7 @@ cleanup() {
 tap_plan 16
 install_traps
 make_tree gate "grace = 300" "methods = totp, recovery, sshsk" "lockout_attempts = 0" "sshsk_timeout = 10"
+make_sock_dir
 add_cleanup cleanup
 
 # --- /etc: the gate's PAM service and its fixed config -------------------------
@@ -568,7 +569,7 @@ verdict "i: without /etc/pam.d/stepup-gate the gate refuses (no fallback to 'oth
 # connects to it as the user. Touched: no code asked. No touch: one line
 # says why and the TOTP prompt follows.
 SK=$TOP_BUILDDIR/tests/helpers/.libs/sk_soft.so
-AD=$T/agent
+AD=$SOCKS/agent
 as_u() { setpriv --reuid "$UID_U" --regid "$GID1" --clear-groups -- "$@"; }
 if [ -f "$SK" ] && command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null; then
 	SK=$(realpath "$SK")

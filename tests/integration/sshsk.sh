@@ -45,6 +45,7 @@ remove_users() {
 }
 add_cleanup remove_users
 make_tree sshsk "methods = totp,sshsk" "grace = 120" "sshsk_timeout = 3" "lockout_attempts = 50"
+make_sock_dir
 write_conf "$T/pin.conf" "methods = totp,sshsk" "sshsk_require_pin = yes" "sshsk_timeout = 3" \
 	"lockout_attempts = 50"
 write_conf "$T/nosk.conf" "methods = totp" "lockout_attempts = 50"
@@ -63,12 +64,12 @@ service nosk "$T/nosk.conf"
 service vg "$T/vg.conf"
 log_receiver "$T/log"
 
-# An agent for user NAME in $T/agent-NAME (0700, theirs), keys made there.
+# An agent for user NAME in $SOCKS/agent-NAME (0700, theirs), keys made there.
 uid_of() { id -u "$1"; }
 gid_of() { id -g "$1"; }
 as() { local u=$1; shift; setpriv --reuid "$(uid_of "$u")" --regid "$(gid_of "$u")" --clear-groups -- "$@"; }
 start_agent() { # USER
-	local u=$1 d=$T/agent-$1 pid
+	local u=$1 d=$SOCKS/agent-$1 pid
 	{ mkdir -m 0700 "$d" && chown "$u:$(gid_of "$u")" "$d"; } || tap_bail "cannot make $d"
 	printf 'up=1\nuv=0\n' >"$d/mode" && chown "$u" "$d/mode"
 	SK_SOFT_MODE=$d/mode as "$u" ssh-agent -a "$d/sock" -P "${SK%/*}/*" >"$d/env" 2>&1 ||
@@ -78,19 +79,19 @@ start_agent() { # USER
 	add_cleanup "kill '$pid' 2>/dev/null"
 }
 keygen() { # USER TYPE NAME
-	local d=$T/agent-$1
+	local d=$SOCKS/agent-$1
 	as "$1" ssh-keygen -q -t "$2" -w "$SK" -f "$d/$3" -N '' -C "$1-$3" >"$d/keygen.out" 2>&1 ||
 		tap_bail "ssh-keygen $2 failed: $(cat "$d/keygen.out")"
 }
 add_keys() { # USER NAME...
-	local u=$1 d=$T/agent-$1 k
+	local u=$1 d=$SOCKS/agent-$1 k
 	shift
 	for k in "$@"; do
 		SSH_AUTH_SOCK=$d/sock as "$u" ssh-add -S "$SK" "$d/$k" >/dev/null 2>&1 ||
 			tap_bail "ssh-add $k failed"
 	done
 }
-set_mode() { local d=$T/agent-$1; shift; printf '%s\n' "$@" >"$d/mode"; }
+set_mode() { local d=$SOCKS/agent-$1; shift; printf '%s\n' "$@" >"$d/mode"; }
 fp() { ssh-keygen -lf "$1" | cut -d' ' -f2; }
 
 start_agent "$U"
@@ -106,7 +107,7 @@ ssh-keygen -q -t ed25519 -f "$T/plain" -N '' -C plain || tap_bail "ssh-keygen ed
 add_keys "$U" ecdsa ed25519
 keygen "$V" ecdsa-sk vkey
 add_keys "$V" vkey
-DU=$T/agent-$U DV=$T/agent-$V
+DU=$SOCKS/agent-$U DV=$SOCKS/agent-$V
 SU=$(secret_for "$U") SV=$(secret_for "$V") SW=$(secret_for "$W")
 enroll "$U" "$SU" || tap_bail "enroll $U failed"
 enroll "$V" "$SV" || tap_bail "enroll $V failed"
@@ -147,7 +148,7 @@ remove_one() {
 }
 tap_check "remove USER sshkey FINGERPRINT removes that key only; an unknown one is refused" remove_one
 ctl enroll "$V" sshkey "$DV/vkey.pub" || tap_bail "enroll $V sshkey failed"
-ctl enroll "$W" sshkey "$T/agent-$W/absent.pub" || tap_bail "enroll $W sshkey failed"
+ctl enroll "$W" sshkey "$SOCKS/agent-$W/absent.pub" || tap_bail "enroll $W sshkey failed"
 
 # --- the step-up ------------------------------------------------------------------
 # skpt SOCKET|- SERVICE USER [INPUT...]: pamtester with SSH_AUTH_SOCK (none
@@ -218,7 +219,7 @@ tap_check "a counter going backwards: refused, counted, logged as a possible clo
 set_mode "$U" up=1 uv=0
 
 not_in_agent() {
-	skpt "$T/agent-$W/sock" main "$W" "$(code "$SW")" &&
+	skpt "$SOCKS/agent-$W/sock" main "$W" "$(code "$SW")" &&
 		said "No security key: none of your enrolled security keys is in your SSH agent; enter a verification code." &&
 		! said "Touch" && [ "$(fails "$W")" = "" ]
 }
@@ -254,12 +255,14 @@ others_agent() {
 }
 tap_check "SSH_AUTH_SOCK at another user's agent: refused (peer check), fallback" others_agent
 ungrace "$U"
-R=$T/rootsvc
+R=$SOCKS/rootsvc
 mkdir -m 0755 "$R"
 start_fake() { # MODE SOCKET USER|root [ARGS]
-	local mode=$1 sock=$2 user=$3 out=$T/fake.$1.$$
+	local mode=$1 sock=$2 user=$3 out
 	shift 3
-	out=$T/fake.${sock##*/}
+	# Its own output file: a second agent of the same mode must not find the
+	# first one's "ready".
+	out=$(mktemp "$T/fake.$mode.XXXXXX") || tap_bail "mktemp failed"
 	if [ "$user" = root ]; then
 		"$TEST_PYTHON" "$FAKE" "$mode" "$sock" "$@" >"$out" 2>&1 &
 	else

@@ -38,9 +38,10 @@ remove_user() {
 }
 add_cleanup remove_user
 make_tree sshsk
+make_sock_dir
 useradd -M -N -s /usr/sbin/nologin "$U" || tap_bail "useradd $U failed"
 uid=$(id -u "$U") gid=$(id -g "$U")
-A=$T/agent
+A=$SOCKS/agent
 { mkdir -m 0700 "$A" && chown "$U:$gid" "$A"; } || tap_bail "cannot make $A"
 MODE=$A/mode
 SOCK=$A/agent.sock
@@ -161,8 +162,11 @@ tap_check "a socket whose agent is another user's is refused (SO_PEERCRED)" othe
 R=$T/rootonly
 mkdir -m 0700 "$R"
 start_fake() { # MODE SOCKET AS-USER(0/1) [ARGS]
-	local mode=$1 sock=$2 user=$3 out=$A/fake.$1
+	local mode=$1 sock=$2 user=$3 out
 	shift 3
+	# Its own output file: the second swap agent must not find the first
+	# one's "ready".
+	out=$(mktemp "$A/fake.$mode.XXXXXX") || tap_bail "mktemp failed"
 	# setpriv execs python: $! is the agent itself, for the cleanup.
 	if [ "$user" = 1 ]; then
 		setpriv --reuid "$uid" --regid "$gid" --clear-groups -- \

@@ -35,6 +35,7 @@ tap_plan 5
 install_traps
 add_cleanup cleanup
 make_tree sshskldap "methods = totp" "tries = 1" "lockout_attempts = 0"
+make_sock_dir
 ldap_make_pki "${HOSTS[@]}"
 ldap_start main
 ldap_load_base main "${HOSTS[@]}"
@@ -50,7 +51,7 @@ ADMIN=("$STEPUPCTL" -c "$T/admin/stepup.conf")
 U=stepupsl$ID
 fleet_new_user "$U"
 gid=$(id -g "$U")
-D=$T/agent
+D=$SOCKS/agent
 as_u() { setpriv --reuid "$U" --regid "$gid" --clear-groups -- "$@"; }
 { mkdir -m 0700 "$D" && chown "$U:$gid" "$D" && printf 'up=1\n' >"$D/mode" && chown "$U" "$D/mode"; } ||
 	tap_bail "cannot make $D"

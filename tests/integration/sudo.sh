@@ -36,6 +36,7 @@ flock -w 600 "$SUDO_CONF_LOCK" || tap_bail "the sudo.conf lock is held too long"
 install_traps
 add_cleanup cleanup
 make_tree sudo "grace = 300" "methods = totp, sshsk" "sshsk_timeout = 10"
+make_sock_dir
 
 groupadd "$G" || tap_bail "groupadd failed"
 for u in "$U" "$A" "$B"; do
@@ -129,8 +130,8 @@ rm -f "/etc/pam.d/$RUSER_SVC"
 # key (no hardware), found through SSH_AUTH_SOCK in sudo's and su's
 # environment, which is the caller's.
 SK=$TOP_BUILDDIR/tests/helpers/.libs/sk_soft.so
-agent_for() { # USER: an agent in $T/agent-USER with a key enrolled for USER
-	local u=$1 d=$T/agent-$1 pid
+agent_for() { # USER: an agent in $SOCKS/agent-USER with a key enrolled for USER
+	local u=$1 d=$SOCKS/agent-$1 pid
 	{ mkdir -m 0700 "$d" && chown "$u:$G" "$d" && printf 'up=1\n' >"$d/mode" &&
 		chown "$u" "$d/mode"; } || return 1
 	SK_SOFT_MODE=$d/mode setpriv --reuid="$u" --regid="$G" --clear-groups \
@@ -145,33 +146,33 @@ agent_for() { # USER: an agent in $T/agent-USER with a key enrolled for USER
 }
 if [ -f "$SK" ] && command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null; then
 	SK=$(realpath "$SK")
-	agent_for "$U" && agent_for "$A" && agent_for "$B" || tap_bail "the test agents failed: $(cat "$T"/agent-*/out)"
+	agent_for "$U" && agent_for "$A" && agent_for "$B" || tap_bail "the test agents failed: $(cat "$SOCKS"/agent-*/out)"
 	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >/dev/null 2>&1
 	sudo_with_key() {
-		SSH_AUTH_SOCK=$T/agent-$U/sock as_user "$U" "" sudo -S sh -c 'echo "sock=${SSH_AUTH_SOCK:-none}"' &&
-			! asked && grep -qx "sock=$T/agent-$U/sock" "$T/out" &&
+		SSH_AUTH_SOCK=$SOCKS/agent-$U/sock as_user "$U" "" sudo -S sh -c 'echo "sock=${SSH_AUTH_SOCK:-none}"' &&
+			! asked && grep -qx "sock=$SOCKS/agent-$U/sock" "$T/out" &&
 			state_text "$T/var/lib/stepup/state/$U" | grep -q '^sshsk_counter_[0-9a-f]*=[1-9]'
 	}
 	# sudo -S without a terminal shows no PAM_TEXT_INFO: the counter kept
 	# in the state is what says the key signed.
 	tap_check "sudo with the user's agent: the key signed (its counter kept), no code asked; env_keep hands the agent to the command" sudo_with_key
 	"$STEPUPCTL" -c "$CONF" grace revoke "$U" >/dev/null 2>&1
-	printf 'refuse=1\n' >"$T/agent-$U/mode"
+	printf 'refuse=1\n' >"$SOCKS/agent-$U/mode"
 	sudo_key_refused() {
 		# The next step's code (totp_window 1): this step's may be used.
-		SSH_AUTH_SOCK=$T/agent-$U/sock as_user "$U" "$(code_at $(($(date +%s) + 30)) "$SU_SECRET")" \
+		SSH_AUTH_SOCK=$SOCKS/agent-$U/sock as_user "$U" "$(code_at $(($(date +%s) + 30)) "$SU_SECRET")" \
 			sudo -S true && asked
 	}
 	tap_check "sudo, the key not touched: the prompt follows and the TOTP code works" sudo_key_refused
 	su_with_callers_key() {
-		SSH_AUTH_SOCK=$T/agent-$A/sock as_user "$A" "" su "$B" -c true && ! asked &&
+		SSH_AUTH_SOCK=$SOCKS/agent-$A/sock as_user "$A" "" su "$B" -c true && ! asked &&
 			grep -qF "Security key accepted." "$T/out"
 	}
 	tap_check "su B by A with identity=ruser: A's key through A's agent, no code asked" su_with_callers_key
 	# Without env_keep, sudo has already replaced its environment when it
 	# authenticates: the module sees no agent, and the prompt follows.
 	sudo_without_env_keep() {
-		SSH_AUTH_SOCK=$T/agent-$B/sock as_user "$B" "$(code_at $(($(date +%s) + 30)) "$SB")" \
+		SSH_AUTH_SOCK=$SOCKS/agent-$B/sock as_user "$B" "$(code_at $(($(date +%s) + 30)) "$SB")" \
 			sudo -S true && asked &&
 			! state_text "$T/var/lib/stepup/state/$B" | grep -q '^sshsk_counter_'
 	}
