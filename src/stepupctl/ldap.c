@@ -5,12 +5,14 @@
  * the files', of --from (store = files, the host's old config), only read.
  * For each user: the TOTP secret (the directory store seals it under the
  * fleet key as it writes it), digits and period, and the email address are
- * carried over; the replay barrier (the start of the last step a code was
- * accepted in) becomes the later of the host's and the directory's, so a
- * code used on this host is refused everywhere; the failure tally starts
- * at 0. Recovery codes stay behind: their verifiers are HMACs under this
- * host's key, which other hosts lack, and the codes themselves are not
- * known, so they cannot be made again under the fleet key. The report
+ * carried over, and so are the security keys (method sshsk); the replay
+ * barrier (the start of the last step a code was accepted in) becomes the
+ * later of the host's and the directory's, and each key's signature
+ * counter the higher of the two, so a code used on this host is refused
+ * everywhere and so is a clone of a key used here; the failure tally
+ * starts at 0. Recovery codes stay behind: their verifiers are HMACs under
+ * this host's key, which other hosts lack, and the codes themselves are
+ * not known, so they cannot be made again under the fleet key. The report
  * says so and names the command that makes new ones.
  *
  * A user new to the directory is one Add of the whole entry, record and
@@ -30,6 +32,7 @@
 #include "email.h"
 #include "lockout.h"
 #include "recovery.h"
+#include "sshsk_record.h"
 #include "totp.h"
 #include "util.h"
 
@@ -47,6 +50,7 @@ enum barrier_from { BARRIER_NONE, BARRIER_HOST, BARRIER_DIRECTORY };
 typedef struct moved {
 	bool totp, email;
 	unsigned digits, period;
+	size_t sshsk;              /* security keys carried */
 	bool recovery;             /* the host's record had recovery codes: left behind */
 	uint64_t barrier;          /* the directory's barrier afterwards */
 	enum barrier_from from;
@@ -88,6 +92,13 @@ static void close_source(source *src)
 
 /* ---- what is read from the host's files ---------------------------------- */
 
+/* out_of_memory's message, as a store result. */
+static int no_memory(void)
+{
+	out_of_memory();
+	return SU_ERR;
+}
+
 /* The TOTP keys exactly as enroll writes them (su_totp_store), checked
  * on the way: the secret is decoded and encoded again, then wiped. */
 static int carry_totp(const su_kv *local, const char *path, su_kv *record, moved *mv)
@@ -106,6 +117,29 @@ static int carry_totp(const su_kv *local, const char *path, su_kv *record, moved
 	return rc;
 }
 
+/* The security keys, each parsed and checked (su_sshsk_set_load) and
+ * written again as enroll writes it. */
+static int carry_sshsk(const su_kv *local, const char *path, su_kv *record, moved *mv)
+{
+	su_sshsk_set set;
+	char name[SU_SSHSK_KEYNAME_SIZE];
+	int rc = CTL_OK;
+
+	if (su_sshsk_set_load(&ctl_log, path, local, &set) != SU_OK)
+		return CTL_REFUSED; /* named the file, the line and why */
+	for (size_t i = 0; i < set.count && rc == CTL_OK; i++) {
+		char *line = su_sshsk_enrolled_line(&set.keys[i]);
+
+		su_sshsk_key_name(SU_SSHSK_RECORD_PREFIX, set.keys[i].id, name);
+		if (line == NULL || su_kv_set(record, name, line) != 0)
+			rc = out_of_memory();
+		free(line);
+	}
+	mv->sshsk = rc == CTL_OK ? set.count : 0;
+	su_sshsk_set_free(&set);
+	return rc;
+}
+
 /* The host's record of user; CTL_OK or CTL_REFUSED (said why). */
 static int load_local(source *src, const char *user, su_kv *local)
 {
@@ -116,7 +150,8 @@ static int load_local(source *src, const char *user, su_kv *local)
 	return rc == SU_OK ? CTL_OK : CTL_REFUSED; /* the store named the file and why */
 }
 
-/* The record the directory gets: TOTP and email, nothing else. */
+/* The record the directory gets: TOTP, email and security keys, nothing
+ * else. */
 static int carry_record(source *src, const char *user, su_kv *record, moved *mv)
 {
 	char *path = su_store_name(src->store, user, SU_STORE_RECORD);
@@ -133,14 +168,44 @@ static int carry_record(source *src, const char *user, su_kv *record, moved *mv)
 				    src->path, user);
 		mv->email = rc == CTL_OK;
 	}
+	if (rc == CTL_OK && su_sshsk_enrolled_in(&local))
+		rc = carry_sshsk(&local, path, record, mv);
 	mv->recovery = su_recovery_enrolled(&local);
 	su_kv_free(&local);
 	free(path);
 	return rc;
 }
 
-/* The host's replay barrier (0: no code accepted yet). */
-static int host_barrier(source *src, const char *user, uint64_t *barrier)
+/* Into carried, the counter the host's state keeps for each security key
+ * of record (none: the key never signed here). */
+static int carry_counters(const char *path, const su_kv *state, const su_kv *record,
+			  su_kv *carried)
+{
+	const size_t prefix = strlen(SU_SSHSK_RECORD_PREFIX);
+	char name[SU_SSHSK_KEYNAME_SIZE];
+
+	for (size_t i = 0; i < record->count; i++) {
+		const char *key = record->items[i].key;
+		uint64_t counter;
+		int rc;
+
+		if (strncmp(key, SU_SSHSK_RECORD_PREFIX, prefix) != 0)
+			continue;
+		su_sshsk_key_name(SU_SSHSK_COUNTER_PREFIX, key + prefix, name);
+		rc = su_kv_get_u64(&ctl_log, path, state, name, 0, UINT32_MAX, &counter);
+		if (rc < 0)
+			return SU_ERR; /* named the file, the line and the key */
+		if (rc == 0 && su_kv_set_u64(carried, name, counter) != 0)
+			return no_memory();
+	}
+	return SU_OK;
+}
+
+/* What of the host's state travels, into carried: the replay barrier (0,
+ * and none in carried: no code accepted yet) and the counters of the
+ * security keys of record. */
+static int host_state(source *src, const char *user, const su_kv *record, su_kv *carried,
+		      uint64_t *barrier)
 {
 	char *path = su_store_name(src->store, user, SU_STORE_STATE);
 	su_kv state = { 0 };
@@ -149,6 +214,10 @@ static int host_barrier(source *src, const char *user, uint64_t *barrier)
 	*barrier = 0;
 	if (rc == SU_OK && su_totp_barrier(&ctl_log, path, &state, barrier) < 0)
 		rc = SU_ERR;
+	if (rc == SU_OK && *barrier > 0 && su_totp_set_barrier(carried, *barrier) < 0)
+		rc = no_memory();
+	if (rc == SU_OK)
+		rc = carry_counters(path, &state, record, carried);
 	su_kv_free(&state);
 	free(path);
 	return rc == SU_OK || rc == SU_NOTFOUND ? CTL_OK : CTL_REFUSED;
@@ -156,41 +225,52 @@ static int host_barrier(source *src, const char *user, uint64_t *barrier)
 
 /* ---- writing the directory ------------------------------------------------ */
 
-/* out_of_memory's message, as a store result. */
-static int no_memory(void)
+/* A user new to the directory: one Add of record and the carried state.
+ * SU_EXISTS when the entry is there (made meanwhile). */
+static int add_entry(ctl *c, const char *user, const su_kv *record, const su_kv *carried,
+		     uint64_t barrier, moved *mv)
 {
-	out_of_memory();
-	return SU_ERR;
-}
+	int rc = su_store_add_user(c->store, user, record, carried);
 
-/* A user new to the directory: one Add of record and state. SU_EXISTS
- * when the entry is there (made meanwhile). */
-static int add_entry(ctl *c, const char *user, const su_kv *record, uint64_t barrier,
-		     moved *mv)
-{
-	su_kv state = { 0 };
-	int rc = SU_OK;
-
-	if (barrier > 0 && su_totp_set_barrier(&state, barrier) < 0)
-		rc = no_memory();
-	if (rc == SU_OK)
-		rc = su_store_add_user(c->store, user, record, &state);
 	if (rc == SU_OK) {
 		mv->barrier = barrier;
 		mv->from = barrier > 0 ? BARRIER_HOST : BARRIER_NONE;
 	}
-	su_kv_free(&state);
 	return rc;
 }
 
-/* The later of the two barriers, and no failures: the state as the
- * directory keeps it after an import. */
-static int merge_state(const char *name, su_kv *state, uint64_t barrier, moved *mv)
+/* Each carried security key counter over the directory's when higher: a
+ * clone of the key used on either side stays refused. */
+static int merge_counters(const char *name, su_kv *state, const su_kv *carried)
+{
+	const size_t prefix = strlen(SU_SSHSK_COUNTER_PREFIX);
+
+	for (size_t i = 0; i < carried->count; i++) {
+		const su_kv_entry *e = &carried->items[i];
+		uint64_t here, there = 0;
+
+		if (strncmp(e->key, SU_SSHSK_COUNTER_PREFIX, prefix) != 0)
+			continue;
+		if (su_kv_get_u64(&ctl_log, name, carried, e->key, 0, UINT32_MAX, &here) < 0 ||
+		    su_kv_get_u64(&ctl_log, name, state, e->key, 0, UINT32_MAX, &there) < 0)
+			return SU_ERR; /* named the entry and the key */
+		if (here > there && su_kv_set_u64(state, e->key, here) != 0)
+			return no_memory();
+	}
+	return SU_OK;
+}
+
+/* The later of the two barriers, the higher of each key's two counters,
+ * and no failures: the state as the directory keeps it after an import. */
+static int merge_state(const char *name, su_kv *state, const su_kv *carried,
+		       uint64_t barrier, moved *mv)
 {
 	uint64_t there = 0;
 
 	if (su_totp_barrier(&ctl_log, name, state, &there) < 0)
 		return SU_ERR; /* named the entry and the attribute */
+	if (merge_counters(name, state, carried) != SU_OK)
+		return SU_ERR;
 	mv->cleared = su_lockout_failures(state);
 	su_lockout_clear(state);
 	if (barrier > there && su_totp_set_barrier(state, barrier) < 0)
@@ -204,15 +284,15 @@ static int merge_state(const char *name, su_kv *state, uint64_t barrier, moved *
 /* --force: the entry's state (barrier, tally) first, then its record,
  * each a conditional write. SU_CONFLICT when another host wrote the entry
  * between the read and a write: the caller begins again. */
-static int replace_entry(ctl *c, const char *user, const su_kv *record, uint64_t barrier,
-			 moved *mv)
+static int replace_entry(ctl *c, const char *user, const su_kv *record, const su_kv *carried,
+			 uint64_t barrier, moved *mv)
 {
 	su_state_txn *txn = NULL;
 	su_kv *state;
 	int rc = su_state_begin(c->store, user, &txn, &state);
 
 	if (rc == SU_OK)
-		rc = merge_state(su_state_name(txn), state, barrier, mv);
+		rc = merge_state(su_state_name(txn), state, carried, barrier, mv);
 	if (rc == SU_OK)
 		rc = su_state_commit(txn);
 	if (rc == SU_OK)
@@ -246,19 +326,19 @@ static int refuse_existing(ctl *c, const char *user)
 
 /* Add the entry, or with --force replace it; again while another host
  * (or another import) writes first and the retries allow. */
-static int write_directory(ctl *c, const char *user, const su_kv *record, uint64_t barrier,
-			   moved *mv)
+static int write_directory(ctl *c, const char *user, const su_kv *record,
+			   const su_kv *carried, uint64_t barrier, moved *mv)
 {
 	int rc;
 
 	do {
 		rc = has_entry(c, user);
 		if (rc == SU_NOTFOUND)
-			rc = add_entry(c, user, record, barrier, mv);
+			rc = add_entry(c, user, record, carried, barrier, mv);
 		else if (rc == SU_OK && !c->opts.force)
 			return refuse_existing(c, user);
 		else if (rc == SU_OK)
-			rc = replace_entry(c, user, record, barrier, mv);
+			rc = replace_entry(c, user, record, carried, barrier, mv);
 	} while ((rc == SU_CONFLICT || rc == SU_EXISTS) && su_store_may_retry(c->store));
 	if (rc == SU_CONFLICT || rc == SU_EXISTS)
 		return refuse("%s: other hosts kept writing the entry; try again", user);
@@ -288,6 +368,10 @@ static void report_user(const char *user, const char *from, const moved *mv)
 		       "the fleet key: %s's app keeps working\n", mv->digits, mv->period, user);
 	if (mv->email)
 		printf("  email: carried over\n");
+	if (mv->sshsk > 0)
+		printf("  security keys: %zu carried over, each with the higher of this host's "
+		       "and the directory's signature counter: a clone of a key used on "
+		       "either is refused on every host\n", mv->sshsk);
 	report_barrier(mv);
 	if (mv->cleared > 0)
 		printf("  failure tally: not carried over; the directory's %llu failure(s) "
@@ -306,22 +390,26 @@ static void report_user(const char *user, const char *from, const moved *mv)
 		printf("  recovery codes: none on this host\n");
 }
 
-static const char *methods_text(const moved *mv)
+/* "totp,email,sshsk" or the part of it that was carried, into buf. */
+static const char *methods_text(const moved *mv, char *buf, size_t size)
 {
-	return mv->totp && mv->email ? "totp,email" : mv->totp ? "totp" : "email";
+	snprintf(buf, size, "%s%s%s%s%s", mv->totp ? "totp" : "",
+		 mv->totp && (mv->email || mv->sshsk) ? "," : "", mv->email ? "email" : "",
+		 mv->email && mv->sshsk ? "," : "", mv->sshsk ? "sshsk" : "");
+	return buf;
 }
 
-/* A record with neither TOTP nor email (a method removed, or recovery
- * codes only): refused when named, a note with --all (*skipped). */
+/* A record with no TOTP, email or security key (a method removed, or
+ * recovery codes only): refused when named, a note with --all (*skipped). */
 static int nothing_to_move(const char *user, const moved *mv, size_t *skipped)
 {
 	const char *why = mv->recovery ? "; its recovery codes cannot be moved (make new "
 					 "ones with '" PROG " recovery USER' once enrolled)" : "";
 
 	if (skipped == NULL)
-		return refuse("nothing to move: %s has neither TOTP nor email enrolled in "
-			      "these files%s", user, why);
-	printf("skipped %s: neither TOTP nor email enrolled%s\n", user, why);
+		return refuse("nothing to move: %s has no TOTP, email or security key "
+			      "enrolled in these files%s", user, why);
+	printf("skipped %s: no TOTP, email or security key enrolled%s\n", user, why);
 	(*skipped)++;
 	return CTL_OK;
 }
@@ -331,23 +419,26 @@ static int nothing_to_move(const char *user, const moved *mv, size_t *skipped)
  * users with nothing to move. */
 static int import_user(ctl *c, source *src, const char *user, size_t *skipped)
 {
-	su_kv record = { 0 };
+	su_kv record = { 0 }, carried = { 0 };
 	moved mv = { 0 };
 	uint64_t barrier = 0;
+	char methods[sizeof("totp,email,sshsk")];
 	int rc = carry_record(src, user, &record, &mv);
 
-	if (rc == CTL_OK && !mv.totp && !mv.email) {
+	if (rc == CTL_OK && !mv.totp && !mv.email && mv.sshsk == 0) {
 		su_kv_free(&record);
 		return nothing_to_move(user, &mv, skipped);
 	}
 	if (rc == CTL_OK)
-		rc = host_barrier(src, user, &barrier);
+		rc = host_state(src, user, &record, &carried, &barrier);
 	if (rc == CTL_OK)
-		rc = write_directory(c, user, &record, barrier, &mv);
+		rc = write_directory(c, user, &record, &carried, barrier, &mv);
 	su_kv_free(&record);
+	su_kv_free(&carried);
 	if (rc != CTL_OK)
 		return rc;
-	su_audit_admin("ldap-import", user, "success", "methods", methods_text(&mv));
+	su_audit_admin("ldap-import", user, "success", "methods",
+		       methods_text(&mv, methods, sizeof(methods)));
 	report_user(user, src->path, &mv);
 	/* A replaced enrolment ends the grace records, as enroll does; a new
 	 * entry holds the secret the user already has: nothing to end. */

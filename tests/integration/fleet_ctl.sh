@@ -244,7 +244,7 @@ done
 import_all() {
 	ctl -c "$T/admin/stepup.conf" ldap import --all --from "$T/files2/stepup.conf"
 	[ "$rc" = 0 ] && out_has "imported $U2 into the directory" && out_has "imported $U3 into the directory" &&
-		out_has "skipped $EMPTY: neither TOTP nor email enrolled" &&
+		out_has "skipped $EMPTY: no TOTP, email or security key enrolled" &&
 		out_has "2 of 3 user(s) imported, 1 with nothing to move" &&
 		out_has "recovery codes: none on this host" &&
 		[ "$(attr "$U2" uid)" = "$U2" ] && [ "$(attr "$U3" uid)" = "$U3" ] && [ -z "$(attr "$EMPTY" uid)" ] &&

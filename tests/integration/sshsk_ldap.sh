@@ -4,7 +4,10 @@
 # the keys enrolled by the admin travel in stepupRecordExtra, the counter
 # kept by a host in stepupStateExtra, and a counter going backwards is
 # refused on another host of the fleet (the counter is the fleet's, not a
-# host's). A real ssh-agent as a test user holds an sk_soft key.
+# host's). A real ssh-agent as a test user holds an sk_soft key. Then
+# `stepupctl ldap import` moves a key enrolled in a host's files into the
+# directory with its counter, so a clone used on that host is refused on
+# every host.
 # shellcheck shell=bash
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/ldap/lib_ldap.sh"
@@ -24,17 +27,18 @@ SK=$(realpath "$SK")
 
 cleanup() {
 	local h u _
-	for h in hosta hostb; do rm -f "/etc/pam.d/$SVC-$h"; done
+	for h in hosta hostb files; do rm -f "/etc/pam.d/$SVC-$h"; done
 	for u in "${USERS[@]}"; do
 		for _ in $(seq 50); do userdel "$u" 2>/dev/null && break; sleep 0.1; done
 	done
 	return 0
 }
 
-tap_plan 5
+tap_plan 8
 install_traps
 add_cleanup cleanup
-make_tree sshskldap "methods = totp" "tries = 1" "lockout_attempts = 0"
+# $CONF: a host still on its files (store = files), for ldap import
+make_tree sshskldap "methods = totp, sshsk" "tries = 1" "lockout_attempts = 0" "sshsk_timeout = 10"
 make_sock_dir
 ldap_make_pki "${HOSTS[@]}"
 ldap_start main
@@ -102,3 +106,42 @@ remove_key() {
 		on hostA "$U" "$(code_at $((T0 + 30)) "$S")" && ! said "Touch"
 }
 tap_check "remove USER sshkey FINGERPRINT: gone from the directory; host A asks for the TOTP code" remove_key
+
+# --- 6-8: ldap import of a key enrolled in a host's files ---------------------
+fleet_service "$SVC-files" "$CONF"
+FILES=("$STEPUPCTL" -c "$CONF")
+"${FILES[@]}" enroll "$U" sshkey "$D/key.pub" >"$T/files.out" 2>&1 ||
+	tap_bail "enroll $U sshkey on the files: $(cat "$T/files.out")"
+printf 'up=1\ncounter=500\n' >"$D/mode"
+on files "$U" || tap_bail "the files host refused $U's key: $(cat "$T/on.out")"
+counter_in_directory() { fleet_attr "$U" stepupStateExtra | grep -qx "sshsk_counter_[0-9a-f]\{16\}=$1"; }
+imported() {
+	ctl ldap import "$U" --from "$CONF" --force &&
+		grep -qF "security keys: 1 carried over, each with the higher of this host's" "$T/ctl.out" &&
+		fleet_attr "$U" stepupRecordExtra | grep -q '^sshsk_key_[0-9a-f]\{16\}=sk-ecdsa' &&
+		counter_in_directory 500 && [ -z "$(fleet_attr "$U" stepupTotpSecret)" ]
+}
+tap_check "ldap import --force of a user with only a key in the files: the key in the directory, the files' counter (500) over the directory's" \
+	imported
+clone_refused_on_b() {
+	printf 'up=1\ncounter=499\n' >"$D/mode"
+	! on hostB "$U" && said "its signature counter went backwards" || return 1
+	printf 'up=1\ncounter=501\n' >"$D/mode"
+	on hostB "$U" && said "Security key accepted." && counter_in_directory 501 || return 1
+	# importing again keeps the directory's counter, now the higher
+	ctl ldap import "$U" --from "$CONF" --force && counter_in_directory 501
+}
+tap_check "host B: a counter below the imported one refused (a clone used on the files host), above accepted; import again keeps the directory's higher counter" \
+	clone_refused_on_b
+printf 'up=1\n' >"$D/mode"
+bad_line_refused() {
+	local rec=$T/etc/stepup/users/$U serial
+	serial=$(fleet_attr "$U" stepupSerial) && [ -n "$serial" ] || return 1
+	sed -i 's/^sshsk_key_[0-9a-f]\{16\}=/sshsk_key_0123456789abcdef=/' "$rec" || return 1
+	! ctl ldap import "$U" --from "$CONF" --force &&
+		grep -qF "$rec:" "$T/ctl.out" &&
+		grep -qF "key 'sshsk_key_0123456789abcdef': the name is not the key's id" "$T/ctl.out" &&
+		! grep -q "^imported" "$T/ctl.out" && [ "$(fleet_attr "$U" stepupSerial)" = "$serial" ]
+}
+tap_check "ldap import of a files record whose key line is not its key's: refused naming the file, line and key; the directory untouched" \
+	bad_line_refused
