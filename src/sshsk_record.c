@@ -27,6 +27,22 @@ void su_sshsk_key_name(const char *prefix, const char *id, char out[SU_SSHSK_KEY
 	snprintf(out, SU_SSHSK_KEYNAME_SIZE, "%s%s", prefix, id);
 }
 
+bool su_sshsk_is_counter_key(const char *key)
+{
+	const size_t plen = sizeof(SU_SSHSK_COUNTER_PREFIX) - 1;
+	const char *id;
+
+	if (strncmp(key, SU_SSHSK_COUNTER_PREFIX, plen) != 0)
+		return false;
+	id = key + plen;
+	if (strlen(id) != SU_SSHSK_ID_SIZE - 1)
+		return false;
+	for (; *id != '\0'; id++)
+		if (strchr("0123456789abcdef", *id) == NULL)
+			return false;
+	return true;
+}
+
 static int key_id(const su_sshsk_key *key, char id[SU_SSHSK_ID_SIZE])
 {
 	static const char hex[] = "0123456789abcdef";

@@ -62,6 +62,9 @@ int su_sshsk_enrolled_parse(const char *line, su_sshsk_enrolled *out, char *why,
 char *su_sshsk_enrolled_line(const su_sshsk_enrolled *e);
 /* "sshsk_key_ID" or "sshsk_counter_ID" into out. */
 void su_sshsk_key_name(const char *prefix, const char *id, char out[SU_SSHSK_KEYNAME_SIZE]);
+/* Whether key is a counter's name: "sshsk_counter_" and an ID (16
+ * lower-case hex digits), nothing else. */
+bool su_sshsk_is_counter_key(const char *key);
 
 /* Every key of record, in record order: SU_OK, or SU_ERR (logged with
  * name: a line that is not a security key, an id that is not its key's,

@@ -17,8 +17,8 @@
  *
  * A user new to the directory is one Add of the whole entry, record and
  * state together (su_store_add_user). A user who has an entry already is
- * refused unless --force; then the state (the barrier, the cleared tally)
- * and the record are written in a state transaction, each write
+ * refused unless --force; then the state (the barrier, the keys' counters,
+ * the cleared tally) and the record are written in a state transaction, each write
  * conditional, the whole tried again while another host writes first. */
 #include <stdint.h>
 #include <stdio.h>
@@ -176,40 +176,34 @@ static int carry_record(source *src, const char *user, su_kv *record, moved *mv)
 	return rc;
 }
 
-/* Into carried, the counter the host's state keeps for each security key
- * of record (none: the key never signed here). */
-static int carry_counters(const char *path, const su_kv *state, const su_kv *record,
-			  su_kv *carried)
+/* Into carried, every security key counter the host's state keeps,
+ * checked: those of keys removed from the record too, which the state
+ * keeps so that the key enrolled again (now in the directory) cannot go
+ * back to an older counter. */
+static int carry_counters(const char *path, const su_kv *state, su_kv *carried)
 {
-	const size_t prefix = strlen(SU_SSHSK_RECORD_PREFIX);
-	char name[SU_SSHSK_KEYNAME_SIZE];
-
-	for (size_t i = 0; i < record->count; i++) {
-		const char *key = record->items[i].key;
+	for (size_t i = 0; i < state->count; i++) {
+		const char *key = state->items[i].key;
 		uint64_t counter;
-		int rc;
 
-		if (strncmp(key, SU_SSHSK_RECORD_PREFIX, prefix) != 0)
+		if (!su_sshsk_is_counter_key(key))
 			continue;
-		su_sshsk_key_name(SU_SSHSK_COUNTER_PREFIX, key + prefix, name);
-		rc = su_kv_get_u64(&ctl_log, path, state, name, 0, UINT32_MAX, &counter);
-		if (rc < 0)
+		if (su_kv_get_u64(&ctl_log, path, state, key, 0, UINT32_MAX, &counter) < 0)
 			return SU_ERR; /* named the file, the line and the key */
-		if (rc == 0 && su_kv_set_u64(carried, name, counter) != 0)
+		if (su_kv_set_u64(carried, key, counter) != 0)
 			return no_memory();
 	}
 	return SU_OK;
 }
 
 /* What of the host's state travels, into carried: the replay barrier (0,
- * and none in carried: no code accepted yet) and the counters of the
- * security keys of record. */
-static int host_state(source *src, const char *user, const su_kv *record, su_kv *carried,
-		      uint64_t *barrier)
+ * and none in carried: no code accepted yet) and the security keys'
+ * counters. */
+static int host_state(source *src, const char *user, su_kv *carried, uint64_t *barrier)
 {
 	char *path = su_store_name(src->store, user, SU_STORE_STATE);
 	su_kv state = { 0 };
-	int rc = path == NULL ? SU_ERR : su_state_peek(src->store, user, &state);
+	int rc = path == NULL ? no_memory() : su_state_peek(src->store, user, &state);
 
 	*barrier = 0;
 	if (rc == SU_OK && su_totp_barrier(&ctl_log, path, &state, barrier) < 0)
@@ -217,7 +211,7 @@ static int host_state(source *src, const char *user, const su_kv *record, su_kv 
 	if (rc == SU_OK && *barrier > 0 && su_totp_set_barrier(carried, *barrier) < 0)
 		rc = no_memory();
 	if (rc == SU_OK)
-		rc = carry_counters(path, &state, record, carried);
+		rc = carry_counters(path, &state, carried);
 	su_kv_free(&state);
 	free(path);
 	return rc == SU_OK || rc == SU_NOTFOUND ? CTL_OK : CTL_REFUSED;
@@ -243,13 +237,11 @@ static int add_entry(ctl *c, const char *user, const su_kv *record, const su_kv 
  * clone of the key used on either side stays refused. */
 static int merge_counters(const char *name, su_kv *state, const su_kv *carried)
 {
-	const size_t prefix = strlen(SU_SSHSK_COUNTER_PREFIX);
-
 	for (size_t i = 0; i < carried->count; i++) {
 		const su_kv_entry *e = &carried->items[i];
 		uint64_t here, there = 0;
 
-		if (strncmp(e->key, SU_SSHSK_COUNTER_PREFIX, prefix) != 0)
+		if (!su_sshsk_is_counter_key(e->key))
 			continue;
 		if (su_kv_get_u64(&ctl_log, name, carried, e->key, 0, UINT32_MAX, &here) < 0 ||
 		    su_kv_get_u64(&ctl_log, name, state, e->key, 0, UINT32_MAX, &there) < 0)
@@ -281,7 +273,7 @@ static int merge_state(const char *name, su_kv *state, const su_kv *carried,
 	return SU_OK;
 }
 
-/* --force: the entry's state (barrier, tally) first, then its record,
+/* --force: the entry's state (barrier, counters, tally) first, then its record,
  * each a conditional write. SU_CONFLICT when another host wrote the entry
  * between the read and a write: the caller begins again. */
 static int replace_entry(ctl *c, const char *user, const su_kv *record, const su_kv *carried,
@@ -318,7 +310,8 @@ static int refuse_existing(ctl *c, const char *user)
 	char *name = su_store_name(c->store, user, SU_STORE_RECORD);
 	int rc = refuse("%s already has an entry in the directory (%s); nothing was "
 			"changed. Add --force to replace its record with this host's (the "
-			"later replay barrier of the two is kept)", user, name ? name : "?");
+			"later replay barrier of the two is kept, and each security key's "
+			"higher counter)", user, name ? name : "?");
 
 	free(name);
 	return rc;
@@ -332,6 +325,8 @@ static int write_directory(ctl *c, const char *user, const su_kv *record,
 	int rc;
 
 	do {
+		mv->replaced = false; /* what a try that lost the race did is not reported */
+		mv->cleared = 0;
 		rc = has_entry(c, user);
 		if (rc == SU_NOTFOUND)
 			rc = add_entry(c, user, record, carried, barrier, mv);
@@ -379,8 +374,9 @@ static void report_user(const char *user, const char *from, const moved *mv)
 	else
 		printf("  failure tally: not carried over; starts at 0\n");
 	if (mv->replaced)
-		printf("  the directory's earlier record was replaced (--force), recovery "
-		       "codes included\n");
+		printf("  the directory's earlier record was replaced (--force): its recovery "
+		       "codes and any security key not in these files are gone (the keys' "
+		       "counters stay)\n");
 	if (mv->recovery || mv->replaced)
 		printf("  recovery codes: NOT carried over: they are checked with this host's "
 		       "key, which the other hosts lack, and the codes themselves are not "
@@ -414,7 +410,7 @@ static int nothing_to_move(const char *user, const moved *mv, size_t *skipped)
 	return CTL_OK;
 }
 
-/* user's record and barrier from the files into the directory. skipped:
+/* user's record, barrier and counters from the files into the directory. skipped:
  * NULL for a user named on the command line; with --all, the count of
  * users with nothing to move. */
 static int import_user(ctl *c, source *src, const char *user, size_t *skipped)
@@ -430,7 +426,7 @@ static int import_user(ctl *c, source *src, const char *user, size_t *skipped)
 		return nothing_to_move(user, &mv, skipped);
 	}
 	if (rc == CTL_OK)
-		rc = host_state(src, user, &record, &carried, &barrier);
+		rc = host_state(src, user, &carried, &barrier);
 	if (rc == CTL_OK)
 		rc = write_directory(c, user, &record, &carried, barrier, &mv);
 	su_kv_free(&record);

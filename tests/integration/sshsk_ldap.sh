@@ -34,7 +34,7 @@ cleanup() {
 	return 0
 }
 
-tap_plan 8
+tap_plan 10
 install_traps
 add_cleanup cleanup
 # $CONF: a host still on its files (store = files), for ldap import
@@ -107,7 +107,7 @@ remove_key() {
 }
 tap_check "remove USER sshkey FINGERPRINT: gone from the directory; host A asks for the TOTP code" remove_key
 
-# --- 6-8: ldap import of a key enrolled in a host's files ---------------------
+# --- 6-10: ldap import of a key enrolled in a host's files ---------------------
 fleet_service "$SVC-files" "$CONF"
 FILES=("$STEPUPCTL" -c "$CONF")
 "${FILES[@]}" enroll "$U" sshkey "$D/key.pub" >"$T/files.out" 2>&1 ||
@@ -134,14 +134,49 @@ clone_refused_on_b() {
 tap_check "host B: a counter below the imported one refused (a clone used on the files host), above accepted; import again keeps the directory's higher counter" \
 	clone_refused_on_b
 printf 'up=1\n' >"$D/mode"
-bad_line_refused() {
-	local rec=$T/etc/stepup/users/$U serial
+REC=$T/etc/stepup/users/$U
+cp -p "$REC" "$T/record.saved" || tap_bail "cannot copy $REC"
+# serial_kept CMD...: CMD fails, and the entry's serial is what it was
+serial_kept() {
+	local serial
 	serial=$(fleet_attr "$U" stepupSerial) && [ -n "$serial" ] || return 1
-	sed -i 's/^sshsk_key_[0-9a-f]\{16\}=/sshsk_key_0123456789abcdef=/' "$rec" || return 1
-	! ctl ldap import "$U" --from "$CONF" --force &&
-		grep -qF "$rec:" "$T/ctl.out" &&
-		grep -qF "key 'sshsk_key_0123456789abcdef': the name is not the key's id" "$T/ctl.out" &&
-		! grep -q "^imported" "$T/ctl.out" && [ "$(fleet_attr "$U" stepupSerial)" = "$serial" ]
+	! "$@" && ! grep -q "^imported" "$T/ctl.out" && [ "$(fleet_attr "$U" stepupSerial)" = "$serial" ]
+}
+bad_line_refused() {
+	sed -i 's/^sshsk_key_[0-9a-f]\{16\}=/sshsk_key_0123456789abcdef=/' "$REC" || return 1
+	serial_kept ctl ldap import "$U" --from "$CONF" --force &&
+		grep -q "^stepupctl: $REC:[0-9]*: key 'sshsk_key_0123456789abcdef': the name is not the key's id" "$T/ctl.out"
 }
 tap_check "ldap import of a files record whose key line is not its key's: refused naming the file, line and key; the directory untouched" \
 	bad_line_refused
+cp -p "$T/record.saved" "$REC" || tap_bail "cannot restore $REC"
+
+# A key removed from the files keeps its counter in their state; the
+# import carries it, so the key enrolled again in the directory cannot go
+# back to an older counter (a clone made while it was lost).
+"${FILES[@]}" remove "$U" sshkey "$fp" >"$T/files.out" 2>&1 &&
+	"${FILES[@]}" enroll "$U" totp --secret "$S" >>"$T/files.out" 2>&1 ||
+	tap_bail "files: remove $U's key, enroll totp: $(cat "$T/files.out")"
+ctl remove "$U" || tap_bail "remove $U from the directory failed"
+removed_key_counter() {
+	ctl ldap import "$U" --from "$CONF" && grep -qF "TOTP: carried over" "$T/ctl.out" &&
+		! grep -qF "security keys:" "$T/ctl.out" && counter_in_directory 500 || return 1
+	ctl enroll "$U" sshkey "$D/key.pub" || return 1
+	printf 'up=1\ncounter=10\n' >"$D/mode"
+	! on hostB "$U" && said "its signature counter went backwards"
+}
+tap_check "ldap import of a new entry carries the counter of a key removed from the files; the key enrolled again in the directory: an older counter refused on host B" \
+	removed_key_counter
+printf 'up=1\n' >"$D/mode"
+
+malformed_counter_refused() {
+	local name
+	name=$(fleet_attr "$U" stepupStateExtra | sed -n 's/^\(sshsk_counter_[0-9a-f]\{16\}\)=.*/\1/p')
+	[ -n "$name" ] || return 1
+	printf 'dn: uid=%s,%s\nchangetype: modify\nreplace: stepupStateExtra\nstepupStateExtra: %s=4294967296\n' \
+		"$U" "$LDAP_USERS" "$name" | ldap_as_root main ldapmodify >/dev/null 2>&1 || return 1
+	serial_kept ctl ldap import "$U" --from "$CONF" --force &&
+		grep -q "uid=$U,.*key '$name'" "$T/ctl.out"
+}
+tap_check "ldap import --force over a directory counter that is not a 32-bit number: refused naming the entry and the key; the entry untouched" \
+	malformed_counter_refused

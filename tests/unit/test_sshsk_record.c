@@ -135,6 +135,22 @@ static void a_record_is_refused(void **state)
 	su_kv_free(&record);
 }
 
+/* Only "sshsk_counter_" and 16 lower-case hex digits names a counter:
+ * ldap import carries exactly those from a host's state. */
+static void a_counter_key_is_told(void **state)
+{
+	(void)state;
+	assert_true(su_sshsk_is_counter_key("sshsk_counter_0123456789abcdef"));
+	assert_false(su_sshsk_is_counter_key("sshsk_counter_0123456789ABCDEF"));
+	assert_false(su_sshsk_is_counter_key("sshsk_counter_0123456789abcde"));
+	assert_false(su_sshsk_is_counter_key("sshsk_counter_0123456789abcdef0"));
+	assert_false(su_sshsk_is_counter_key("sshsk_counter_0123456789abcdeg"));
+	assert_false(su_sshsk_is_counter_key("sshsk_counter_"));
+	assert_false(su_sshsk_is_counter_key("sshsk_key_0123456789abcdef"));
+	assert_false(su_sshsk_is_counter_key("totp_last_time"));
+	assert_false(su_sshsk_is_counter_key(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +159,7 @@ int main(void)
 		cmocka_unit_test(the_line_written_back_reads_the_same),
 		cmocka_unit_test(a_record_loads_in_order),
 		cmocka_unit_test(a_record_is_refused),
+		cmocka_unit_test(a_counter_key_is_told),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
