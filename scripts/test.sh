@@ -151,7 +151,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ -s "$failures" ]; then
-	echo "--- the failures again (diagnostics before and after each failed case):"
+	echo "--- the failures again (each failed case with what it recorded):"
 	head -n 150 "$failures"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"

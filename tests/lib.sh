@@ -84,7 +84,7 @@ tap_check() {
 # "not ok" line if it fails. Before make_tree (no transcript file yet) it
 # goes to the .log file as diagnostics at once.
 tap_log() {
-	if [ -n "$TAP_CASE_LOG" ] && [ -d "${TAP_CASE_LOG%/*}" ]; then
+	if _tap_has_transcript; then
 		cat >>"$TAP_CASE_LOG"
 	else
 		tap_diag_stream
@@ -128,8 +128,13 @@ tap_diag() {
 	done
 }
 
+# Whether the case in progress has a transcript yet (make_tree made it).
+_tap_has_transcript() {
+	[ -n "$TAP_CASE_LOG" ] && [ -d "${TAP_CASE_LOG%/*}" ]
+}
+
 _tap_case_note() {
-	if [ -n "$TAP_CASE_LOG" ] && [ -d "${TAP_CASE_LOG%/*}" ]; then
+	if _tap_has_transcript; then
 		printf '%s\n' "$1" >>"$TAP_CASE_LOG"
 	fi
 }
