@@ -212,6 +212,7 @@ existing_refused() {
 	serial=$(attr "$U1" stepupSerial)
 	ctl -c "$T/admin/stepup.conf" ldap import "$U1" --from "$CONF"
 	[ "$rc" = 1 ] && err_has "$U1 already has an entry in the directory" && err_has "--force" &&
+		err_has "and each security key's higher counter" &&
 		[ ! -s "$T/ctl.out" ] && [ "$(attr "$U1" stepupSerial)" = "$serial" ]
 }
 tap_check "ldap import of a user with an entry: refused without --force, the entry untouched" \

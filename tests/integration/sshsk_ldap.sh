@@ -118,6 +118,7 @@ counter_in_directory() { fleet_attr "$U" stepupStateExtra | grep -qx "sshsk_coun
 imported() {
 	ctl ldap import "$U" --from "$CONF" --force &&
 		grep -qF "security keys: 1 carried over, each with the higher of this host's" "$T/ctl.out" &&
+		grep -qF "replaced (--force): its recovery codes and any security key not in these files are gone (the keys' counters stay)" "$T/ctl.out" &&
 		fleet_attr "$U" stepupRecordExtra | grep -q '^sshsk_key_[0-9a-f]\{16\}=sk-ecdsa' &&
 		counter_in_directory 500 && [ -z "$(fleet_attr "$U" stepupTotpSecret)" ]
 }
